@@ -1,0 +1,63 @@
+//! The [`TlsBackend`] trait every TLS library adapter implements, and what each can honour.
+
+use std::future::Future;
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::{BackendError, ServerOptions, ServerPolicy, TlsInfo};
+
+/// What a backend can honour of a policy; used for the capability table and for refusals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `client_auth=OPTIONAL` and `REQUIRE` on the server side.
+    pub client_auth: bool,
+    /// Revocation lists (`revoked_dir`).
+    pub crls: bool,
+    /// `trust_all=true`.
+    pub trust_all: bool,
+    /// An explicit `ciphers` list.
+    pub cipher_list: bool,
+    /// Negotiating TLS 1.3 as a server.
+    pub tls13: bool,
+    /// ALPN on the server side.
+    pub alpn: bool,
+    /// Reporting the negotiated version, cipher suite and SNI in [`TlsInfo`].
+    pub session_details: bool,
+    /// Post-quantum hybrid key exchange (X25519MLKEM768).
+    pub post_quantum: bool,
+}
+
+/// A TLS library adapter: compiles a [`ServerPolicy`] and runs server handshakes.
+///
+/// Implementations live in their own crates (`tls-policy-rustls`, `tls-policy-native-tls`);
+/// `tls-policy` selects among them by cargo feature and at run time.
+pub trait TlsBackend: Send + Sync + 'static {
+    /// The compiled server configuration; cheap to clone and shared by every handshake.
+    type Acceptor: Clone + Send + Sync + 'static;
+    /// The established server-side stream over `IO`.
+    type Stream<IO>: AsyncRead + AsyncWrite + Unpin + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The backend's name, which is its cargo feature name (`rustls-aws-lc-rs`, ...).
+    fn name(&self) -> &'static str;
+
+    /// What this backend can honour.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Compiles a policy, refusing with [`BackendError::Unsupported`] whatever it cannot honour.
+    fn server(
+        &self,
+        policy: &ServerPolicy,
+        options: &ServerOptions,
+    ) -> Result<Self::Acceptor, BackendError>;
+
+    /// Runs the server side of a handshake over `io`.
+    fn accept<IO>(
+        acceptor: &Self::Acceptor,
+        io: IO,
+    ) -> impl Future<Output = io::Result<(Self::Stream<IO>, TlsInfo)>> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+}

@@ -1,0 +1,22 @@
+//! The contract between `tls-policy` and its TLS backends: the [`TlsBackend`] trait and the
+//! backend-neutral types that flow through it.
+//!
+//! Data flows one way: `tls-policy` parses a config into settings, loads and validates the files
+//! into a [`ServerPolicy`] (all material in memory, keys decrypted, nothing left to read), and a
+//! backend compiles that into its own acceptor. A handshake yields the backend's stream and a
+//! [`TlsInfo`] describing what was negotiated.
+
+pub mod backend;
+pub mod cipher_suite;
+pub mod error;
+pub mod info;
+pub mod policy;
+
+pub use backend::{Capabilities, TlsBackend};
+pub use cipher_suite::CipherSuite;
+pub use error::BackendError;
+pub use info::TlsInfo;
+pub use policy::{ClientAuth, PrivateKey, ServerOptions, ServerPolicy, TlsVersion};
+
+/// Re-exported so backends and users name the same certificate and key types.
+pub use rustls_pki_types as pki_types;

@@ -1,0 +1,118 @@
+//! A policy's material and settings once loaded: what a backend compiles, with no files left to read.
+
+use std::fmt;
+
+use rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer,
+};
+
+/// Whether and how a server asks its clients for a certificate (`client_auth`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientAuth {
+    /// Never ask for a client certificate.
+    None,
+    /// Ask for one; accept a client that sends none, verify one that does.
+    Optional,
+    /// Demand one and verify it: mutual TLS. The default.
+    Require,
+}
+
+impl ClientAuth {
+    /// The config spelling: `NONE`, `OPTIONAL` or `REQUIRE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::None => "NONE",
+            ClientAuth::Optional => "OPTIONAL",
+            ClientAuth::Require => "REQUIRE",
+        }
+    }
+}
+
+impl fmt::Display for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A TLS protocol version this project will negotiate. Older versions are refused at parse time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    Tls13,
+}
+
+impl TlsVersion {
+    /// The config spelling, as in `tls_versions`: `TLSv1.2` or `TLSv1.3`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A private key, decrypted, in the form it was written and as PKCS#8.
+///
+/// Backends that take any format (rustls) use [`PrivateKey::der`]; backends that take PKCS#8 only
+/// (native-tls) use [`PrivateKey::pkcs8`], which the loader derives once.
+pub struct PrivateKey {
+    /// The key as read: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
+    pub der: PrivateKeyDer<'static>,
+    /// The same key as unencrypted PKCS#8.
+    pub pkcs8: PrivatePkcs8KeyDer<'static>,
+}
+
+impl Clone for PrivateKey {
+    fn clone(&self) -> Self {
+        PrivateKey {
+            der: self.der.clone_key(),
+            pkcs8: self.pkcs8.clone_key(),
+        }
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKey(<redacted>)")
+    }
+}
+
+/// A loaded, validated SSL policy: the input to [`crate::TlsBackend::server`].
+#[derive(Clone, Debug)]
+pub struct ServerPolicy {
+    /// The policy's name, as in `dbms.ssl.policy.<name>.*` (or `legacy`).
+    pub name: String,
+    /// The certificate chain, leaf first, served in this order.
+    pub cert_chain: Vec<CertificateDer<'static>>,
+    /// The private key matching `cert_chain[0]`.
+    pub private_key: PrivateKey,
+    /// Trust anchors for verifying peers (from `trusted_dir`).
+    pub trusted: Vec<CertificateDer<'static>>,
+    /// Revocation lists (from `revoked_dir`); any present switches revocation checking on.
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+    /// Whether clients must present a certificate.
+    pub client_auth: ClientAuth,
+    /// Accept any peer certificate; `trusted` is then ignored.
+    pub trust_all: bool,
+    /// Versions to negotiate, never empty, ascending.
+    pub tls_versions: Vec<TlsVersion>,
+    /// Cipher suites allowed, in preference order; `None` means the backend's default.
+    pub ciphers: Option<Vec<crate::CipherSuite>>,
+    /// Client side: check the server's certificate against the host dialled.
+    pub verify_hostname: bool,
+}
+
+/// Per-listener choices that are not part of the policy itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// ALPN protocols offered, in preference order (for example `h2`, `http/1.1`); empty for none.
+    pub alpn_protocols: Vec<Vec<u8>>,
+}

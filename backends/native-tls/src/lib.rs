@@ -1,0 +1,1 @@
+//! The native-tls backend of tls-policy.

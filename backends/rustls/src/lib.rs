@@ -1,0 +1,1 @@
+//! The rustls backend of tls-policy.

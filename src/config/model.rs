@@ -1,0 +1,110 @@
+//! The typed settings a config file or the builder yields: policies, channels and connectors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+
+use crate::error::Source;
+
+/// Everything tls-policy reads from a config, with every path already resolved.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The home directory relative paths resolve against.
+    pub home: PathBuf,
+    /// `dbms.ssl.backend`, if set: a backend feature name, validated when the backend is chosen.
+    pub backend: Option<(String, Source)>,
+    /// The defined policies, by name (`dbms.ssl.policy.<name>.*`).
+    pub policies: BTreeMap<String, PolicySettings>,
+    /// The channels, by name: bound by `<channel>.ssl_policy` or declared by `dbms.connector.<channel>.*`.
+    pub channels: BTreeMap<String, ChannelSettings>,
+    /// `dbms.connectors.default_listen_address` (default `127.0.0.1`).
+    pub default_listen_address: String,
+    /// `dbms.connectors.default_advertised_address` (default `localhost`).
+    pub default_advertised_address: String,
+    /// `dbms.directories.certificates` (default `certificates` under home): the legacy system's files.
+    pub certificates_directory: PathBuf,
+}
+
+/// One SSL policy's settings (`dbms.ssl.policy.<name>.<suffix>`), paths resolved, defaults applied.
+#[derive(Clone)]
+pub struct PolicySettings {
+    /// The policy name.
+    pub name: String,
+    /// `base_directory` (mandatory), resolved against home.
+    pub base_directory: PathBuf,
+    /// `private_key` (default `private.key`), resolved against base_directory.
+    pub private_key: PathBuf,
+    /// `private_key_password`: the password of an encrypted PKCS#8 key.
+    pub private_key_password: Option<String>,
+    /// `public_certificate` (default `public.crt`), resolved against base_directory.
+    pub public_certificate: PathBuf,
+    /// `trusted_dir` (default `trusted`), resolved against base_directory.
+    pub trusted_dir: PathBuf,
+    /// `revoked_dir` (default `revoked`), resolved against base_directory.
+    pub revoked_dir: PathBuf,
+    /// `client_auth` (default `REQUIRE`).
+    pub client_auth: ClientAuth,
+    /// `ciphers` (default: the backend's own list).
+    pub ciphers: Option<Vec<CipherSuite>>,
+    /// `tls_versions` (default `TLSv1.2,TLSv1.3`), ascending, without duplicates.
+    pub tls_versions: Vec<TlsVersion>,
+    /// `allow_key_generation` (default `false`).
+    pub allow_key_generation: bool,
+    /// `trust_all` (default `false`).
+    pub trust_all: bool,
+    /// `verify_hostname` (default `false`).
+    pub verify_hostname: bool,
+    /// Where each explicitly set suffix was written, for error messages.
+    pub sources: BTreeMap<&'static str, Source>,
+}
+
+impl fmt::Debug for PolicySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicySettings")
+            .field("name", &self.name)
+            .field("base_directory", &self.base_directory)
+            .field("private_key", &self.private_key)
+            .field(
+                "private_key_password",
+                &self.private_key_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("public_certificate", &self.public_certificate)
+            .field("trusted_dir", &self.trusted_dir)
+            .field("revoked_dir", &self.revoked_dir)
+            .field("client_auth", &self.client_auth)
+            .field("ciphers", &self.ciphers)
+            .field("tls_versions", &self.tls_versions)
+            .field("allow_key_generation", &self.allow_key_generation)
+            .field("trust_all", &self.trust_all)
+            .field("verify_hostname", &self.verify_hostname)
+            .finish()
+    }
+}
+
+/// How a listener treats plaintext (`dbms.connector.<channel>.tls_level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TlsLevel {
+    /// TLS only. The default.
+    #[default]
+    Required,
+    /// TLS and plaintext on one port, told apart by the first byte.
+    Optional,
+    /// Plaintext only.
+    Disabled,
+}
+
+/// One communication channel: its policy binding and its connector settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSettings {
+    /// The channel name (`bolt`, `https`, `cluster`, `backup`, or the application's own).
+    pub name: String,
+    /// The bound policy name (`legacy` for the legacy system), if any.
+    pub policy: Option<String>,
+    /// `dbms.connector.<channel>.listen_address`, `host:port`, with `:port` completed from
+    /// `dbms.connectors.default_listen_address`.
+    pub listen_address: Option<String>,
+    /// `dbms.connector.<channel>.tls_level` (default `REQUIRED`).
+    pub tls_level: TlsLevel,
+}
