@@ -1,1 +1,55 @@
-//! The rustls backend of tls-policy.
+//! The rustls backend of `tls-policy`: compiles SSL policies into rustls server configs, on the
+//! aws-lc-rs or the ring crypto provider.
+//!
+//! Each provider is its own backend, named by its cargo feature: [`RustlsBackend::aws_lc_rs`]
+//! (`rustls-aws-lc-rs`, feature `aws-lc-rs`) and [`RustlsBackend::ring`] (`rustls-ring`, feature
+//! `ring`). Both may be compiled in together; configs are always built with the backend's own
+//! provider, never with rustls's process-wide default.
+//!
+//! What a policy maps to:
+//!
+//! | policy | rustls |
+//! |---|---|
+//! | `tls_versions` | `TLS12` / `TLS13` protocol versions |
+//! | `ciphers` | the provider's suites with those IANA codes, server order preferred; a suite the provider lacks is refused, naming the ones it has |
+//! | `private_key`, `public_certificate` | a `CertifiedKey`; the key must match the leaf |
+//! | `client_auth=NONE` | no client certificate asked |
+//! | `client_auth=OPTIONAL`/`REQUIRE` | `WebPkiClientVerifier` over `trusted_dir`, with `revoked_dir` CRLs |
+//! | `trust_all` | any client chain accepted, handshake signatures still verified |
+//!
+//! Revocation: a CRL covers the certificates of its issuer; a certificate whose issuer has no
+//! CRL is not refused for lack of one.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # #[cfg(feature = "ring")]
+//! # async fn run(policy: tls_policy_backend::ServerPolicy) -> Result<(), Box<dyn std::error::Error>> {
+//! use tls_policy_backend::{ServerOptions, TlsBackend};
+//! use tls_policy_rustls::RustlsBackend;
+//!
+//! let backend = RustlsBackend::ring();
+//! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec()] };
+//! let acceptor = backend.server(&policy, &options)?;
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let (tcp, _) = listener.accept().await?;
+//! let (stream, info) = RustlsBackend::accept(&acceptor, tcp).await?;
+//! println!("{} {:?} {:?}", info.backend, info.protocol_version, info.cipher_suite);
+//! # drop(stream);
+//! # Ok(())
+//! # }
+//! ```
+
+mod accept;
+mod client_verifier;
+mod provider;
+mod server_config;
+
+pub use accept::RustlsAcceptor;
+pub use provider::RustlsBackend;
+
+/// Re-exported so users name the same rustls types (`ServerConfig`, `CryptoProvider`, ...).
+pub use rustls;
+/// Re-exported for the stream type, [`tokio_rustls::server::TlsStream`].
+pub use tokio_rustls;

@@ -1,0 +1,89 @@
+//! The server side of a handshake: the [`RustlsAcceptor`] and the [`TlsInfo`] it reports.
+
+use std::io;
+use std::sync::Arc;
+
+use rustls::{ProtocolVersion, ServerConfig, ServerConnection};
+use tls_policy_backend::{CipherSuite, TlsInfo, TlsVersion};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+/// A compiled policy: the rustls server config shared by every handshake. Cheap to clone.
+#[derive(Clone)]
+pub struct RustlsAcceptor {
+    inner: TlsAcceptor,
+    config: Arc<ServerConfig>,
+    backend: &'static str,
+}
+
+impl RustlsAcceptor {
+    /// Wraps a server config; `backend` is the name reported in [`TlsInfo::backend`].
+    pub(crate) fn new(config: Arc<ServerConfig>, backend: &'static str) -> RustlsAcceptor {
+        RustlsAcceptor {
+            inner: TlsAcceptor::from(config.clone()),
+            config,
+            backend,
+        }
+    }
+
+    /// The rustls server config this acceptor runs handshakes with.
+    pub fn server_config(&self) -> &Arc<ServerConfig> {
+        &self.config
+    }
+
+    /// The name of the backend that built this acceptor (`rustls-aws-lc-rs`, `rustls-ring`).
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+}
+
+impl std::fmt::Debug for RustlsAcceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RustlsAcceptor")
+            .field("backend", &self.backend)
+            .field("alpn_protocols", &self.config.alpn_protocols)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the server side of a handshake over `io` and describes what was negotiated.
+///
+/// A failed handshake is the [`io::Error`] tokio-rustls reports; when rustls refused the peer,
+/// its [`rustls::Error`] is inside (`err.get_ref()` downcasts to it).
+pub(crate) async fn accept<IO>(
+    acceptor: RustlsAcceptor,
+    io: IO,
+) -> io::Result<(TlsStream<IO>, TlsInfo)>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let stream = acceptor.inner.accept(io).await?;
+    let info = tls_info(acceptor.backend, stream.get_ref().1);
+    Ok((stream, info))
+}
+
+/// Reads the negotiated parameters of an established connection.
+pub(crate) fn tls_info(backend: &'static str, conn: &ServerConnection) -> TlsInfo {
+    TlsInfo {
+        backend,
+        protocol_version: conn.protocol_version().and_then(tls_version),
+        cipher_suite: conn
+            .negotiated_cipher_suite()
+            .and_then(|suite| CipherSuite::from_code(u16::from(suite.suite()))),
+        alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+        sni: conn.server_name().map(str::to_owned),
+        peer_certificates: conn
+            .peer_certificates()
+            .map(|chain| chain.iter().map(|cert| cert.clone().into_owned()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn tls_version(version: ProtocolVersion) -> Option<TlsVersion> {
+    match version {
+        ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
+        ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
+        _ => None,
+    }
+}

@@ -1,0 +1,146 @@
+//! Chooses how a server verifies client certificates: none, WebPKI against `trusted_dir` (with
+//! `revoked_dir` CRLs), or `trust_all`.
+//!
+//! Revocation: a CRL covers the certificates of its issuer. A certificate whose issuer has no
+//! CRL in `revoked_dir` is not refused for that reason (rustls's
+//! `allow_unknown_revocation_status`), so one CRL does not lock out the clients of every other CA.
+//!
+//! `trust_all`: any client chain is accepted (`trusted_dir` and `revoked_dir` are ignored), but
+//! the client must still prove it holds the key of the certificate it sent.
+
+use std::sync::Arc;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
+};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{VerifierBuilderError, WebPkiClientVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use tls_policy_backend::{BackendError, ClientAuth, ServerPolicy};
+
+/// The client-certificate verifier `policy` asks for, using `provider` for signatures.
+pub(crate) fn build(
+    policy: &ServerPolicy,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ClientCertVerifier>, BackendError> {
+    let mandatory = match policy.client_auth {
+        ClientAuth::None => return Ok(WebPkiClientVerifier::no_client_auth()),
+        ClientAuth::Optional => false,
+        ClientAuth::Require => true,
+    };
+    if policy.trust_all {
+        return Ok(Arc::new(TrustAllClientCerts {
+            mandatory,
+            algorithms: provider.signature_verification_algorithms,
+        }));
+    }
+    if policy.trusted.is_empty() {
+        return Err(BackendError::Rejected {
+            setting: "trusted_dir",
+            message: format!(
+                "client_auth={} needs at least one trusted certificate to verify clients \
+                 against, and trusted_dir holds none (or set client_auth=NONE, or trust_all=true)",
+                policy.client_auth
+            ),
+        });
+    }
+
+    let mut roots = RootCertStore::empty();
+    for (index, cert) in policy.trusted.iter().enumerate() {
+        roots
+            .add(cert.clone())
+            .map_err(|err| BackendError::Rejected {
+                setting: "trusted_dir",
+                message: format!(
+                    "trusted certificate #{} cannot be used as a trust anchor: {err}",
+                    index + 1
+                ),
+            })?;
+    }
+
+    let mut builder =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if !policy.crls.is_empty() {
+        builder = builder
+            .with_crls(policy.crls.iter().cloned())
+            .allow_unknown_revocation_status();
+    }
+    if !mandatory {
+        builder = builder.allow_unauthenticated();
+    }
+    builder.build().map_err(builder_error)
+}
+
+fn builder_error(err: VerifierBuilderError) -> BackendError {
+    match err {
+        VerifierBuilderError::InvalidCrl(crl) => BackendError::Rejected {
+            setting: "revoked_dir",
+            message: format!("a revocation list could not be parsed: {crl:?}"),
+        },
+        VerifierBuilderError::NoRootAnchors => BackendError::Rejected {
+            setting: "trusted_dir",
+            message: "no usable trust anchor".to_owned(),
+        },
+        other => BackendError::Rejected {
+            setting: "trusted_dir",
+            message: other.to_string(),
+        },
+    }
+}
+
+// === impl TrustAllClientCerts ===
+
+/// `trust_all=true`: any client certificate chain is accepted, but the client must still prove
+/// it holds the certificate's key (the handshake signatures are verified).
+#[derive(Debug)]
+struct TrustAllClientCerts {
+    mandatory: bool,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for TrustAllClientCerts {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,125 @@
+//! The [`RustlsBackend`]: one rustls crypto provider under its feature name, as a [`TlsBackend`].
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::server::ProducesTickets;
+use rustls::NamedGroup;
+use tls_policy_backend::{
+    BackendError, Capabilities, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::accept::{self, RustlsAcceptor};
+use crate::server_config;
+
+/// Makes the session-ticket encrypter of a provider.
+pub(crate) type MakeTicketer = fn() -> Result<Arc<dyn ProducesTickets>, rustls::Error>;
+
+/// The rustls backend with one crypto provider (aws-lc-rs or ring).
+///
+/// Both providers may be compiled in together; each is its own backend, named by its cargo
+/// feature (`rustls-aws-lc-rs`, `rustls-ring`). Every config this backend builds uses its
+/// provider explicitly, never rustls's process-wide default.
+#[derive(Clone)]
+pub struct RustlsBackend {
+    provider: Arc<CryptoProvider>,
+    name: &'static str,
+    ticketer: MakeTicketer,
+}
+
+impl RustlsBackend {
+    /// The backend on the aws-lc-rs provider, named `rustls-aws-lc-rs`.
+    ///
+    /// Its defaults include the post-quantum hybrid key exchange X25519MLKEM768.
+    #[cfg(feature = "aws-lc-rs")]
+    pub fn aws_lc_rs() -> RustlsBackend {
+        RustlsBackend {
+            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            name: "rustls-aws-lc-rs",
+            ticketer: rustls::crypto::aws_lc_rs::Ticketer::new,
+        }
+    }
+
+    /// The backend on the ring provider, named `rustls-ring`.
+    #[cfg(feature = "ring")]
+    pub fn ring() -> RustlsBackend {
+        RustlsBackend {
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            name: "rustls-ring",
+            ticketer: rustls::crypto::ring::Ticketer::new,
+        }
+    }
+
+    /// The crypto provider every config of this backend is built with.
+    pub fn provider(&self) -> &Arc<CryptoProvider> {
+        &self.provider
+    }
+
+    /// Makes a fresh session-ticket encrypter from this backend's provider.
+    pub(crate) fn make_ticketer(&self) -> Result<Arc<dyn ProducesTickets>, rustls::Error> {
+        (self.ticketer)()
+    }
+}
+
+impl fmt::Debug for RustlsBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RustlsBackend")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+// === impl TlsBackend ===
+
+impl TlsBackend for RustlsBackend {
+    type Acceptor = RustlsAcceptor;
+    type Stream<IO>
+        = tokio_rustls::server::TlsStream<IO>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let post_quantum = self
+            .provider
+            .kx_groups
+            .iter()
+            .any(|group| group.name() == NamedGroup::X25519MLKEM768);
+        Capabilities {
+            client_auth: true,
+            crls: true,
+            trust_all: true,
+            cipher_list: true,
+            tls13: true,
+            alpn: true,
+            session_details: true,
+            post_quantum,
+        }
+    }
+
+    fn server(
+        &self,
+        policy: &ServerPolicy,
+        options: &ServerOptions,
+    ) -> Result<RustlsAcceptor, BackendError> {
+        let config = server_config::build(self, policy, options)?;
+        Ok(RustlsAcceptor::new(Arc::new(config), self.name))
+    }
+
+    fn accept<IO>(
+        acceptor: &RustlsAcceptor,
+        io: IO,
+    ) -> impl std::future::Future<Output = io::Result<(Self::Stream<IO>, TlsInfo)>> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        accept::accept(acceptor.clone(), io)
+    }
+}
