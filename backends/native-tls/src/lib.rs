@@ -1,1 +1,130 @@
-//! The native-tls backend of tls-policy.
+//! The native-tls backend of tls-policy: the platform TLS library (OpenSSL on Linux) behind the
+//! [`TlsBackend`] trait.
+//!
+//! It serves a policy with `client_auth=NONE`, the default cipher suites and ALPN. Whatever else
+//! a policy asks for it refuses with [`BackendError::Unsupported`], naming the setting and the
+//! backends that can (`rustls-aws-lc-rs or rustls-ring`); it never silently downgrades:
+//!
+//! | setting | native-tls |
+//! |---|---|
+//! | `client_auth=OPTIONAL`/`REQUIRE` | refused: native-tls has no server-side client-certificate API |
+//! | `revoked_dir` with any CRL | refused (no client certificates to check) |
+//! | `trust_all=true` | refused (no client certificates to trust) |
+//! | `trusted_dir` with `client_auth=NONE` | accepted, unused |
+//! | `ciphers` | refused: no cipher-suite API |
+//! | `tls_versions=TLSv1.2` | served |
+//! | `tls_versions=TLSv1.2,TLSv1.3` | served as TLS 1.2 only, with a warning |
+//! | `tls_versions=TLSv1.3` | refused |
+//!
+//! Why TLS 1.3 is never negotiated: native-tls 0.2 on OpenSSL builds its acceptor from
+//! `SslAcceptor::mozilla_intermediate`, which sets `SSL_OP_NO_TLSv1_3`, and its
+//! `max_protocol_version` cannot clear that option (the `Protocol::Tlsv13` variant exists but
+//! only moves the version bounds). A client that insists on TLS 1.3 fails the handshake; the
+//! tests pin this down.
+//!
+//! [`TlsInfo`] from this backend carries the ALPN protocol only: native-tls exposes neither the
+//! negotiated version, nor the cipher suite, nor the SNI name, and the server never asks for a
+//! client certificate.
+//!
+//! ```
+//! use tls_policy_backend::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+//! use tls_policy_backend::{
+//!     BackendError, ClientAuth, PrivateKey, ServerOptions, ServerPolicy, TlsBackend, TlsVersion,
+//! };
+//! use tls_policy_native_tls::NativeTlsBackend;
+//!
+//! let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()])?;
+//! let pkcs8 = PrivatePkcs8KeyDer::from(generated.signing_key.serialize_der());
+//! let mut policy = ServerPolicy {
+//!     name: "bolt".into(),
+//!     cert_chain: vec![generated.cert.der().clone()],
+//!     private_key: PrivateKey { der: PrivateKeyDer::Pkcs8(pkcs8.clone_key()), pkcs8 },
+//!     trusted: Vec::new(),
+//!     crls: Vec::new(),
+//!     client_auth: ClientAuth::None,
+//!     trust_all: false,
+//!     tls_versions: vec![TlsVersion::Tls12],
+//!     ciphers: None,
+//!     verify_hostname: false,
+//! };
+//! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+//!
+//! let backend = NativeTlsBackend::new();
+//! let acceptor = backend.server(&policy, &options)?;
+//! // Serve with `NativeTlsBackend::accept(&acceptor, tcp_stream).await`.
+//! # let _ = acceptor;
+//!
+//! // Mutual TLS is refused, naming the setting and the alternatives.
+//! policy.client_auth = ClientAuth::Require;
+//! match backend.server(&policy, &options) {
+//!     Err(BackendError::Unsupported { setting: "client_auth", .. }) => {}
+//!     other => panic!("expected a refusal, got {other:?}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod accept;
+mod acceptor;
+mod capabilities;
+mod identity;
+
+use std::future::Future;
+use std::io;
+
+use tls_policy_backend::{
+    BackendError, Capabilities, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use acceptor::NativeTlsAcceptor;
+/// The async wrapper whose stream type this backend hands out.
+pub use tokio_native_tls;
+
+/// The native-tls backend; its name (and cargo feature in `tls-policy`) is `native-tls`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NativeTlsBackend {
+    _private: (),
+}
+
+impl NativeTlsBackend {
+    /// The native-tls backend.
+    pub fn new() -> NativeTlsBackend {
+        NativeTlsBackend::default()
+    }
+}
+
+// === impl TlsBackend for NativeTlsBackend ===
+
+impl TlsBackend for NativeTlsBackend {
+    type Acceptor = NativeTlsAcceptor;
+    type Stream<IO>
+        = tokio_native_tls::TlsStream<IO>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    fn name(&self) -> &'static str {
+        capabilities::NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities::CAPABILITIES
+    }
+
+    fn server(
+        &self,
+        policy: &ServerPolicy,
+        options: &ServerOptions,
+    ) -> Result<NativeTlsAcceptor, BackendError> {
+        acceptor::build(policy, options)
+    }
+
+    fn accept<IO>(
+        acceptor: &NativeTlsAcceptor,
+        io: IO,
+    ) -> impl Future<Output = io::Result<(Self::Stream<IO>, TlsInfo)>> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        accept::accept(acceptor, io)
+    }
+}

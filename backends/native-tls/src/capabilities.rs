@@ -1,0 +1,108 @@
+//! What native-tls can honour of a policy, and the refusals for what it cannot (never a downgrade).
+//!
+//! native-tls is a lowest-common-denominator API over OpenSSL, Secure Transport and SChannel:
+//!
+//! - its server has no client-certificate API at all, so `client_auth=OPTIONAL|REQUIRE`, CRLs
+//!   (`revoked_dir`) and `trust_all` cannot be honoured; trust anchors are simply unused when
+//!   `client_auth=NONE`;
+//! - it has no cipher-suite API, so an explicit `ciphers` list cannot be honoured;
+//! - on OpenSSL its acceptor starts from `SslAcceptor::mozilla_intermediate`, which sets
+//!   `SSL_OP_NO_TLSv1_3`; `max_protocol_version` cannot clear that option, so its server never
+//!   negotiates TLS 1.3, and a `TLSv1.3`-only policy is refused (it would accept no client).
+//! - it reports neither the negotiated version, nor the cipher suite, nor the SNI name.
+
+use native_tls::Protocol;
+use tls_policy_backend::{BackendError, Capabilities, ClientAuth, ServerPolicy, TlsVersion};
+
+/// The backend's name, which is its cargo feature name.
+pub(crate) const NAME: &str = "native-tls";
+
+/// The backends that can honour what this one refuses.
+const ALTERNATIVE: &str = "rustls-aws-lc-rs or rustls-ring";
+
+/// What native-tls can honour; see the module documentation for why.
+pub(crate) const CAPABILITIES: Capabilities = Capabilities {
+    client_auth: false,
+    crls: false,
+    trust_all: false,
+    cipher_list: false,
+    tls13: false,
+    alpn: true,
+    session_details: false,
+    post_quantum: false,
+};
+
+/// The protocol range to hand to `TlsAcceptorBuilder::{min,max}_protocol_version`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ProtocolRange {
+    /// The lowest version; always TLS 1.2 (older versions are never negotiated).
+    pub(crate) min: Protocol,
+    /// The highest version; `None` means the library's highest.
+    pub(crate) max: Option<Protocol>,
+}
+
+/// Refuses, with [`BackendError::Unsupported`], the first setting of `policy` native-tls cannot
+/// honour, and otherwise returns the protocol range to configure.
+pub(crate) fn check(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError> {
+    match policy.client_auth {
+        ClientAuth::None => {}
+        other => return Err(unsupported("client_auth", other.as_str())),
+    }
+    if !policy.crls.is_empty() {
+        let count = policy.crls.len();
+        let plural = if count == 1 { "" } else { "s" };
+        return Err(unsupported(
+            "revoked_dir",
+            format!("{count} revocation list{plural}"),
+        ));
+    }
+    if policy.trust_all {
+        return Err(unsupported("trust_all", "true"));
+    }
+    if let Some(ciphers) = &policy.ciphers {
+        let names: Vec<&str> = ciphers.iter().map(|suite| suite.name()).collect();
+        return Err(unsupported("ciphers", names.join(",")));
+    }
+    protocol_range(policy)
+}
+
+/// Maps `tls_versions` onto native-tls, refusing a list it cannot serve.
+fn protocol_range(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError> {
+    let tls12 = policy.tls_versions.contains(&TlsVersion::Tls12);
+    let tls13 = policy.tls_versions.contains(&TlsVersion::Tls13);
+    match (tls12, tls13) {
+        (true, false) => Ok(ProtocolRange {
+            min: Protocol::Tlsv12,
+            max: Some(Protocol::Tlsv12),
+        }),
+        (true, true) => {
+            tracing::warn!(
+                policy = %policy.name,
+                backend = NAME,
+                "tls_versions=TLSv1.2,TLSv1.3: the native-tls server never negotiates TLSv1.3 \
+                 (its OpenSSL acceptor disables it); only TLSv1.2 will be served; \
+                 use {ALTERNATIVE} for TLSv1.3"
+            );
+            // `None`: the library's highest. If a future native-tls enables TLS 1.3 this starts
+            // negotiating it, and the `tls13_is_never_negotiated` test says so.
+            Ok(ProtocolRange {
+                min: Protocol::Tlsv12,
+                max: None,
+            })
+        }
+        (false, true) => Err(unsupported("tls_versions", TlsVersion::Tls13.as_str())),
+        (false, false) => Err(BackendError::Rejected {
+            setting: "tls_versions",
+            message: "no TLS version to negotiate".into(),
+        }),
+    }
+}
+
+fn unsupported(setting: &'static str, value: impl Into<String>) -> BackendError {
+    BackendError::Unsupported {
+        setting,
+        value: value.into(),
+        backend: NAME,
+        alternative: ALTERNATIVE,
+    }
+}
