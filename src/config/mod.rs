@@ -1,3 +1,27 @@
 //! Reading a `neo4j.conf`-style properties file (or the builder API) into typed [`Settings`].
+//!
+//! ```
+//! use std::path::Path;
+//! use tls_policy::config::Settings;
+//!
+//! let settings = Settings::parse(
+//!     "dbms.ssl.policy.client.base_directory=certificates/client\nbolt.ssl_policy=client\n",
+//!     Path::new("neo4j.conf"),
+//!     Path::new("/srv/neo4j"),
+//! )?;
+//! assert_eq!(settings.channel_policy("bolt").map(|p| p.name.as_str()), Some("client"));
+//! # Ok::<(), tls_policy::Error>(())
+//! ```
+
+mod builder;
+mod file;
+mod keys;
 pub mod model;
+mod properties;
+mod resolve;
+mod suggest;
+mod values;
+
+pub use builder::{PolicyBuilder, SettingsBuilder};
+pub use keys::LEGACY_POLICY;
 pub use model::{ChannelSettings, PolicySettings, Settings, TlsLevel};

@@ -9,7 +9,10 @@ use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 use crate::error::Source;
 
 /// Everything tls-policy reads from a config, with every path already resolved.
-#[derive(Clone, Debug)]
+///
+/// Made by [`Settings::from_file`], [`Settings::parse`] or [`Settings::builder`], which all apply
+/// the same validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// The home directory relative paths resolve against.
     pub home: PathBuf,
@@ -27,8 +30,20 @@ pub struct Settings {
     pub certificates_directory: PathBuf,
 }
 
+impl Settings {
+    /// The settings of the policy bound to `channel`, if the channel is bound to a defined
+    /// policy. `None` for an unknown or unbound channel, and for a channel bound to the legacy
+    /// system ([`LEGACY_POLICY`](super::LEGACY_POLICY)), which has no `dbms.ssl.policy.*` settings.
+    pub fn channel_policy(&self, channel: &str) -> Option<&PolicySettings> {
+        let policy = self.channels.get(channel)?.policy.as_deref()?;
+        self.policies.get(policy)
+    }
+}
+
 /// One SSL policy's settings (`dbms.ssl.policy.<name>.<suffix>`), paths resolved, defaults applied.
-#[derive(Clone)]
+///
+/// Its `Debug` output never shows the key's password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PolicySettings {
     /// The policy name.
     pub name: String,
@@ -93,6 +108,23 @@ pub enum TlsLevel {
     Optional,
     /// Plaintext only.
     Disabled,
+}
+
+impl TlsLevel {
+    /// The config spelling: `REQUIRED`, `OPTIONAL` or `DISABLED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsLevel::Required => "REQUIRED",
+            TlsLevel::Optional => "OPTIONAL",
+            TlsLevel::Disabled => "DISABLED",
+        }
+    }
+}
+
+impl fmt::Display for TlsLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One communication channel: its policy binding and its connector settings.

@@ -1,0 +1,479 @@
+//! Which setting a config key names: tls-policy's namespaces, strict inside, ignored outside.
+
+use std::fmt;
+
+use super::suggest;
+
+/// `dbms.ssl.policy.<policy-name>.<suffix>`.
+pub(crate) const POLICY_PREFIX: &str = "dbms.ssl.policy.";
+/// `dbms.connector.<channel>.<suffix>`.
+pub(crate) const CONNECTOR_PREFIX: &str = "dbms.connector.";
+/// `<channel>.ssl_policy`.
+const BINDING_SUFFIX: &str = ".ssl_policy";
+/// The backend choice.
+pub(crate) const BACKEND_KEY: &str = "dbms.ssl.backend";
+/// The host a `:port` listen address completes with.
+pub(crate) const DEFAULT_LISTEN_ADDRESS_KEY: &str = "dbms.connectors.default_listen_address";
+/// The legacy system's certificate subject.
+pub(crate) const DEFAULT_ADVERTISED_ADDRESS_KEY: &str =
+    "dbms.connectors.default_advertised_address";
+/// The legacy system's directory.
+pub(crate) const CERTIFICATES_DIRECTORY_KEY: &str = "dbms.directories.certificates";
+
+/// The reserved name of the legacy SSL system's policy.
+pub const LEGACY_POLICY: &str = "legacy";
+
+/// Binding keys whose prefix is not the channel's name: `(key prefix, channel)`.
+const CHANNEL_ALIASES: &[(&str, &str)] =
+    &[("causal_clustering", "cluster"), ("dbms.backup", "backup")];
+
+/// The keys outside the policy, binding and connector namespaces that tls-policy reads.
+const FIXED_KEYS: &[&str] = &[
+    BACKEND_KEY,
+    DEFAULT_LISTEN_ADDRESS_KEY,
+    DEFAULT_ADVERTISED_ADDRESS_KEY,
+    CERTIFICATES_DIRECTORY_KEY,
+];
+
+// === PolicySuffix ===
+
+/// A setting of one policy: the `<suffix>` of `dbms.ssl.policy.<policy-name>.<suffix>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum PolicySuffix {
+    BaseDirectory,
+    PrivateKey,
+    PrivateKeyPassword,
+    PublicCertificate,
+    TrustedDir,
+    RevokedDir,
+    ClientAuth,
+    Ciphers,
+    TlsVersions,
+    AllowKeyGeneration,
+    TrustAll,
+    VerifyHostname,
+}
+
+impl PolicySuffix {
+    /// Every policy suffix, in the order of the spec's table.
+    pub(crate) const ALL: [PolicySuffix; 12] = [
+        PolicySuffix::BaseDirectory,
+        PolicySuffix::PrivateKey,
+        PolicySuffix::PrivateKeyPassword,
+        PolicySuffix::PublicCertificate,
+        PolicySuffix::TrustedDir,
+        PolicySuffix::RevokedDir,
+        PolicySuffix::ClientAuth,
+        PolicySuffix::Ciphers,
+        PolicySuffix::TlsVersions,
+        PolicySuffix::AllowKeyGeneration,
+        PolicySuffix::TrustAll,
+        PolicySuffix::VerifyHostname,
+    ];
+
+    /// The suffix as written in a key.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PolicySuffix::BaseDirectory => "base_directory",
+            PolicySuffix::PrivateKey => "private_key",
+            PolicySuffix::PrivateKeyPassword => "private_key_password",
+            PolicySuffix::PublicCertificate => "public_certificate",
+            PolicySuffix::TrustedDir => "trusted_dir",
+            PolicySuffix::RevokedDir => "revoked_dir",
+            PolicySuffix::ClientAuth => "client_auth",
+            PolicySuffix::Ciphers => "ciphers",
+            PolicySuffix::TlsVersions => "tls_versions",
+            PolicySuffix::AllowKeyGeneration => "allow_key_generation",
+            PolicySuffix::TrustAll => "trust_all",
+            PolicySuffix::VerifyHostname => "verify_hostname",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<PolicySuffix> {
+        PolicySuffix::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+// === ConnectorSuffix ===
+
+/// A connector setting tls-policy reads: the `<suffix>` of `dbms.connector.<channel>.<suffix>`.
+///
+/// To read another connector setting, add a variant here and to [`ConnectorSuffix::ALL`]; its
+/// near-misses then become errors too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum ConnectorSuffix {
+    ListenAddress,
+    TlsLevel,
+}
+
+impl ConnectorSuffix {
+    /// The connector suffixes tls-policy reads. Every other suffix belongs to the application
+    /// (`enabled`, `advertised_address`, `thread_pool_min_size`, …) and is ignored, unless it is
+    /// within a typo of one of these.
+    pub(crate) const ALL: [ConnectorSuffix; 2] =
+        [ConnectorSuffix::ListenAddress, ConnectorSuffix::TlsLevel];
+
+    /// The suffix as written in a key.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ConnectorSuffix::ListenAddress => "listen_address",
+            ConnectorSuffix::TlsLevel => "tls_level",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<ConnectorSuffix> {
+        ConnectorSuffix::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+// === Target ===
+
+/// The setting a key names, whatever spelling the key used.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Target {
+    /// `dbms.ssl.policy.<policy>.<suffix>`.
+    Policy {
+        policy: String,
+        suffix: PolicySuffix,
+    },
+    /// `<channel>.ssl_policy` (and its aliases, such as `causal_clustering.ssl_policy`).
+    Binding { channel: String },
+    /// `dbms.connector.<channel>.<suffix>`.
+    Connector {
+        channel: String,
+        suffix: ConnectorSuffix,
+    },
+    /// `dbms.connectors.default_listen_address`.
+    DefaultListenAddress,
+    /// `dbms.connectors.default_advertised_address`.
+    DefaultAdvertisedAddress,
+    /// `dbms.directories.certificates`.
+    CertificatesDirectory,
+    /// `dbms.ssl.backend`.
+    Backend,
+}
+
+impl fmt::Display for Target {
+    /// The canonical key of the setting, as the builder names it in errors.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Policy { policy, suffix } => {
+                write!(f, "{POLICY_PREFIX}{policy}.{}", suffix.as_str())
+            }
+            Target::Binding { channel } => {
+                let prefix = CHANNEL_ALIASES
+                    .iter()
+                    .find(|(_, c)| c == channel)
+                    .map_or(channel.as_str(), |(prefix, _)| prefix);
+                write!(f, "{prefix}{BINDING_SUFFIX}")
+            }
+            Target::Connector { channel, suffix } => {
+                write!(f, "{CONNECTOR_PREFIX}{channel}.{}", suffix.as_str())
+            }
+            Target::DefaultListenAddress => f.write_str(DEFAULT_LISTEN_ADDRESS_KEY),
+            Target::DefaultAdvertisedAddress => f.write_str(DEFAULT_ADVERTISED_ADDRESS_KEY),
+            Target::CertificatesDirectory => f.write_str(CERTIFICATES_DIRECTORY_KEY),
+            Target::Backend => f.write_str(BACKEND_KEY),
+        }
+    }
+}
+
+/// Whether `name` is a valid policy or channel name: `[A-Za-z0-9_-]+`.
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// What a name may contain, for error messages.
+pub(crate) const NAME_RULE: &str = "letters, digits, '_' and '-'";
+
+/// Classifies `key`: `Ok(Some(target))` for a setting tls-policy reads, `Ok(None)` for a key
+/// outside its namespaces (to be ignored), `Err(message)` for a key inside them that is wrong.
+pub(crate) fn classify(key: &str) -> Result<Option<Target>, String> {
+    if let Some(rest) = key.strip_prefix(POLICY_PREFIX) {
+        return classify_policy(rest).map(Some);
+    }
+    if let Some(prefix) = key.strip_suffix(BINDING_SUFFIX) {
+        return classify_binding(prefix).map(Some);
+    }
+    if let Some(rest) = key.strip_prefix(CONNECTOR_PREFIX) {
+        return classify_connector(rest);
+    }
+    match key {
+        BACKEND_KEY => return Ok(Some(Target::Backend)),
+        DEFAULT_LISTEN_ADDRESS_KEY => return Ok(Some(Target::DefaultListenAddress)),
+        DEFAULT_ADVERTISED_ADDRESS_KEY => return Ok(Some(Target::DefaultAdvertisedAddress)),
+        CERTIFICATES_DIRECTORY_KEY => return Ok(Some(Target::CertificatesDirectory)),
+        _ => {}
+    }
+    if let Some(rest) = key.strip_prefix("dbms.ssl.") {
+        // `dbms.ssl.polcy.x.base_directory`: a mistyped policy key would otherwise be ignored.
+        if let Some((head, _)) = rest.split_once('.') {
+            if suggest::edit_distance(head, "policy") <= 2 {
+                return Err(format!(
+                    "unknown key; did you mean `{POLICY_PREFIX}{}`?",
+                    &rest[head.len() + 1..]
+                ));
+            }
+        }
+    }
+    if let Some(known) = suggest::closest(key, FIXED_KEYS.iter().copied(), 2) {
+        return Err(format!("unknown key; did you mean `{known}`?"));
+    }
+    Ok(None)
+}
+
+/// `<policy-name>.<suffix>`, after `dbms.ssl.policy.`.
+fn classify_policy(rest: &str) -> Result<Target, String> {
+    let Some((policy, suffix_name)) = rest.rsplit_once('.') else {
+        return Err(format!(
+            "incomplete policy key; expected `{POLICY_PREFIX}<policy-name>.<suffix>`, e.g. \
+             `{POLICY_PREFIX}{rest}.base_directory`"
+        ));
+    };
+    if !is_valid_name(policy) {
+        return Err(format!(
+            "invalid policy name '{policy}'; a policy name may contain only {NAME_RULE}"
+        ));
+    }
+    if suffix_name == "enabled" {
+        return Err(format!(
+            "`enabled` is how Neo4j 4/5 switch a policy on; here a policy is defined by its \
+             `base_directory` and applied by binding a channel to it: remove this line and \
+             write `<channel>.ssl_policy={policy}` (e.g. `bolt.ssl_policy={policy}`)"
+        ));
+    }
+    match PolicySuffix::from_name(suffix_name) {
+        Some(suffix) => Ok(Target::Policy {
+            policy: policy.to_owned(),
+            suffix,
+        }),
+        None => {
+            let known = PolicySuffix::ALL.map(PolicySuffix::as_str);
+            Err(
+                match suggest::did_you_mean(suffix_name, known.iter().copied()) {
+                    Some(guess) => {
+                        format!("unknown policy setting `{suffix_name}`; did you mean `{guess}`?")
+                    }
+                    None => format!(
+                        "unknown policy setting `{suffix_name}`; a policy has {}",
+                        known.join(", ")
+                    ),
+                },
+            )
+        }
+    }
+}
+
+/// The prefix of a `<prefix>.ssl_policy` key.
+fn classify_binding(prefix: &str) -> Result<Target, String> {
+    if let Some((_, channel)) = CHANNEL_ALIASES.iter().find(|(p, _)| *p == prefix) {
+        return Ok(Target::Binding {
+            channel: (*channel).to_owned(),
+        });
+    }
+    if is_valid_name(prefix) {
+        return Ok(Target::Binding {
+            channel: prefix.to_owned(),
+        });
+    }
+    Err(format!(
+        "unknown channel binding; bind a channel with `<channel>.ssl_policy=<policy>`, where \
+         <channel> is `bolt`, `https`, `causal_clustering` (cluster), `dbms.backup` (backup) or a \
+         name of {NAME_RULE}"
+    ))
+}
+
+/// `<channel>.<suffix>`, after `dbms.connector.`.
+fn classify_connector(rest: &str) -> Result<Option<Target>, String> {
+    let Some((channel, suffix_name)) = rest.split_once('.') else {
+        return Ok(None);
+    };
+    if let Some(suffix) = ConnectorSuffix::from_name(suffix_name) {
+        if !is_valid_name(channel) {
+            return Err(format!(
+                "invalid channel name '{channel}'; a channel name may contain only {NAME_RULE}"
+            ));
+        }
+        return Ok(Some(Target::Connector {
+            channel: channel.to_owned(),
+            suffix,
+        }));
+    }
+    let near_miss = ConnectorSuffix::ALL
+        .into_iter()
+        .map(ConnectorSuffix::as_str)
+        .find(|known| {
+            suggest::edit_distance(suffix_name, known) <= suggest::typo_budget(known).min(2)
+        });
+    if let Some(known) = near_miss {
+        return Err(format!(
+            "unknown connector setting `{suffix_name}`; did you mean `{known}`?"
+        ));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(policy: &str, suffix: PolicySuffix) -> Option<Target> {
+        Some(Target::Policy {
+            policy: policy.into(),
+            suffix,
+        })
+    }
+
+    fn binding(channel: &str) -> Option<Target> {
+        Some(Target::Binding {
+            channel: channel.into(),
+        })
+    }
+
+    #[test]
+    fn every_policy_suffix_is_recognised() {
+        for suffix in PolicySuffix::ALL {
+            let key = format!("dbms.ssl.policy.client.{}", suffix.as_str());
+            assert_eq!(classify(&key), Ok(policy("client", suffix)));
+            assert_eq!(policy("client", suffix).unwrap().to_string(), key);
+        }
+    }
+
+    #[test]
+    fn unknown_policy_suffix_suggests_the_closest() {
+        let err = classify("dbms.ssl.policy.p.privat_key").unwrap_err();
+        assert!(err.contains("did you mean `private_key`?"), "{err}");
+        let err = classify("dbms.ssl.policy.p.client_authentication").unwrap_err();
+        assert!(
+            err.contains("unknown policy setting `client_authentication`"),
+            "{err}"
+        );
+        assert!(err.contains("base_directory"), "lists the suffixes: {err}");
+    }
+
+    #[test]
+    fn neo4j_5_enabled_gets_its_own_explanation() {
+        let err = classify("dbms.ssl.policy.bolt.enabled").unwrap_err();
+        assert!(err.contains("bolt.ssl_policy=bolt"), "{err}");
+        assert!(err.contains("base_directory"), "{err}");
+    }
+
+    #[test]
+    fn policy_names() {
+        assert!(classify("dbms.ssl.policy.base_directory").is_err());
+        let err = classify("dbms.ssl.policy.a.b.base_directory").unwrap_err();
+        assert!(err.contains("invalid policy name 'a.b'"), "{err}");
+        assert_eq!(
+            classify("dbms.ssl.policy.my-policy_2.trust_all"),
+            Ok(policy("my-policy_2", PolicySuffix::TrustAll))
+        );
+    }
+
+    #[test]
+    fn channel_bindings() {
+        assert_eq!(classify("bolt.ssl_policy"), Ok(binding("bolt")));
+        assert_eq!(classify("https.ssl_policy"), Ok(binding("https")));
+        assert_eq!(
+            classify("causal_clustering.ssl_policy"),
+            Ok(binding("cluster"))
+        );
+        assert_eq!(classify("dbms.backup.ssl_policy"), Ok(binding("backup")));
+        assert_eq!(classify("my-app_1.ssl_policy"), Ok(binding("my-app_1")));
+        let err = classify("dbms.connector.bolt.ssl_policy").unwrap_err();
+        assert!(err.contains("<channel>.ssl_policy"), "{err}");
+        assert!(classify(".ssl_policy").is_err());
+        assert_eq!(
+            binding("cluster").unwrap().to_string(),
+            "causal_clustering.ssl_policy"
+        );
+        assert_eq!(
+            binding("backup").unwrap().to_string(),
+            "dbms.backup.ssl_policy"
+        );
+        assert_eq!(binding("app").unwrap().to_string(), "app.ssl_policy");
+    }
+
+    #[test]
+    fn connector_keys() {
+        assert_eq!(
+            classify("dbms.connector.bolt.listen_address"),
+            Ok(Some(Target::Connector {
+                channel: "bolt".into(),
+                suffix: ConnectorSuffix::ListenAddress
+            }))
+        );
+        assert_eq!(
+            classify("dbms.connector.https.tls_level"),
+            Ok(Some(Target::Connector {
+                channel: "https".into(),
+                suffix: ConnectorSuffix::TlsLevel
+            }))
+        );
+        for other in [
+            "dbms.connector.bolt.enabled",
+            "dbms.connector.bolt.advertised_address",
+            "dbms.connector.bolt.thread_pool_min_size",
+            "dbms.connector.bolt.thread_pool_max_size",
+            "dbms.connector.bolt.thread_pool_keep_alive",
+            "dbms.connector.bolt.unsupported_thread_pool_queue_size",
+            "dbms.connector.http.type",
+            "dbms.connector.bolt.encryption",
+            "dbms.connector.bolt",
+        ] {
+            assert_eq!(classify(other), Ok(None), "{other}");
+        }
+        let err = classify("dbms.connector.bolt.listen_adress").unwrap_err();
+        assert!(err.contains("did you mean `listen_address`?"), "{err}");
+        let err = classify("dbms.connector.bolt.tls_levle").unwrap_err();
+        assert!(err.contains("did you mean `tls_level`?"), "{err}");
+        assert!(classify("dbms.connector.bo lt.tls_level").is_err());
+    }
+
+    #[test]
+    fn fixed_keys_and_their_typos() {
+        assert_eq!(classify("dbms.ssl.backend"), Ok(Some(Target::Backend)));
+        assert_eq!(
+            classify("dbms.connectors.default_listen_address"),
+            Ok(Some(Target::DefaultListenAddress))
+        );
+        assert_eq!(
+            classify("dbms.connectors.default_advertised_address"),
+            Ok(Some(Target::DefaultAdvertisedAddress))
+        );
+        assert_eq!(
+            classify("dbms.directories.certificates"),
+            Ok(Some(Target::CertificatesDirectory))
+        );
+        let err = classify("dbms.ssl.backends").unwrap_err();
+        assert!(err.contains("`dbms.ssl.backend`"), "{err}");
+        let err = classify("dbms.ssl.polcy.client.base_directory").unwrap_err();
+        assert!(
+            err.contains("`dbms.ssl.policy.client.base_directory`"),
+            "{err}"
+        );
+        let err = classify("dbms.directories.certificate").unwrap_err();
+        assert!(err.contains("dbms.directories.certificates"), "{err}");
+    }
+
+    #[test]
+    fn unrelated_keys_are_ignored() {
+        for key in [
+            "dbms.directories.data",
+            "dbms.directories.import",
+            "dbms.memory.heap.initial_size",
+            "dbms.jvm.additional",
+            "dbms.security.auth_enabled",
+            "dbms.connectors.default_advertised_addresses_for_all",
+            "ha.server_id",
+            "wrapper.java.additional",
+            "ssl_policy",
+        ] {
+            assert_eq!(classify(key), Ok(None), "{key}");
+        }
+    }
+}

@@ -1,0 +1,721 @@
+//! Gathering parsed settings into [`Settings`]: duplicates, defaults, paths, and cross-checks.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+
+use super::keys::{PolicySuffix, Target, LEGACY_POLICY};
+use super::model::{ChannelSettings, PolicySettings, Settings, TlsLevel};
+use super::suggest;
+use super::values::{ConnectorValue, ListenAddress, PolicyValue, Setting};
+use crate::error::{Error, Result, Source};
+
+/// `dbms.connectors.default_listen_address` when not set.
+pub(crate) const DEFAULT_LISTEN_ADDRESS: &str = "127.0.0.1";
+/// `dbms.connectors.default_advertised_address` when not set.
+pub(crate) const DEFAULT_ADVERTISED_ADDRESS: &str = "localhost";
+/// `dbms.directories.certificates` when not set, under home.
+pub(crate) const DEFAULT_CERTIFICATES_DIRECTORY: &str = "certificates";
+
+/// What a second value for the same setting means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Duplicates {
+    /// An error naming both places: in a file, a key given twice is a mistake.
+    Refuse,
+    /// The later value replaces the earlier: in code, setting again is overriding.
+    LastWins,
+}
+
+/// Where a setting was written and the key it was written as.
+#[derive(Clone, Debug)]
+struct Origin {
+    source: Source,
+    key: String,
+}
+
+impl Origin {
+    fn error(&self, message: impl Into<String>) -> Error {
+        Error::Config {
+            source_location: self.source.clone(),
+            key: self.key.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// File order; builder settings all sort first, in call order.
+    fn order(&self) -> usize {
+        match &self.source {
+            Source::File { line, .. } => *line,
+            Source::Builder => 0,
+        }
+    }
+}
+
+/// One policy's settings as given, before defaults.
+#[derive(Default)]
+struct PolicyDraft {
+    base_directory: Option<PathBuf>,
+    private_key: Option<PathBuf>,
+    private_key_password: Option<String>,
+    public_certificate: Option<PathBuf>,
+    trusted_dir: Option<PathBuf>,
+    revoked_dir: Option<PathBuf>,
+    client_auth: Option<ClientAuth>,
+    ciphers: Option<Vec<CipherSuite>>,
+    tls_versions: Option<Vec<TlsVersion>>,
+    allow_key_generation: Option<bool>,
+    trust_all: Option<bool>,
+    verify_hostname: Option<bool>,
+    origins: BTreeMap<PolicySuffix, Origin>,
+}
+
+impl PolicyDraft {
+    fn apply(&mut self, value: PolicyValue) {
+        match value {
+            PolicyValue::BaseDirectory(v) => self.base_directory = Some(v),
+            PolicyValue::PrivateKey(v) => self.private_key = Some(v),
+            PolicyValue::PrivateKeyPassword(v) => self.private_key_password = Some(v),
+            PolicyValue::PublicCertificate(v) => self.public_certificate = Some(v),
+            PolicyValue::TrustedDir(v) => self.trusted_dir = Some(v),
+            PolicyValue::RevokedDir(v) => self.revoked_dir = Some(v),
+            PolicyValue::ClientAuth(v) => self.client_auth = Some(v),
+            PolicyValue::Ciphers(v) => self.ciphers = Some(v),
+            PolicyValue::TlsVersions(v) => self.tls_versions = Some(v),
+            PolicyValue::AllowKeyGeneration(v) => self.allow_key_generation = Some(v),
+            PolicyValue::TrustAll(v) => self.trust_all = Some(v),
+            PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
+        }
+    }
+}
+
+/// One channel's settings as given.
+#[derive(Default)]
+struct ChannelDraft {
+    binding: Option<(String, Origin)>,
+    listen: Option<(ListenAddress, Origin)>,
+    tls_level: Option<TlsLevel>,
+}
+
+/// Settings collected one at a time, turned into [`Settings`] by [`Draft::finish`].
+pub(crate) struct Draft {
+    home: PathBuf,
+    duplicates: Duplicates,
+    seen: BTreeMap<Target, Origin>,
+    policies: BTreeMap<String, PolicyDraft>,
+    channels: BTreeMap<String, ChannelDraft>,
+    default_listen_address: Option<String>,
+    default_advertised_address: Option<String>,
+    certificates_directory: Option<PathBuf>,
+    backend: Option<(String, Source)>,
+}
+
+impl Draft {
+    /// An empty draft whose relative paths will resolve against `home`.
+    pub(crate) fn new(home: PathBuf, duplicates: Duplicates) -> Draft {
+        Draft {
+            home,
+            duplicates,
+            seen: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            default_listen_address: None,
+            default_advertised_address: None,
+            certificates_directory: None,
+            backend: None,
+        }
+    }
+
+    /// Adds one setting, written as `key` at `source`.
+    pub(crate) fn set(&mut self, setting: Setting, source: Source, key: String) -> Result<()> {
+        let origin = Origin { source, key };
+        let target = setting.target();
+        if let Target::Policy { policy, .. } = &target {
+            if policy == LEGACY_POLICY {
+                return Err(origin.error(format!(
+                    "the policy name `{LEGACY_POLICY}` is reserved for the legacy SSL system \
+                     (neo4j.key and neo4j.cert in dbms.directories.certificates) and cannot be \
+                     configured; rename the policy (dbms.ssl.policy.<new-name>.*) and bind \
+                     channels to the new name"
+                )));
+            }
+        }
+        if let Some(first) = self.seen.get(&target) {
+            if self.duplicates == Duplicates::Refuse {
+                let spelled = if first.key == origin.key {
+                    String::new()
+                } else {
+                    format!(" as `{}`", first.key)
+                };
+                return Err(origin.error(format!(
+                    "given twice: first at {}{spelled}, again at {}; keep one",
+                    first.source, origin.source
+                )));
+            }
+        }
+        self.seen.insert(target, origin.clone());
+        match setting {
+            Setting::Policy { policy, value } => {
+                let draft = self.policies.entry(policy).or_default();
+                draft.origins.insert(value.suffix(), origin);
+                draft.apply(value);
+            }
+            Setting::Binding { channel, policy } => {
+                self.channels.entry(channel).or_default().binding = Some((policy, origin));
+            }
+            Setting::Connector { channel, value } => {
+                let draft = self.channels.entry(channel).or_default();
+                match value {
+                    ConnectorValue::ListenAddress(address) => {
+                        draft.listen = Some((address, origin));
+                    }
+                    ConnectorValue::TlsLevel(level) => draft.tls_level = Some(level),
+                }
+            }
+            Setting::DefaultListenAddress(host) => self.default_listen_address = Some(host),
+            Setting::DefaultAdvertisedAddress(host) => {
+                self.default_advertised_address = Some(host);
+            }
+            Setting::CertificatesDirectory(dir) => self.certificates_directory = Some(dir),
+            Setting::Backend(name) => self.backend = Some((name, origin.source)),
+        }
+        Ok(())
+    }
+
+    /// Applies defaults, resolves paths and checks what needs the whole config: every policy
+    /// has a base_directory, every bound policy exists, every TLS listener has a policy. Of
+    /// several problems, the one written first is reported.
+    pub(crate) fn finish(self) -> Result<Settings> {
+        let mut problems: Vec<(usize, Error)> = Vec::new();
+
+        let mut policies = BTreeMap::new();
+        for (name, draft) in self.policies.iter() {
+            match resolve_policy(&self.home, name, draft) {
+                Ok(policy) => {
+                    policies.insert(name.clone(), policy);
+                }
+                Err(problem) => problems.push(problem),
+            }
+        }
+
+        let default_listen_address = self
+            .default_listen_address
+            .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned());
+        let mut channels = BTreeMap::new();
+        for (name, draft) in self.channels {
+            if let Some((policy, origin)) = &draft.binding {
+                if policy != LEGACY_POLICY && !self.policies.contains_key(policy) {
+                    problems.push((
+                        origin.order(),
+                        undefined_policy(name.as_str(), policy, origin, &policies),
+                    ));
+                }
+            }
+            let tls_level = draft.tls_level.unwrap_or_default();
+            if let Some((_, origin)) = &draft.listen {
+                if tls_level != TlsLevel::Disabled && draft.binding.is_none() {
+                    let binding_key = Target::Binding {
+                        channel: name.clone(),
+                    };
+                    problems.push((
+                        origin.order(),
+                        origin.error(format!(
+                            "channel `{name}` listens with tls_level {tls_level} but no policy \
+                             is bound to it; bind one with `{binding_key}=<policy>` (`legacy` \
+                             for the legacy system), or set \
+                             `dbms.connector.{name}.tls_level=DISABLED` for plaintext only"
+                        )),
+                    ));
+                }
+            }
+            let channel = ChannelSettings {
+                name: name.clone(),
+                policy: draft.binding.map(|(policy, _)| policy),
+                listen_address: draft
+                    .listen
+                    .map(|(address, _)| address.complete(&default_listen_address)),
+                tls_level,
+            };
+            channels.insert(name, channel);
+        }
+
+        if let Some((_, first)) = problems.into_iter().min_by_key(|(order, _)| *order) {
+            return Err(first);
+        }
+        Ok(Settings {
+            certificates_directory: self.home.join(
+                self.certificates_directory
+                    .unwrap_or_else(|| DEFAULT_CERTIFICATES_DIRECTORY.into()),
+            ),
+            home: self.home,
+            backend: self.backend,
+            policies,
+            channels,
+            default_listen_address,
+            default_advertised_address: self
+                .default_advertised_address
+                .unwrap_or_else(|| DEFAULT_ADVERTISED_ADDRESS.to_owned()),
+        })
+    }
+}
+
+/// One policy with defaults applied and paths resolved, or the problem (with its file order).
+fn resolve_policy(
+    home: &std::path::Path,
+    name: &str,
+    draft: &PolicyDraft,
+) -> std::result::Result<PolicySettings, (usize, Error)> {
+    let Some(base_directory) = &draft.base_directory else {
+        let first = draft.origins.values().min_by_key(|origin| origin.order());
+        let message = format!(
+            "policy `{name}` has no base_directory: `dbms.ssl.policy.{name}.base_directory` is \
+             mandatory and defines the policy"
+        );
+        return Err(match first {
+            Some(origin) => (origin.order(), origin.error(message)),
+            None => (
+                0,
+                Error::Config {
+                    source_location: Source::Builder,
+                    key: format!("dbms.ssl.policy.{name}.base_directory"),
+                    message,
+                },
+            ),
+        });
+    };
+    let base_directory = home.join(base_directory);
+    let in_base = |path: &Option<PathBuf>, default: &str| match path {
+        Some(path) => base_directory.join(path),
+        None => base_directory.join(default),
+    };
+    Ok(PolicySettings {
+        name: name.to_owned(),
+        private_key: in_base(&draft.private_key, "private.key"),
+        private_key_password: draft.private_key_password.clone(),
+        public_certificate: in_base(&draft.public_certificate, "public.crt"),
+        trusted_dir: in_base(&draft.trusted_dir, "trusted"),
+        revoked_dir: in_base(&draft.revoked_dir, "revoked"),
+        client_auth: draft.client_auth.unwrap_or(ClientAuth::Require),
+        ciphers: draft.ciphers.clone(),
+        tls_versions: draft
+            .tls_versions
+            .clone()
+            .unwrap_or_else(|| vec![TlsVersion::Tls12, TlsVersion::Tls13]),
+        allow_key_generation: draft.allow_key_generation.unwrap_or(false),
+        trust_all: draft.trust_all.unwrap_or(false),
+        verify_hostname: draft.verify_hostname.unwrap_or(false),
+        sources: draft
+            .origins
+            .iter()
+            .map(|(suffix, origin)| (suffix.as_str(), origin.source.clone()))
+            .collect(),
+        base_directory,
+    })
+}
+
+fn undefined_policy(
+    channel: &str,
+    policy: &str,
+    origin: &Origin,
+    defined: &BTreeMap<String, PolicySettings>,
+) -> Error {
+    let mut message = format!(
+        "channel `{channel}` is bound to policy `{policy}`, which is not defined; define it with \
+         `dbms.ssl.policy.{policy}.base_directory=<directory>`"
+    );
+    let names = defined.keys().map(String::as_str).chain([LEGACY_POLICY]);
+    if let Some(guess) = suggest::did_you_mean(policy, names) {
+        message.push_str(&format!(", or did you mean `{guess}`?"));
+    }
+    origin.error(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings> {
+        Settings::parse(
+            text,
+            Path::new("/etc/neo4j.conf"),
+            Path::new("/var/lib/neo4j"),
+        )
+    }
+
+    fn error(text: &str) -> String {
+        match parse(text) {
+            Ok(settings) => panic!("expected an error, got {settings:?}"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_minimal_policy_gets_every_default() {
+        let settings =
+            parse("dbms.ssl.policy.client.base_directory=certificates/client\n").unwrap();
+        let p = &settings.policies["client"];
+        let base = Path::new("/var/lib/neo4j/certificates/client");
+        assert_eq!(p.name, "client");
+        assert_eq!(p.base_directory, base);
+        assert_eq!(p.private_key, base.join("private.key"));
+        assert_eq!(p.public_certificate, base.join("public.crt"));
+        assert_eq!(p.trusted_dir, base.join("trusted"));
+        assert_eq!(p.revoked_dir, base.join("revoked"));
+        assert_eq!(p.private_key_password, None);
+        assert_eq!(p.client_auth, ClientAuth::Require);
+        assert_eq!(p.ciphers, None);
+        assert_eq!(p.tls_versions, vec![TlsVersion::Tls12, TlsVersion::Tls13]);
+        assert!(!p.allow_key_generation && !p.trust_all && !p.verify_hostname);
+        assert_eq!(
+            p.sources.keys().copied().collect::<Vec<_>>(),
+            vec!["base_directory"]
+        );
+        assert_eq!(
+            p.sources["base_directory"],
+            Source::File {
+                path: "/etc/neo4j.conf".into(),
+                line: 1
+            }
+        );
+        assert_eq!(settings.home, Path::new("/var/lib/neo4j"));
+        assert_eq!(settings.backend, None);
+        assert_eq!(settings.default_listen_address, "127.0.0.1");
+        assert_eq!(settings.default_advertised_address, "localhost");
+        assert_eq!(
+            settings.certificates_directory,
+            Path::new("/var/lib/neo4j/certificates")
+        );
+        assert!(settings.channels.is_empty());
+    }
+
+    #[test]
+    fn every_policy_setting_is_read() {
+        let settings = parse(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\n\
+             dbms.ssl.policy.p.private_key=keys/server.key\n\
+             dbms.ssl.policy.p.private_key_password=s3cret\n\
+             dbms.ssl.policy.p.public_certificate=/elsewhere/server.crt\n\
+             dbms.ssl.policy.p.trusted_dir=/etc/tls/ca\n\
+             dbms.ssl.policy.p.revoked_dir=crl\n\
+             dbms.ssl.policy.p.client_auth=optional\n\
+             dbms.ssl.policy.p.ciphers=TLS_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n\
+             dbms.ssl.policy.p.tls_versions=TLSv1.3\n\
+             dbms.ssl.policy.p.allow_key_generation=TRUE\n\
+             dbms.ssl.policy.p.trust_all=true\n\
+             dbms.ssl.policy.p.verify_hostname=True\n",
+        )
+        .unwrap();
+        let p = &settings.policies["p"];
+        assert_eq!(p.base_directory, Path::new("/etc/tls"));
+        assert_eq!(p.private_key, Path::new("/etc/tls/keys/server.key"));
+        assert_eq!(p.private_key_password.as_deref(), Some("s3cret"));
+        assert_eq!(p.public_certificate, Path::new("/elsewhere/server.crt"));
+        assert_eq!(p.trusted_dir, Path::new("/etc/tls/ca"));
+        assert_eq!(p.revoked_dir, Path::new("/etc/tls/crl"));
+        assert_eq!(p.client_auth, ClientAuth::Optional);
+        let ciphers: Vec<u16> = p.ciphers.iter().flatten().map(|c| c.code()).collect();
+        assert_eq!(ciphers, vec![0x1301, 0xC02B]);
+        assert_eq!(p.tls_versions, vec![TlsVersion::Tls13]);
+        assert!(p.allow_key_generation && p.trust_all && p.verify_hostname);
+        assert_eq!(p.sources.len(), 12);
+        assert_eq!(
+            p.sources["verify_hostname"],
+            Source::File {
+                path: "/etc/neo4j.conf".into(),
+                line: 12
+            }
+        );
+        assert!(!format!("{p:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn relative_base_directory_resolves_against_home() {
+        let settings = Settings::parse(
+            "dbms.ssl.policy.a.base_directory=certs/a\n\
+             dbms.ssl.policy.b.base_directory=/abs/b\n\
+             dbms.directories.certificates=my-certs\n",
+            Path::new("neo4j.conf"),
+            Path::new("/home/neo"),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.policies["a"].base_directory,
+            Path::new("/home/neo/certs/a")
+        );
+        assert_eq!(settings.policies["b"].base_directory, Path::new("/abs/b"));
+        assert_eq!(
+            settings.policies["b"].private_key,
+            Path::new("/abs/b/private.key")
+        );
+        assert_eq!(
+            settings.certificates_directory,
+            Path::new("/home/neo/my-certs")
+        );
+    }
+
+    #[test]
+    fn a_key_given_twice_names_both_lines() {
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=a\n\
+             # comment\n\
+             dbms.ssl.policy.p.base_directory=b\n",
+        );
+        assert_eq!(
+            err,
+            "/etc/neo4j.conf:3: dbms.ssl.policy.p.base_directory: given twice: first at \
+             /etc/neo4j.conf:1, again at /etc/neo4j.conf:3; keep one"
+        );
+    }
+
+    #[test]
+    fn two_spellings_of_one_binding_are_a_duplicate() {
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=a\n\
+             cluster.ssl_policy=p\n\
+             causal_clustering.ssl_policy=p\n",
+        );
+        assert!(
+            err.starts_with("/etc/neo4j.conf:3: causal_clustering.ssl_policy: given twice"),
+            "{err}"
+        );
+        assert!(
+            err.contains("/etc/neo4j.conf:2 as `cluster.ssl_policy`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn repeated_unrelated_keys_are_fine() {
+        let settings = parse(
+            "dbms.jvm.additional=-XX:+UseG1GC\n\
+             dbms.jvm.additional=-XX:-OmitStackTraceInFastThrow\n",
+        )
+        .unwrap();
+        assert!(settings.policies.is_empty());
+    }
+
+    #[test]
+    fn bad_value_names_key_value_and_choices() {
+        let mut text = String::from("dbms.ssl.policy.client.base_directory=c\n");
+        text.push_str(&"# padding\n".repeat(10));
+        text.push_str("dbms.ssl.policy.client.client_auth=MAYBE\n");
+        assert_eq!(
+            error(&text),
+            "/etc/neo4j.conf:12: dbms.ssl.policy.client.client_auth: invalid value 'MAYBE'; \
+             expected one of NONE, OPTIONAL, REQUIRE"
+        );
+    }
+
+    #[test]
+    fn tls_v1_1_is_refused() {
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=a\ndbms.ssl.policy.p.tls_versions=TLSv1.1,TLSv1.2\n",
+        );
+        assert!(err.starts_with("/etc/neo4j.conf:2: dbms.ssl.policy.p.tls_versions: TLS version 'TLSv1.1' is insecure, refused"), "{err}");
+    }
+
+    #[test]
+    fn unknown_cipher_is_named() {
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=a\ndbms.ssl.policy.p.ciphers=TLS_AES_128_GCM_SHA256,RC4_FOREVER\n",
+        );
+        assert!(
+            err.starts_with(
+                "/etc/neo4j.conf:2: dbms.ssl.policy.p.ciphers: unknown cipher suite 'RC4_FOREVER'"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_suffix_suggests() {
+        let err = error("dbms.ssl.policy.p.base_directory=a\ndbms.ssl.policy.p.privat_key=k\n");
+        assert_eq!(
+            err,
+            "/etc/neo4j.conf:2: dbms.ssl.policy.p.privat_key: unknown policy setting \
+             `privat_key`; did you mean `private_key`?"
+        );
+    }
+
+    #[test]
+    fn legacy_is_reserved() {
+        let err = error("dbms.ssl.policy.legacy.base_directory=certificates\n");
+        assert!(err.starts_with("/etc/neo4j.conf:1: dbms.ssl.policy.legacy.base_directory: the policy name `legacy` is reserved"), "{err}");
+        assert!(err.contains("rename the policy"), "{err}");
+    }
+
+    #[test]
+    fn legacy_is_always_available() {
+        let settings =
+            parse("bolt.ssl_policy=legacy\ndbms.connector.bolt.listen_address=:7687\n").unwrap();
+        assert_eq!(settings.channels["bolt"].policy.as_deref(), Some("legacy"));
+        assert!(settings.channel_policy("bolt").is_none());
+    }
+
+    #[test]
+    fn undefined_policy_names_channel_and_policy() {
+        let err = error(
+            "dbms.ssl.policy.client_policy.base_directory=c\n\
+             bolt.ssl_policy=client_polcy\n",
+        );
+        assert!(
+            err.starts_with(
+                "/etc/neo4j.conf:2: bolt.ssl_policy: channel `bolt` is bound to policy \
+                 `client_polcy`, which is not defined"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("did you mean `client_policy`?"), "{err}");
+    }
+
+    #[test]
+    fn missing_base_directory_names_the_policy() {
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=a\n\
+             dbms.ssl.policy.client.trust_all=false\n\
+             dbms.ssl.policy.client.client_auth=NONE\n\
+             bolt.ssl_policy=client\n",
+        );
+        assert_eq!(
+            err,
+            "/etc/neo4j.conf:2: dbms.ssl.policy.client.trust_all: policy `client` has no \
+             base_directory: `dbms.ssl.policy.client.base_directory` is mandatory and defines \
+             the policy"
+        );
+    }
+
+    #[test]
+    fn the_first_problem_in_the_file_is_reported() {
+        let err = error(
+            "dbms.connector.bolt.listen_address=:7687\n\
+             https.ssl_policy=nothing\n",
+        );
+        assert!(
+            err.starts_with("/etc/neo4j.conf:1: dbms.connector.bolt.listen_address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn channels_and_connectors() {
+        let settings = parse(
+            "dbms.ssl.policy.client.base_directory=certificates/client\n\
+             dbms.ssl.policy.cluster.base_directory=certificates/cluster\n\
+             bolt.ssl_policy=client\n\
+             https.ssl_policy=client\n\
+             causal_clustering.ssl_policy=cluster\n\
+             dbms.backup.ssl_policy=cluster\n\
+             metrics.ssl_policy=legacy\n\
+             dbms.connectors.default_listen_address=0.0.0.0\n\
+             dbms.connector.bolt.listen_address=:7687\n\
+             dbms.connector.bolt.tls_level=OPTIONAL\n\
+             dbms.connector.https.listen_address=[::1]:7473\n\
+             dbms.connector.http.listen_address=localhost:7474\n\
+             dbms.connector.http.tls_level=DISABLED\n",
+        )
+        .unwrap();
+        let channel = |name: &str| settings.channels[name].clone();
+        assert_eq!(
+            channel("bolt"),
+            ChannelSettings {
+                name: "bolt".into(),
+                policy: Some("client".into()),
+                listen_address: Some("0.0.0.0:7687".into()),
+                tls_level: TlsLevel::Optional,
+            }
+        );
+        assert_eq!(
+            channel("https").listen_address.as_deref(),
+            Some("[::1]:7473")
+        );
+        assert_eq!(channel("https").tls_level, TlsLevel::Required);
+        assert_eq!(channel("cluster").policy.as_deref(), Some("cluster"));
+        assert_eq!(channel("cluster").listen_address, None);
+        assert_eq!(channel("backup").policy.as_deref(), Some("cluster"));
+        assert_eq!(channel("metrics").policy.as_deref(), Some("legacy"));
+        assert_eq!(channel("http").policy, None);
+        assert_eq!(channel("http").tls_level, TlsLevel::Disabled);
+        assert_eq!(settings.channels.len(), 6);
+        assert_eq!(settings.default_listen_address, "0.0.0.0");
+        assert_eq!(
+            settings.channel_policy("https").map(|p| p.name.as_str()),
+            Some("client")
+        );
+        assert_eq!(
+            settings.channel_policy("backup").map(|p| p.name.as_str()),
+            Some("cluster")
+        );
+        assert!(settings.channel_policy("http").is_none());
+        assert!(settings.channel_policy("nope").is_none());
+    }
+
+    #[test]
+    fn port_completion_uses_the_default_listen_address_wherever_it_is_written() {
+        let settings = parse(
+            "bolt.ssl_policy=legacy\n\
+             dbms.connector.bolt.listen_address=:7687\n\
+             dbms.connectors.default_listen_address=::\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.channels["bolt"].listen_address.as_deref(),
+            Some("[::]:7687")
+        );
+        let settings =
+            parse("bolt.ssl_policy=legacy\ndbms.connector.bolt.listen_address=:7687\n").unwrap();
+        assert_eq!(
+            settings.channels["bolt"].listen_address.as_deref(),
+            Some("127.0.0.1:7687")
+        );
+    }
+
+    #[test]
+    fn a_tls_listener_needs_a_policy() {
+        for level in [
+            "",
+            "dbms.connector.bolt.tls_level=REQUIRED\n",
+            "dbms.connector.bolt.tls_level=OPTIONAL\n",
+        ] {
+            let err = error(&format!(
+                "{level}dbms.connector.bolt.listen_address=:7687\n"
+            ));
+            assert!(
+                err.contains(
+                    "dbms.connector.bolt.listen_address: channel `bolt` listens with tls_level"
+                ),
+                "{err}"
+            );
+            assert!(err.contains("bolt.ssl_policy=<policy>"), "{err}");
+            assert!(err.contains("tls_level=DISABLED"), "{err}");
+        }
+        let err = error("dbms.connector.cluster.listen_address=:5000\n");
+        assert!(
+            err.contains("`causal_clustering.ssl_policy=<policy>`"),
+            "{err}"
+        );
+        // A tls_level without an address opens no listener, so it needs no policy.
+        assert!(parse("dbms.connector.bolt.tls_level=REQUIRED\n").is_ok());
+    }
+
+    #[test]
+    fn backend_and_advertised_address() {
+        let settings = parse(
+            "dbms.ssl.backend=rustls-ring\n\
+             dbms.connectors.default_advertised_address=db.example.com\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.backend,
+            Some((
+                "rustls-ring".to_owned(),
+                Source::File {
+                    path: "/etc/neo4j.conf".into(),
+                    line: 1
+                }
+            ))
+        );
+        assert_eq!(settings.default_advertised_address, "db.example.com");
+    }
+}

@@ -1,0 +1,592 @@
+//! Parsing setting values into typed settings, with errors that name the value and what is allowed.
+
+use std::net::Ipv6Addr;
+use std::path::PathBuf;
+
+use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+
+use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
+use super::model::TlsLevel;
+use super::suggest;
+
+// === Setting ===
+
+/// One setting with its value parsed: what a config line or a builder call contributes.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Setting {
+    /// `dbms.ssl.policy.<policy>.<suffix>=<value>`.
+    Policy { policy: String, value: PolicyValue },
+    /// `<channel>.ssl_policy=<policy>`.
+    Binding { channel: String, policy: String },
+    /// `dbms.connector.<channel>.<suffix>=<value>`.
+    Connector {
+        channel: String,
+        value: ConnectorValue,
+    },
+    /// `dbms.connectors.default_listen_address`: a host.
+    DefaultListenAddress(String),
+    /// `dbms.connectors.default_advertised_address`: a host.
+    DefaultAdvertisedAddress(String),
+    /// `dbms.directories.certificates`.
+    CertificatesDirectory(PathBuf),
+    /// `dbms.ssl.backend`.
+    Backend(String),
+}
+
+/// The value of one policy setting; the variant is the suffix.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum PolicyValue {
+    BaseDirectory(PathBuf),
+    PrivateKey(PathBuf),
+    PrivateKeyPassword(String),
+    PublicCertificate(PathBuf),
+    TrustedDir(PathBuf),
+    RevokedDir(PathBuf),
+    ClientAuth(ClientAuth),
+    Ciphers(Vec<CipherSuite>),
+    TlsVersions(Vec<TlsVersion>),
+    AllowKeyGeneration(bool),
+    TrustAll(bool),
+    VerifyHostname(bool),
+}
+
+/// The value of one connector setting; the variant is the suffix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ConnectorValue {
+    ListenAddress(ListenAddress),
+    TlsLevel(TlsLevel),
+}
+
+impl Setting {
+    /// The setting this value is for.
+    pub(crate) fn target(&self) -> Target {
+        match self {
+            Setting::Policy { policy, value } => Target::Policy {
+                policy: policy.clone(),
+                suffix: value.suffix(),
+            },
+            Setting::Binding { channel, .. } => Target::Binding {
+                channel: channel.clone(),
+            },
+            Setting::Connector { channel, value } => Target::Connector {
+                channel: channel.clone(),
+                suffix: match value {
+                    ConnectorValue::ListenAddress(_) => ConnectorSuffix::ListenAddress,
+                    ConnectorValue::TlsLevel(_) => ConnectorSuffix::TlsLevel,
+                },
+            },
+            Setting::DefaultListenAddress(_) => Target::DefaultListenAddress,
+            Setting::DefaultAdvertisedAddress(_) => Target::DefaultAdvertisedAddress,
+            Setting::CertificatesDirectory(_) => Target::CertificatesDirectory,
+            Setting::Backend(_) => Target::Backend,
+        }
+    }
+}
+
+impl PolicyValue {
+    /// The suffix this value is for.
+    pub(crate) fn suffix(&self) -> PolicySuffix {
+        match self {
+            PolicyValue::BaseDirectory(_) => PolicySuffix::BaseDirectory,
+            PolicyValue::PrivateKey(_) => PolicySuffix::PrivateKey,
+            PolicyValue::PrivateKeyPassword(_) => PolicySuffix::PrivateKeyPassword,
+            PolicyValue::PublicCertificate(_) => PolicySuffix::PublicCertificate,
+            PolicyValue::TrustedDir(_) => PolicySuffix::TrustedDir,
+            PolicyValue::RevokedDir(_) => PolicySuffix::RevokedDir,
+            PolicyValue::ClientAuth(_) => PolicySuffix::ClientAuth,
+            PolicyValue::Ciphers(_) => PolicySuffix::Ciphers,
+            PolicyValue::TlsVersions(_) => PolicySuffix::TlsVersions,
+            PolicyValue::AllowKeyGeneration(_) => PolicySuffix::AllowKeyGeneration,
+            PolicyValue::TrustAll(_) => PolicySuffix::TrustAll,
+            PolicyValue::VerifyHostname(_) => PolicySuffix::VerifyHostname,
+        }
+    }
+}
+
+/// Parses `raw` as the value of `target`; the error says what is wrong and what is allowed.
+pub(crate) fn parse(target: &Target, raw: &str) -> Result<Setting, String> {
+    let raw = raw.trim();
+    Ok(match target {
+        Target::Policy { policy, suffix } => Setting::Policy {
+            policy: policy.clone(),
+            value: policy_value(*suffix, raw)?,
+        },
+        Target::Binding { channel } => Setting::Binding {
+            channel: channel.clone(),
+            policy: policy_name(raw)?,
+        },
+        Target::Connector { channel, suffix } => Setting::Connector {
+            channel: channel.clone(),
+            value: match suffix {
+                ConnectorSuffix::ListenAddress => {
+                    ConnectorValue::ListenAddress(listen_address(raw)?)
+                }
+                ConnectorSuffix::TlsLevel => ConnectorValue::TlsLevel(tls_level(raw)?),
+            },
+        },
+        Target::DefaultListenAddress => Setting::DefaultListenAddress(host(raw)?),
+        Target::DefaultAdvertisedAddress => Setting::DefaultAdvertisedAddress(host(raw)?),
+        Target::CertificatesDirectory => Setting::CertificatesDirectory(path(raw)?),
+        Target::Backend => Setting::Backend(backend(raw)?),
+    })
+}
+
+fn policy_value(suffix: PolicySuffix, raw: &str) -> Result<PolicyValue, String> {
+    Ok(match suffix {
+        PolicySuffix::BaseDirectory => PolicyValue::BaseDirectory(path(raw)?),
+        PolicySuffix::PrivateKey => PolicyValue::PrivateKey(path(raw)?),
+        PolicySuffix::PrivateKeyPassword => PolicyValue::PrivateKeyPassword(password(raw)?),
+        PolicySuffix::PublicCertificate => PolicyValue::PublicCertificate(path(raw)?),
+        PolicySuffix::TrustedDir => PolicyValue::TrustedDir(path(raw)?),
+        PolicySuffix::RevokedDir => PolicyValue::RevokedDir(path(raw)?),
+        PolicySuffix::ClientAuth => PolicyValue::ClientAuth(client_auth(raw)?),
+        PolicySuffix::Ciphers => PolicyValue::Ciphers(ciphers(raw)?),
+        PolicySuffix::TlsVersions => PolicyValue::TlsVersions(tls_versions(raw)?),
+        PolicySuffix::AllowKeyGeneration => PolicyValue::AllowKeyGeneration(boolean(raw)?),
+        PolicySuffix::TrustAll => PolicyValue::TrustAll(boolean(raw)?),
+        PolicySuffix::VerifyHostname => PolicyValue::VerifyHostname(boolean(raw)?),
+    })
+}
+
+// === scalar values ===
+
+/// `NONE`, `OPTIONAL` or `REQUIRE`, case-insensitive.
+pub(crate) fn client_auth(raw: &str) -> Result<ClientAuth, String> {
+    [ClientAuth::None, ClientAuth::Optional, ClientAuth::Require]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(raw))
+        .ok_or_else(|| format!("invalid value '{raw}'; expected one of NONE, OPTIONAL, REQUIRE"))
+}
+
+/// `REQUIRED`, `OPTIONAL` or `DISABLED`, case-insensitive.
+pub(crate) fn tls_level(raw: &str) -> Result<TlsLevel, String> {
+    [TlsLevel::Required, TlsLevel::Optional, TlsLevel::Disabled]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(raw))
+        .ok_or_else(|| {
+            format!("invalid value '{raw}'; expected one of REQUIRED, OPTIONAL, DISABLED")
+        })
+}
+
+/// `true` or `false`, case-insensitive.
+pub(crate) fn boolean(raw: &str) -> Result<bool, String> {
+    if raw.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if raw.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(format!("invalid value '{raw}'; expected true or false"))
+    }
+}
+
+/// A non-empty path, kept as written (resolution happens once all settings are known).
+pub(crate) fn path(raw: &str) -> Result<PathBuf, String> {
+    if raw.is_empty() {
+        Err("empty value; expected a path".to_owned())
+    } else {
+        Ok(PathBuf::from(raw))
+    }
+}
+
+/// A non-empty password. Never echoed in errors.
+pub(crate) fn password(raw: &str) -> Result<String, String> {
+    if raw.is_empty() {
+        Err(
+            "empty value; expected the private key's password (or remove the line for an \
+             unencrypted key)"
+                .to_owned(),
+        )
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// A backend name: checked against the compiled-in backends when the backend is chosen.
+pub(crate) fn backend(raw: &str) -> Result<String, String> {
+    if raw.is_empty() || raw.contains(char::is_whitespace) {
+        Err(format!(
+            "invalid value '{raw}'; expected a backend name such as rustls-aws-lc-rs, \
+             rustls-ring or native-tls"
+        ))
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// The policy a channel is bound to: a name of letters, digits, `_` and `-`.
+pub(crate) fn policy_name(raw: &str) -> Result<String, String> {
+    if keys::is_valid_name(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "invalid value '{raw}'; expected a policy name ({})",
+            keys::NAME_RULE
+        ))
+    }
+}
+
+// === tls_versions and ciphers ===
+
+/// A comma-separated list of `TLSv1.2` and `TLSv1.3` (case-insensitive): ascending, deduplicated.
+/// Older versions are refused as insecure.
+pub(crate) fn tls_versions(raw: &str) -> Result<Vec<TlsVersion>, String> {
+    let versions = list_items(raw)
+        .map(tls_version)
+        .collect::<Result<Vec<_>, _>>()?;
+    normalize_tls_versions(versions)
+}
+
+fn tls_version(item: &str) -> Result<TlsVersion, String> {
+    const ALLOWED: &str = "TLSv1.2, TLSv1.3";
+    const INSECURE: &[&str] = &[
+        "TLSv1",
+        "TLSv1.0",
+        "TLSv1.1",
+        "SSLv3",
+        "SSLv2",
+        "SSLv2Hello",
+    ];
+    if let Some(version) = [TlsVersion::Tls12, TlsVersion::Tls13]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(item))
+    {
+        return Ok(version);
+    }
+    if INSECURE.iter().any(|v| v.eq_ignore_ascii_case(item)) {
+        return Err(format!(
+            "TLS version '{item}' is insecure, refused; allowed: {ALLOWED}"
+        ));
+    }
+    Err(format!(
+        "invalid TLS version '{item}'; expected a comma-separated list of {ALLOWED}"
+    ))
+}
+
+/// Sorts and deduplicates `versions`; an empty list is an error.
+pub(crate) fn normalize_tls_versions(
+    mut versions: Vec<TlsVersion>,
+) -> Result<Vec<TlsVersion>, String> {
+    if versions.is_empty() {
+        return Err("empty list; expected a comma-separated list of TLSv1.2, TLSv1.3".to_owned());
+    }
+    versions.sort();
+    versions.dedup();
+    Ok(versions)
+}
+
+/// A comma-separated list of IANA cipher suite names, in preference order, deduplicated.
+pub(crate) fn ciphers(raw: &str) -> Result<Vec<CipherSuite>, String> {
+    let suites = list_items(raw).map(cipher).collect::<Result<Vec<_>, _>>()?;
+    normalize_ciphers(suites)
+}
+
+fn cipher(item: &str) -> Result<CipherSuite, String> {
+    if let Some(suite) = CipherSuite::from_name(item) {
+        return Ok(suite);
+    }
+    let mut message = format!("unknown cipher suite '{item}'");
+    let upper = item.to_ascii_uppercase();
+    if let Some(guess) = suggest::did_you_mean(&upper, CipherSuite::all().iter().map(|s| s.name()))
+    {
+        message.push_str(&format!("; did you mean `{guess}`?"));
+    } else if item.contains('-') && !upper.starts_with("TLS_") {
+        message.push_str(
+            "; this looks like an OpenSSL name: use the IANA name, e.g. \
+             TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 for ECDHE-RSA-AES128-GCM-SHA256",
+        );
+    } else {
+        message.push_str(
+            "; expected IANA names such as TLS_AES_128_GCM_SHA256 or \
+             TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        );
+    }
+    Err(message)
+}
+
+/// Deduplicates `suites`, keeping the first of each; an empty list is an error.
+pub(crate) fn normalize_ciphers(suites: Vec<CipherSuite>) -> Result<Vec<CipherSuite>, String> {
+    let mut unique: Vec<CipherSuite> = Vec::with_capacity(suites.len());
+    for suite in suites {
+        if !unique.contains(&suite) {
+            unique.push(suite);
+        }
+    }
+    if unique.is_empty() {
+        return Err(
+            "empty list; expected a comma-separated list of IANA cipher suite names (or remove \
+             the line for the backend's default)"
+                .to_owned(),
+        );
+    }
+    Ok(unique)
+}
+
+/// The non-blank items of a comma-separated list, trimmed.
+fn list_items(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+}
+
+// === addresses ===
+
+/// A listen address as written: `host:port`, `[ipv6]:port`, or `:port` (no host: the default
+/// listen address, known only once the whole config is read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ListenAddress {
+    /// The host, without brackets; `None` for `:port`.
+    pub(crate) host: Option<String>,
+    /// The port; 0 means any free port.
+    pub(crate) port: u16,
+}
+
+impl ListenAddress {
+    /// `host:port` (IPv6 hosts bracketed), the host defaulting to `default_host`.
+    pub(crate) fn complete(&self, default_host: &str) -> String {
+        let host = self.host.as_deref().unwrap_or(default_host);
+        if host.contains(':') {
+            format!("[{host}]:{}", self.port)
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// Parses `host:port`, `[ipv6]:port` or `:port`, port in 0..=65535.
+pub(crate) fn listen_address(raw: &str) -> Result<ListenAddress, String> {
+    let expected = || format!("invalid value '{raw}'; expected host:port, [ipv6]:port or :port");
+    let (host, port) = if let Some(bracketed) = raw.strip_prefix('[') {
+        let (inside, rest) = bracketed.split_once(']').ok_or_else(expected)?;
+        let port = rest.strip_prefix(':').ok_or_else(expected)?;
+        if inside.parse::<Ipv6Addr>().is_err() {
+            return Err(format!(
+                "invalid value '{raw}': '{inside}' is not an IPv6 address"
+            ));
+        }
+        (Some(inside.to_owned()), port)
+    } else {
+        let (host, port) = raw.rsplit_once(':').ok_or_else(expected)?;
+        if host.contains(':') {
+            return Err(format!(
+                "invalid value '{raw}'; an IPv6 address must be in brackets, e.g. [::1]:7687"
+            ));
+        }
+        if host.contains(|c: char| c.is_whitespace() || c == '/') {
+            return Err(format!("invalid value '{raw}': '{host}' is not a host"));
+        }
+        ((!host.is_empty()).then(|| host.to_owned()), port)
+    };
+    let port = port.parse::<u16>().map_err(|_| {
+        format!("invalid value '{raw}': port '{port}' is not a number in 0..=65535")
+    })?;
+    Ok(ListenAddress { host, port })
+}
+
+/// A host without port: a name, an IPv4 address, or an IPv6 address (brackets optional, removed).
+pub(crate) fn host(raw: &str) -> Result<String, String> {
+    let host = match raw.strip_prefix('[') {
+        Some(bracketed) => bracketed.strip_suffix(']').ok_or_else(|| {
+            format!("invalid value '{raw}'; expected a host such as 0.0.0.0, localhost or [::]")
+        })?,
+        None => raw,
+    };
+    if host.is_empty()
+        || host.contains(|c: char| c.is_whitespace() || c == '/' || c == '[' || c == ']')
+    {
+        return Err(format!(
+            "invalid value '{raw}'; expected a host such as 0.0.0.0, localhost or [::]"
+        ));
+    }
+    if host.contains(':') && host.parse::<Ipv6Addr>().is_err() {
+        return Err(format!(
+            "invalid value '{raw}'; expected a host without a port (the port belongs in \
+             dbms.connector.<channel>.listen_address)"
+        ));
+    }
+    Ok(host.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_auth_values() {
+        assert_eq!(client_auth("NONE"), Ok(ClientAuth::None));
+        assert_eq!(client_auth("optional"), Ok(ClientAuth::Optional));
+        assert_eq!(client_auth("Require"), Ok(ClientAuth::Require));
+        assert_eq!(
+            client_auth("MAYBE").unwrap_err(),
+            "invalid value 'MAYBE'; expected one of NONE, OPTIONAL, REQUIRE"
+        );
+        assert!(client_auth("REQUIRED").is_err());
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(boolean("true"), Ok(true));
+        assert_eq!(boolean("FALSE"), Ok(false));
+        assert_eq!(boolean("True"), Ok(true));
+        let err = boolean("yes").unwrap_err();
+        assert!(
+            err.contains("'yes'") && err.contains("true or false"),
+            "{err}"
+        );
+        assert!(boolean("").is_err());
+    }
+
+    #[test]
+    fn tls_level_values() {
+        assert_eq!(tls_level("REQUIRED"), Ok(TlsLevel::Required));
+        assert_eq!(tls_level("optional"), Ok(TlsLevel::Optional));
+        assert_eq!(tls_level("Disabled"), Ok(TlsLevel::Disabled));
+        let err = tls_level("ON").unwrap_err();
+        assert!(err.contains("REQUIRED, OPTIONAL, DISABLED"), "{err}");
+    }
+
+    #[test]
+    fn tls_versions_sorted_and_deduplicated() {
+        use TlsVersion::*;
+        assert_eq!(tls_versions("TLSv1.2,TLSv1.3"), Ok(vec![Tls12, Tls13]));
+        assert_eq!(
+            tls_versions(" TLSv1.3 , tlsv1.2 ,TLSv1.3"),
+            Ok(vec![Tls12, Tls13])
+        );
+        assert_eq!(tls_versions("TLSv1.3"), Ok(vec![Tls13]));
+        assert_eq!(tls_versions("TLSv1.2,"), Ok(vec![Tls12]));
+    }
+
+    #[test]
+    fn old_tls_versions_are_refused() {
+        for old in ["TLSv1", "TLSv1.1", "SSLv3", "tlsv1.0"] {
+            let err = tls_versions(&format!("TLSv1.2,{old}")).unwrap_err();
+            assert!(err.contains("insecure, refused"), "{old}: {err}");
+            assert!(err.contains(old), "{err}");
+        }
+        let err = tls_versions("TLSv2").unwrap_err();
+        assert!(err.contains("invalid TLS version 'TLSv2'"), "{err}");
+        let err = tls_versions(" , ").unwrap_err();
+        assert!(err.starts_with("empty list"), "{err}");
+        assert!(normalize_tls_versions(vec![]).is_err());
+    }
+
+    #[test]
+    fn ciphers_in_order_deduplicated() {
+        let suites = ciphers(
+            "TLS_AES_256_GCM_SHA384, tls_ecdhe_rsa_with_aes_128_gcm_sha256,TLS_AES_256_GCM_SHA384",
+        )
+        .unwrap();
+        let names: Vec<_> = suites.iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "TLS_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_ciphers_are_named() {
+        let err = ciphers("TLS_AES_128_GCM_SHA256,TLS_FOO_BAR").unwrap_err();
+        assert!(
+            err.starts_with("unknown cipher suite 'TLS_FOO_BAR'"),
+            "{err}"
+        );
+        let err = ciphers("TLS_AES_128_GCM_SHA265").unwrap_err();
+        assert!(
+            err.contains("did you mean `TLS_AES_128_GCM_SHA256`?"),
+            "{err}"
+        );
+        let err = ciphers("ECDHE-RSA-AES128-GCM-SHA256").unwrap_err();
+        assert!(err.contains("OpenSSL name"), "{err}");
+        let err = ciphers("").unwrap_err();
+        assert!(err.starts_with("empty list"), "{err}");
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let addr = |host: Option<&str>, port| ListenAddress {
+            host: host.map(str::to_owned),
+            port,
+        };
+        assert_eq!(
+            listen_address("0.0.0.0:7687"),
+            Ok(addr(Some("0.0.0.0"), 7687))
+        );
+        assert_eq!(
+            listen_address("db.example.com:0"),
+            Ok(addr(Some("db.example.com"), 0))
+        );
+        assert_eq!(listen_address(":7687"), Ok(addr(None, 7687)));
+        assert_eq!(listen_address("[::1]:65535"), Ok(addr(Some("::1"), 65535)));
+        assert_eq!(addr(None, 7687).complete("127.0.0.1"), "127.0.0.1:7687");
+        assert_eq!(addr(None, 7687).complete("::"), "[::]:7687");
+        assert_eq!(addr(Some("::1"), 1).complete("x"), "[::1]:1");
+        assert_eq!(addr(Some("h"), 1).complete("x"), "h:1");
+    }
+
+    #[test]
+    fn bad_listen_addresses() {
+        for (raw, expect) in [
+            ("localhost", "expected host:port"),
+            ("", "expected host:port"),
+            (":65536", "port '65536' is not a number in 0..=65535"),
+            (":-1", "port '-1'"),
+            ("host:http", "port 'http'"),
+            ("::1:7687", "must be in brackets"),
+            ("[::1]7687", "expected host:port"),
+            ("[not-v6]:1", "not an IPv6 address"),
+            ("a b:1", "is not a host"),
+        ] {
+            let err = listen_address(raw).unwrap_err();
+            assert!(err.contains(expect), "{raw}: {err}");
+            assert!(err.contains(&format!("'{raw}'")), "{raw}: {err}");
+        }
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host("0.0.0.0"), Ok("0.0.0.0".into()));
+        assert_eq!(host("localhost"), Ok("localhost".into()));
+        assert_eq!(host("::"), Ok("::".into()));
+        assert_eq!(host("[::1]"), Ok("::1".into()));
+        assert!(host("").is_err());
+        assert!(host("0.0.0.0:7687").unwrap_err().contains("without a port"));
+        assert!(host("[::1").is_err());
+    }
+
+    #[test]
+    fn names_paths_and_passwords() {
+        assert_eq!(policy_name("client_policy-2"), Ok("client_policy-2".into()));
+        assert!(policy_name("").is_err());
+        assert!(policy_name("a.b").unwrap_err().contains("'a.b'"));
+        assert_eq!(path("certificates/x"), Ok(PathBuf::from("certificates/x")));
+        assert!(path("").is_err());
+        assert!(password("").is_err());
+        assert!(backend("rustls ring").is_err());
+        assert_eq!(backend("rustls-ring"), Ok("rustls-ring".into()));
+    }
+
+    #[test]
+    fn parse_dispatches_on_the_target() {
+        let target = Target::Policy {
+            policy: "p".into(),
+            suffix: PolicySuffix::ClientAuth,
+        };
+        let setting = parse(&target, " none ").unwrap();
+        assert_eq!(setting.target(), target);
+        assert!(matches!(
+            setting,
+            Setting::Policy {
+                value: PolicyValue::ClientAuth(ClientAuth::None),
+                ..
+            }
+        ));
+        let target = Target::Connector {
+            channel: "bolt".into(),
+            suffix: ConnectorSuffix::TlsLevel,
+        };
+        assert_eq!(parse(&target, "DISABLED").unwrap().target(), target);
+    }
+}
