@@ -1,0 +1,125 @@
+//! Checking that the private key file is not readable by others, as ssh does (unix only).
+
+use std::path::Path;
+
+use crate::error::Result;
+
+/// Checks the permission bits of the `private_key` file of `policy` (symbolic links followed).
+///
+/// Readable by others (`o+r`): an error (setting `private_key`) naming the file, the mode found
+/// and the mode wanted. Readable by the group (`g+r`): `Ok(Some(warning))`. Otherwise, and on
+/// platforms without unix permissions, `Ok(None)`. The caller logs the warning.
+pub fn check_key_permissions(policy: &str, path: &Path) -> Result<Option<String>> {
+    #[cfg(unix)]
+    {
+        unix::check(policy, path)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (policy, path);
+        Ok(None)
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use crate::error::Result;
+    use crate::load::{policy_error, policy_warning};
+
+    pub(super) fn check(policy: &str, path: &Path) -> Result<Option<String>> {
+        let meta = fs::metadata(path).map_err(|e| {
+            policy_error(
+                policy,
+                "private_key",
+                path,
+                format!("cannot read the permissions of the private key file: {e}"),
+            )
+        })?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o004 != 0 {
+            return Err(policy_error(
+                policy,
+                "private_key",
+                path,
+                format!(
+                    "private key file is readable by others (mode {mode:04o}); refusing to \
+                     start: wanted 0600 or 0400, run `chmod 600 {}`",
+                    path.display()
+                ),
+            ));
+        }
+        if mode & 0o040 != 0 {
+            return Ok(Some(policy_warning(
+                policy,
+                "private_key",
+                Some(path),
+                &format!(
+                    "private key file is readable by its group (mode {mode:04o}); 0600 or 0400 \
+                     is recommended: `chmod 600 {}`",
+                    path.display()
+                ),
+            )));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::load::test_support::set_mode;
+    use crate::Error;
+
+    fn key_file(mode: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("private.key");
+        std::fs::write(&path, b"k").unwrap();
+        set_mode(&path, mode);
+        (tmp, path)
+    }
+
+    #[test]
+    fn owner_only_is_fine() {
+        for mode in [0o600, 0o400, 0o700] {
+            let (_tmp, path) = key_file(mode);
+            assert_eq!(check_key_permissions("p", &path).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn world_readable_is_refused_with_modes() {
+        let (_tmp, path) = key_file(0o644);
+        let e = check_key_permissions("p", &path).unwrap_err();
+        let Error::Policy {
+            policy,
+            setting,
+            path: p,
+            message,
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!((policy.as_str(), *setting), ("p", "private_key"));
+        assert_eq!(p.as_deref(), Some(path.as_path()));
+        assert!(message.contains("0644"), "{message}");
+        assert!(message.contains("0600"), "{message}");
+        assert!(message.contains("chmod 600"), "{message}");
+
+        let (_tmp, path) = key_file(0o604);
+        let e = check_key_permissions("p", &path).unwrap_err().to_string();
+        assert!(e.contains("0604"), "{e}");
+    }
+
+    #[test]
+    fn group_readable_warns() {
+        let (_tmp, path) = key_file(0o640);
+        let w = check_key_permissions("p", &path).unwrap().unwrap();
+        assert!(w.contains("0640"), "{w}");
+        assert!(w.contains("policy 'p'") && w.contains("private_key"), "{w}");
+        assert!(w.contains(&path.display().to_string()), "{w}");
+    }
+}

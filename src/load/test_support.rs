@@ -1,0 +1,216 @@
+//! Test-time PKI for the loader's tests: keys, certificates, CRLs and policy directories.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use pkcs8::der::pem::LineEnding;
+use pkcs8::der::{Decode, Encode};
+use pkcs8::{ObjectIdentifier, PrivateKeyInfo};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationList,
+    CertificateRevocationListParams, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevokedCertParams, SerialNumber,
+};
+use tls_policy_backend::{ClientAuth, TlsVersion};
+
+use crate::config::PolicySettings;
+
+/// A fresh P-256 key pair.
+pub fn p256() -> KeyPair {
+    KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap()
+}
+
+/// A fresh RSA-2048 key as PKCS#8 DER (aws-lc-rs: rcgen with ring cannot generate RSA).
+pub fn rsa_pkcs8() -> Vec<u8> {
+    use aws_lc_rs::encoding::AsDer;
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der: aws_lc_rs::encoding::Pkcs8V1Der<'static> = key.as_der().unwrap();
+    der.as_ref().to_vec()
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside an RSA PKCS#8 key.
+pub fn pkcs1_from_pkcs8(pkcs8: &[u8]) -> Vec<u8> {
+    PrivateKeyInfo::from_der(pkcs8)
+        .unwrap()
+        .private_key
+        .to_vec()
+}
+
+/// The SEC1 `ECPrivateKey` inside an EC PKCS#8 key, with `curve` as its parameters.
+pub fn sec1_from_pkcs8(pkcs8: &[u8], curve: Option<ObjectIdentifier>) -> Vec<u8> {
+    let info = PrivateKeyInfo::from_der(pkcs8).unwrap();
+    let mut key = sec1::EcPrivateKey::try_from(info.private_key).unwrap();
+    key.parameters = curve.map(sec1::EcParameters::NamedCurve);
+    key.to_der().unwrap()
+}
+
+/// `der` as a PEM section labelled `label`.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    pkcs8::der::pem::encode_string(label, LineEnding::LF, der).unwrap()
+}
+
+/// An unencrypted PKCS#8 key encrypted with `password` (PBES2, PBKDF2-SHA256, AES-256-CBC, as
+/// `openssl pkcs8 -topk8` writes it), as PEM. Few iterations: debug builds are slow.
+pub fn encrypt_pkcs8(pkcs8: &[u8], password: &str) -> String {
+    let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(
+        1000,
+        b"saltsaltsaltsalt",
+        &[7; 16],
+    )
+    .unwrap();
+    let doc = PrivateKeyInfo::from_der(pkcs8)
+        .unwrap()
+        .encrypt_with_params(params, password)
+        .unwrap();
+    pem("ENCRYPTED PRIVATE KEY", doc.as_bytes())
+}
+
+/// Writes a key file readable by its owner only.
+pub fn write_private(path: &Path, contents: &[u8]) {
+    fs::write(path, contents).unwrap();
+    set_mode(path, 0o600);
+}
+
+/// Sets a file's permission bits (no-op off unix).
+#[allow(unused_variables)]
+pub fn set_mode(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+}
+
+/// A self-signed P-256 certificate for `names`.
+pub fn self_signed(names: &[&str]) -> (KeyPair, rcgen::Certificate) {
+    let key = p256();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (key, cert)
+}
+
+/// A test CA that issues leaf certificates and CRLs.
+pub struct Ca {
+    /// The CA certificate.
+    pub cert: rcgen::Certificate,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Ca {
+    /// A fresh self-signed P-256 CA.
+    pub fn new(name: &str) -> Ca {
+        let key = p256();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).unwrap();
+        Ca {
+            cert,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A leaf certificate for `key`, for `localhost`, with `params` adjusted by `tweak`.
+    pub fn issue(
+        &self,
+        key: &KeyPair,
+        tweak: impl FnOnce(&mut CertificateParams),
+    ) -> rcgen::Certificate {
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "leaf.test");
+        tweak(&mut params);
+        params.signed_by(key, &self.issuer).unwrap()
+    }
+
+    /// A CRL revoking serial 42.
+    pub fn crl(&self) -> CertificateRevocationList {
+        CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2024, 1, 1),
+            next_update: rcgen::date_time_ymd(2100, 1, 1),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![RevokedCertParams {
+                serial_number: SerialNumber::from(42u64),
+                revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            }],
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&self.issuer)
+        .unwrap()
+    }
+}
+
+/// A complete, valid policy on disk: key, chain, a trusted CA, an empty revoked dir.
+pub struct Fixture {
+    /// Keeps the directory alive.
+    pub _tmp: tempfile::TempDir,
+    /// The settings pointing into it.
+    pub settings: PolicySettings,
+    /// The CA that issued the leaf (its certificate is in trusted_dir as `ca.pem`).
+    pub ca: Ca,
+    /// The leaf key.
+    pub key: KeyPair,
+}
+
+impl Fixture {
+    /// Writes the policy `p` under a fresh temporary directory.
+    pub fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join("certificates").join("p");
+        let settings = settings_for("p", &base);
+        fs::create_dir_all(&settings.trusted_dir).unwrap();
+        fs::create_dir_all(&settings.revoked_dir).unwrap();
+        let ca = Ca::new("Test CA");
+        let key = p256();
+        let leaf = ca.issue(&key, |_| {});
+        write_private(&settings.private_key, key.serialize_pem().as_bytes());
+        fs::write(&settings.public_certificate, leaf.pem()).unwrap();
+        fs::write(settings.trusted_dir.join("ca.pem"), ca.cert.pem()).unwrap();
+        Fixture {
+            _tmp: tmp,
+            settings,
+            ca,
+            key,
+        }
+    }
+
+    /// A path under the base directory.
+    pub fn base(&self, name: &str) -> PathBuf {
+        self.settings.base_directory.join(name)
+    }
+}
+
+/// The defaults of policy `name` with `base` as base_directory.
+pub fn settings_for(name: &str, base: &Path) -> PolicySettings {
+    PolicySettings {
+        name: name.to_owned(),
+        base_directory: base.to_path_buf(),
+        private_key: base.join("private.key"),
+        private_key_password: None,
+        public_certificate: base.join("public.crt"),
+        trusted_dir: base.join("trusted"),
+        revoked_dir: base.join("revoked"),
+        client_auth: ClientAuth::Require,
+        ciphers: None,
+        tls_versions: vec![TlsVersion::Tls12, TlsVersion::Tls13],
+        allow_key_generation: false,
+        trust_all: false,
+        verify_hostname: false,
+        sources: BTreeMap::new(),
+    }
+}
