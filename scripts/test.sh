@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against every backend: installs the real TLS peers the interop
+# tests drive (openssl, curl, python3), then `cargo test --workspace --all-features`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing: ${need[*]} (install them: sudo apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+cargo test --workspace --all-features "$@"

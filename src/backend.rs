@@ -1,0 +1,205 @@
+//! Choosing among the compiled-in TLS backends at run time, by their cargo feature names.
+//!
+//! ```
+//! use tls_policy::Backend;
+//! let backend = Backend::default_backend()?;
+//! assert_eq!(Backend::from_name(backend.name())?, backend);
+//! # Ok::<(), tls_policy::Error>(())
+//! ```
+
+use std::fmt;
+use std::io;
+
+use tls_policy_backend::{Capabilities, ServerOptions, ServerPolicy, TlsBackend};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::stream::{StreamInner, TlsStream};
+use crate::Error;
+
+#[cfg(feature = "native-tls")]
+use tls_policy_native_tls::NativeTlsBackend;
+#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+use tls_policy_rustls::RustlsBackend;
+
+/// Every backend name this project knows, compiled in or not, in order of preference.
+pub const BACKEND_NAMES: [&str; 3] = ["rustls-aws-lc-rs", "rustls-ring", "native-tls"];
+
+/// A TLS backend compiled into this build; its name is its cargo feature name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// rustls with the aws-lc-rs crypto provider (feature `rustls-aws-lc-rs`).
+    #[cfg(feature = "rustls-aws-lc-rs")]
+    RustlsAwsLcRs,
+    /// rustls with the ring crypto provider (feature `rustls-ring`).
+    #[cfg(feature = "rustls-ring")]
+    RustlsRing,
+    /// The platform TLS library through native-tls (feature `native-tls`).
+    #[cfg(feature = "native-tls")]
+    NativeTls,
+}
+
+impl Backend {
+    /// The backends compiled into this build, in order of preference.
+    pub fn compiled() -> &'static [Backend] {
+        &[
+            #[cfg(feature = "rustls-aws-lc-rs")]
+            Backend::RustlsAwsLcRs,
+            #[cfg(feature = "rustls-ring")]
+            Backend::RustlsRing,
+            #[cfg(feature = "native-tls")]
+            Backend::NativeTls,
+        ]
+    }
+
+    /// The first compiled-in backend, in the order `rustls-aws-lc-rs`, `rustls-ring`, `native-tls`.
+    pub fn default_backend() -> Result<Backend, Error> {
+        Backend::compiled()
+            .first()
+            .copied()
+            .ok_or_else(|| Error::UnknownBackend {
+                name: "(default)".into(),
+                compiled: Vec::new(),
+            })
+    }
+
+    /// Finds a compiled-in backend by its feature name; the error lists the compiled-in ones.
+    pub fn from_name(name: &str) -> Result<Backend, Error> {
+        Backend::compiled()
+            .iter()
+            .copied()
+            .find(|b| b.name().eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| Error::UnknownBackend {
+                name: name.to_string(),
+                compiled: Backend::compiled().iter().map(|b| b.name()).collect(),
+            })
+    }
+
+    /// The backend's name, which is its cargo feature name.
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "rustls-aws-lc-rs")]
+            Backend::RustlsAwsLcRs => "rustls-aws-lc-rs",
+            #[cfg(feature = "rustls-ring")]
+            Backend::RustlsRing => "rustls-ring",
+            #[cfg(feature = "native-tls")]
+            Backend::NativeTls => "native-tls",
+        }
+    }
+
+    /// What this backend can honour of a policy.
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            #[cfg(feature = "rustls-aws-lc-rs")]
+            Backend::RustlsAwsLcRs => RustlsBackend::aws_lc_rs().capabilities(),
+            #[cfg(feature = "rustls-ring")]
+            Backend::RustlsRing => RustlsBackend::ring().capabilities(),
+            #[cfg(feature = "native-tls")]
+            Backend::NativeTls => NativeTlsBackend::new().capabilities(),
+        }
+    }
+
+    /// Compiles a loaded policy into an [`Acceptor`], refusing what this backend cannot honour.
+    pub fn server(self, policy: &ServerPolicy, options: &ServerOptions) -> Result<Acceptor, Error> {
+        let backend_error = |source| Error::Backend {
+            policy: policy.name.clone(),
+            source,
+        };
+        let inner = match self {
+            #[cfg(feature = "rustls-aws-lc-rs")]
+            Backend::RustlsAwsLcRs => AcceptorInner::Rustls(
+                RustlsBackend::aws_lc_rs()
+                    .server(policy, options)
+                    .map_err(backend_error)?,
+            ),
+            #[cfg(feature = "rustls-ring")]
+            Backend::RustlsRing => AcceptorInner::Rustls(
+                RustlsBackend::ring()
+                    .server(policy, options)
+                    .map_err(backend_error)?,
+            ),
+            #[cfg(feature = "native-tls")]
+            Backend::NativeTls => AcceptorInner::NativeTls(
+                NativeTlsBackend::new()
+                    .server(policy, options)
+                    .map_err(backend_error)?,
+            ),
+        };
+        Ok(Acceptor {
+            backend: self,
+            policy: policy.name.clone(),
+            inner,
+        })
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Backend::from_name(s)
+    }
+}
+
+/// A policy compiled for one backend: runs server handshakes. Cheap to clone.
+#[derive(Clone)]
+pub struct Acceptor {
+    backend: Backend,
+    policy: String,
+    inner: AcceptorInner,
+}
+
+#[derive(Clone)]
+enum AcceptorInner {
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    Rustls(<RustlsBackend as TlsBackend>::Acceptor),
+    #[cfg(feature = "native-tls")]
+    NativeTls(<NativeTlsBackend as TlsBackend>::Acceptor),
+}
+
+impl Acceptor {
+    /// The backend this acceptor was compiled for.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The name of the policy it was compiled from.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
+    /// Runs the server side of a TLS handshake over `io`.
+    pub async fn accept<IO>(&self, io: IO) -> io::Result<TlsStream<IO>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (inner, info) = match &self.inner {
+            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+            AcceptorInner::Rustls(acceptor) => {
+                let (stream, info) = RustlsBackend::accept(acceptor, io).await?;
+                (StreamInner::Rustls(stream), info)
+            }
+            #[cfg(feature = "native-tls")]
+            AcceptorInner::NativeTls(acceptor) => {
+                let (stream, info) = NativeTlsBackend::accept(acceptor, io).await?;
+                (StreamInner::NativeTls(stream), info)
+            }
+        };
+        Ok(TlsStream::new(inner, info))
+    }
+}
+
+impl fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acceptor")
+            .field("backend", &self.backend)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,138 @@
+//! Every configured channel compiled for one backend: the entry point from a config to layers.
+//!
+//! ```no_run
+//! use tls_policy::{config::Settings, TlsChannels};
+//!
+//! let settings = Settings::from_file("conf/neo4j.conf", None)?;
+//! let channels = TlsChannels::load(&settings, None)?;
+//! let bolt = channels.layer("bolt")?; // a tower Layer for the bolt channel
+//! # let _ = bolt;
+//! # Ok::<(), tls_policy::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+
+use tls_policy_backend::ServerOptions;
+
+use crate::config::Settings;
+use crate::load::{load_policy, LoadedPolicy};
+use crate::{Acceptor, Backend, Error, TlsLayer};
+
+/// One channel's TLS, compiled: the policy it uses and its acceptor.
+#[derive(Clone, Debug)]
+pub struct ChannelTls {
+    /// The channel name.
+    pub channel: String,
+    /// The policy's warnings from loading (group-readable key, trust_all, expired certificate...).
+    pub warnings: Vec<String>,
+    /// The compiled policy.
+    pub acceptor: Acceptor,
+}
+
+/// The channels of a config that are bound to a policy, each compiled for one backend.
+///
+/// Each policy is loaded and validated once, however many channels share it.
+#[derive(Clone, Debug)]
+pub struct TlsChannels {
+    backend: Backend,
+    channels: BTreeMap<String, ChannelTls>,
+}
+
+impl TlsChannels {
+    /// Loads, validates and compiles every bound channel of `settings`, with no ALPN.
+    ///
+    /// The backend is `backend` if given, else `dbms.ssl.backend`, else the first compiled in.
+    pub fn load(settings: &Settings, backend: Option<Backend>) -> Result<Self, Error> {
+        Self::load_with(settings, backend, |_| ServerOptions::default())
+    }
+
+    /// Like [`TlsChannels::load`], with per-channel listener options (ALPN, ...).
+    pub fn load_with(
+        settings: &Settings,
+        backend: Option<Backend>,
+        options_for: impl Fn(&str) -> ServerOptions,
+    ) -> Result<Self, Error> {
+        let backend = choose_backend(settings, backend)?;
+        let mut loaded: BTreeMap<&str, LoadedPolicy> = BTreeMap::new();
+        let mut channels = BTreeMap::new();
+        for (name, channel) in &settings.channels {
+            let Some(policy_name) = channel.policy.as_deref() else {
+                continue;
+            };
+            let policy = match loaded.get(policy_name) {
+                Some(policy) => policy,
+                None => {
+                    let settings = settings.policies.get(policy_name).ok_or_else(|| {
+                        Error::Policy {
+                            policy: policy_name.to_string(),
+                            setting: "ssl_policy",
+                            path: None,
+                            message: format!(
+                                "channel '{name}' is bound to policy '{policy_name}', which is not defined"
+                            ),
+                        }
+                    })?;
+                    let policy = load_policy(settings)?;
+                    for warning in &policy.warnings {
+                        tracing::warn!(policy = policy_name, "{warning}");
+                    }
+                    loaded.entry(policy_name).or_insert(policy)
+                }
+            };
+            let acceptor = backend.server(&policy.policy, &options_for(name))?;
+            channels.insert(
+                name.clone(),
+                ChannelTls {
+                    channel: name.clone(),
+                    warnings: policy.warnings.clone(),
+                    acceptor,
+                },
+            );
+        }
+        Ok(TlsChannels { backend, channels })
+    }
+
+    /// The backend every channel was compiled for.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// One channel's compiled TLS, if the channel is bound to a policy.
+    pub fn channel(&self, channel: &str) -> Option<&ChannelTls> {
+        self.channels.get(channel)
+    }
+
+    /// Every bound channel, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &ChannelTls> {
+        self.channels.values()
+    }
+
+    /// A [`TlsLayer`] for `channel`; an error if the channel is not bound to a policy.
+    pub fn layer(&self, channel: &str) -> Result<TlsLayer, Error> {
+        self.channel(channel)
+            .map(|c| TlsLayer::new(c.acceptor.clone()))
+            .ok_or_else(|| Error::Policy {
+                policy: String::new(),
+                setting: "ssl_policy",
+                path: None,
+                message: format!(
+                    "channel '{channel}' is not bound to an SSL policy (set {channel}.ssl_policy=<policy>)"
+                ),
+            })
+    }
+}
+
+/// Picks the backend: the caller's choice, else `dbms.ssl.backend`, else the first compiled in.
+fn choose_backend(settings: &Settings, explicit: Option<Backend>) -> Result<Backend, Error> {
+    if let Some(backend) = explicit {
+        return Ok(backend);
+    }
+    match &settings.backend {
+        Some((name, source)) => Backend::from_name(name).map_err(|error| Error::Config {
+            source_location: source.clone(),
+            key: "dbms.ssl.backend".into(),
+            message: error.to_string(),
+        }),
+        None => Backend::default_backend(),
+    }
+}

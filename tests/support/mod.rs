@@ -1,0 +1,121 @@
+//! The shared harness of the integration suite: a test PKI on disk, a config, a server behind
+//! `TlsLayer` on an ephemeral loopback port, and a rustls client independent of the backend under test.
+#![allow(dead_code)]
+
+pub mod client;
+pub mod server;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use tls_policy::config::Settings;
+use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
+use tls_policy::{Acceptor, Backend, Error, TlsChannels};
+
+/// Every await in the suite is bounded by this.
+pub const STEP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One development PKI shared by the whole test binary (generation is the slow part).
+pub fn pki() -> &'static DevPki {
+    static PKI: OnceLock<DevPki> = OnceLock::new();
+    PKI.get_or_init(|| DevPki::generate(&DevPkiOptions::default()).expect("generate test PKI"))
+}
+
+/// A home directory holding `certificates/test` (the PKI's server policy, CRL included) and a
+/// `neo4j.conf` that defines policy `test` with `policy_lines` and binds channel `bolt` to it.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Home {
+    /// The policy directory holds the CRL wherever `backend` can honour one.
+    pub fn new(backend: Backend, policy_lines: &[&str]) -> Home {
+        Self::with_crl(policy_lines, backend.capabilities().crls)
+    }
+
+    pub fn with_crl(policy_lines: &[&str], crl: bool) -> Home {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path().join("certificates/test");
+        pki()
+            .write_policy_dir(&base, &WritePolicy { with_crl: crl })
+            .expect("write policy directory");
+        let mut text = String::from(
+            "# written by the test harness\ndbms.ssl.policy.test.base_directory=certificates/test\n",
+        );
+        for line in policy_lines {
+            text.push_str(&format!("dbms.ssl.policy.test.{line}\n"));
+        }
+        text.push_str("bolt.ssl_policy=test\n");
+        let config = dir.path().join("neo4j.conf");
+        std::fs::write(&config, text).expect("write config");
+        Home { dir, config }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn base(&self) -> PathBuf {
+        self.dir.path().join("certificates/test")
+    }
+
+    pub fn settings(&self) -> Result<Settings, Error> {
+        Settings::from_file(&self.config, None)
+    }
+
+    /// Loads the config and compiles channel `bolt` for `backend`.
+    pub fn acceptor(&self, backend: Backend) -> Result<Acceptor, Error> {
+        let settings = self.settings()?;
+        let channels = TlsChannels::load(&settings, Some(backend))?;
+        Ok(channels
+            .channel("bolt")
+            .expect("bolt is bound")
+            .acceptor
+            .clone())
+    }
+}
+
+/// Runs the body once per compiled-in backend, each as its own `#[tokio::test]` named
+/// `<backend>::<test>`.
+#[macro_export]
+macro_rules! for_each_backend {
+    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {
+        #[cfg(feature = "rustls-aws-lc-rs")]
+        mod rustls_aws_lc_rs {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $backend = tls_policy::Backend::RustlsAwsLcRs;
+                    $body
+                }
+            )*
+        }
+        #[cfg(feature = "rustls-ring")]
+        mod rustls_ring {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $backend = tls_policy::Backend::RustlsRing;
+                    $body
+                }
+            )*
+        }
+        #[cfg(feature = "native-tls")]
+        mod native_tls {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $backend = tls_policy::Backend::NativeTls;
+                    $body
+                }
+            )*
+        }
+    };
+}
