@@ -61,10 +61,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     if client_auth != "NONE" {
         println!(
-            "  openssl s_client -connect {addr} -servername localhost -CAfile {} -cert {} -key {}",
+            "  openssl s_client -connect {addr} -servername localhost -CAfile {} -cert {cert} -cert_chain {cert} -key {}",
             root.display(),
-            client_cert.display(),
-            client_key.display()
+            client_key.display(),
+            cert = client_cert.display(),
         );
     }
     println!("Ctrl-C stops it.");
@@ -100,10 +100,13 @@ async fn echo(mut tls: TlsStream<TcpStream>) -> std::io::Result<()> {
     tls.write_all(greeting.as_bytes()).await?;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = tls.read(&mut buf).await?;
-        if n == 0 {
-            return tls.shutdown().await;
-        }
+        let n = match tls.read(&mut buf).await {
+            Ok(0) => return tls.shutdown().await,
+            Ok(n) => n,
+            // Most clients hang up without a close_notify: that is the end, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        };
         tls.write_all(&buf[..n]).await?;
     }
 }
