@@ -2,10 +2,14 @@
 
 pub mod backend;
 pub mod channels;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
+pub mod connector;
 pub mod dev_pki;
 pub mod error;
 pub mod layer;
+pub mod listener;
 pub mod load;
 pub mod stream;
 
