@@ -24,4 +24,7 @@ mod values;
 
 pub use builder::{PolicyBuilder, SettingsBuilder};
 pub use keys::LEGACY_POLICY;
-pub use model::{ChannelSettings, PolicySettings, Settings, TlsLevel};
+pub use model::{
+    ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+};

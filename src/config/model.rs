@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
@@ -71,6 +72,8 @@ pub struct PolicySettings {
     pub trust_all: bool,
     /// `verify_hostname` (default `false`).
     pub verify_hostname: bool,
+    /// `session_resumption` (default `true`; **ours**): session cache and tickets on the server side.
+    pub session_resumption: bool,
     /// Where each explicitly set suffix was written, for error messages.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -139,4 +142,46 @@ pub struct ChannelSettings {
     pub listen_address: Option<String>,
     /// `dbms.connector.<channel>.tls_level` (default `REQUIRED`).
     pub tls_level: TlsLevel,
+    /// `dbms.connector.<channel>.kind`: what the `tls-policy` server speaks on it (default `http`
+    /// for the `https` channel, `echo` for the others).
+    pub kind: ConnectorKind,
+    /// `dbms.connector.<channel>.handshake_timeout` (default 10 s): a peer that has not finished
+    /// its handshake by then is cut.
+    pub handshake_timeout: Duration,
+    /// `dbms.connector.<channel>.max_concurrent_handshakes` (default 1024): handshakes in
+    /// progress at once on this channel.
+    pub max_concurrent_handshakes: usize,
+}
+
+/// Default of `dbms.connector.<channel>.handshake_timeout`.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `dbms.connector.<channel>.max_concurrent_handshakes`.
+pub const DEFAULT_MAX_CONCURRENT_HANDSHAKES: usize = 1024;
+
+/// What the `tls-policy` server speaks on a channel (`dbms.connector.<channel>.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectorKind {
+    /// HTTP/1.1 and HTTP/2 (by ALPN): a JSON page describing the connection.
+    Http,
+    /// Echo every byte received.
+    Echo,
+}
+
+impl ConnectorKind {
+    /// The default for a channel: `http` for `https`, `echo` otherwise.
+    pub fn default_for(channel: &str) -> ConnectorKind {
+        if channel == "https" {
+            ConnectorKind::Http
+        } else {
+            ConnectorKind::Echo
+        }
+    }
+
+    /// The config spelling: `http` or `echo`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Http => "http",
+            ConnectorKind::Echo => "echo",
+        }
+    }
 }

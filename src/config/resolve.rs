@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::{PolicySuffix, Target, LEGACY_POLICY};
-use super::model::{ChannelSettings, PolicySettings, Settings, TlsLevel};
+use super::model::{
+    ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+};
 use super::suggest;
 use super::values::{ConnectorValue, ListenAddress, PolicyValue, Setting};
 use crate::error::{Error, Result, Source};
@@ -235,6 +238,9 @@ impl Draft {
                     .listen
                     .map(|(address, _)| address.complete(&default_listen_address)),
                 tls_level,
+                kind: ConnectorKind::default_for(&name),
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                max_concurrent_handshakes: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
             };
             channels.insert(name, channel);
         }
@@ -304,6 +310,7 @@ fn resolve_policy(
         allow_key_generation: draft.allow_key_generation.unwrap_or(false),
         trust_all: draft.trust_all.unwrap_or(false),
         verify_hostname: draft.verify_hostname.unwrap_or(false),
+        session_resumption: true,
         sources: draft
             .origins
             .iter()
@@ -624,6 +631,9 @@ mod tests {
                 policy: Some("client".into()),
                 listen_address: Some("0.0.0.0:7687".into()),
                 tls_level: TlsLevel::Optional,
+                kind: ConnectorKind::Echo,
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                max_concurrent_handshakes: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
             }
         );
         assert_eq!(

@@ -164,6 +164,7 @@ pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
             tls_versions: settings.tls_versions.clone(),
             ciphers: settings.ciphers.clone(),
             verify_hostname: settings.verify_hostname,
+            session_resumption: settings.session_resumption,
         },
         warnings,
     })

@@ -211,6 +211,7 @@ pub fn settings_for(name: &str, base: &Path) -> PolicySettings {
         allow_key_generation: false,
         trust_all: false,
         verify_hostname: false,
+        session_resumption: true,
         sources: BTreeMap::new(),
     }
 }

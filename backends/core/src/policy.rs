@@ -108,6 +108,8 @@ pub struct ServerPolicy {
     pub ciphers: Option<Vec<crate::CipherSuite>>,
     /// Client side: check the server's certificate against the host dialled.
     pub verify_hostname: bool,
+    /// Server side: offer session resumption (session cache and tickets) where the backend can.
+    pub session_resumption: bool,
 }
 
 /// Per-listener choices that are not part of the policy itself.

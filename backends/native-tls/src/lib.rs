@@ -46,6 +46,7 @@
 //!     tls_versions: vec![TlsVersion::Tls12],
 //!     ciphers: None,
 //!     verify_hostname: false,
+//!     session_resumption: true,
 //! };
 //! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
 //!

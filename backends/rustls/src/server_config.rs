@@ -19,7 +19,7 @@ use crate::provider::RustlsBackend;
 /// - The key must match the first certificate of the chain.
 /// - Session resumption: rustls's in-memory session cache, plus stateless session tickets
 ///   encrypted by the provider's ticketer (key rotated every 6 hours); should the ticket key
-///   not be made, a warning and the cache alone.
+///   not be made, a warning and the cache alone. `session_resumption=false` turns both off.
 pub(crate) fn build(
     backend: &RustlsBackend,
     policy: &ServerPolicy,
@@ -45,6 +45,12 @@ pub(crate) fn build(
 
     config.alpn_protocols = options.alpn_protocols.clone();
     config.ignore_client_order = policy.ciphers.is_some();
+    if !policy.session_resumption {
+        // No cache, no tickets: every handshake is a full one.
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+        return Ok(config);
+    }
     match backend.make_ticketer() {
         Ok(ticketer) => config.ticketer = ticketer,
         Err(err) => tracing::warn!(

@@ -168,6 +168,7 @@ pub fn policy() -> ServerPolicy {
         tls_versions: vec![TlsVersion::Tls12, TlsVersion::Tls13],
         ciphers: None,
         verify_hostname: false,
+        session_resumption: true,
     }
 }
 
