@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
-use super::model::{Settings, TlsLevel};
+use super::model::{ConnectorKind, Settings, TlsLevel};
 use super::resolve::{Draft, Duplicates};
 use super::values::{self, ConnectorValue, PolicyValue, Setting};
 use crate::error::{Error, Result, Source};
@@ -157,19 +158,59 @@ impl SettingsBuilder {
 
     /// Whether `channel` takes TLS, plaintext or both (`dbms.connector.<channel>.tls_level`,
     /// default [`TlsLevel::Required`]).
-    pub fn tls_level(mut self, channel: impl Into<String>, level: TlsLevel) -> Self {
-        let channel = channel.into();
-        let target = Target::Connector {
-            channel: channel.clone(),
-            suffix: ConnectorSuffix::TlsLevel,
-        };
-        if self.channel_target(&channel, target).is_some() {
-            self.settings.push(Setting::Connector {
-                channel,
-                value: ConnectorValue::TlsLevel(level),
-            });
-        }
-        self
+    pub fn tls_level(self, channel: impl Into<String>, level: TlsLevel) -> Self {
+        self.connector(
+            channel.into(),
+            ConnectorSuffix::TlsLevel,
+            Ok(ConnectorValue::TlsLevel(level)),
+        )
+    }
+
+    /// Whether `channel`'s connector is on (`dbms.connector.<channel>.enabled`, default `true`).
+    /// Switched off, its listen address is ignored: the channel is not served, though its
+    /// policy binding still stands.
+    pub fn enabled(self, channel: impl Into<String>, enabled: bool) -> Self {
+        self.connector(
+            channel.into(),
+            ConnectorSuffix::Enabled,
+            Ok(ConnectorValue::Enabled(enabled)),
+        )
+    }
+
+    /// What the `tls-policy` server speaks on `channel` (`dbms.connector.<channel>.kind`,
+    /// default [`ConnectorKind::default_for`] the channel).
+    pub fn kind(self, channel: impl Into<String>, kind: ConnectorKind) -> Self {
+        self.connector(
+            channel.into(),
+            ConnectorSuffix::Kind,
+            Ok(ConnectorValue::Kind(kind)),
+        )
+    }
+
+    /// How long a peer may take to finish its handshake on `channel`
+    /// (`dbms.connector.<channel>.handshake_timeout`, default
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`](super::DEFAULT_HANDSHAKE_TIMEOUT)); more than zero and at
+    /// most one hour.
+    pub fn handshake_timeout(self, channel: impl Into<String>, timeout: Duration) -> Self {
+        let parsed = values::checked_handshake_timeout(timeout)
+            .map(ConnectorValue::HandshakeTimeout)
+            .map_err(|why| format!("invalid value {timeout:?}: {why}"));
+        self.connector(channel.into(), ConnectorSuffix::HandshakeTimeout, parsed)
+    }
+
+    /// How many handshakes may be in progress at once on `channel`
+    /// (`dbms.connector.<channel>.max_concurrent_handshakes`, default
+    /// [`DEFAULT_MAX_CONCURRENT_HANDSHAKES`](super::DEFAULT_MAX_CONCURRENT_HANDSHAKES)); from 1
+    /// to 1000000.
+    pub fn max_concurrent_handshakes(self, channel: impl Into<String>, max: usize) -> Self {
+        let parsed = values::checked_max_concurrent_handshakes(max)
+            .map(ConnectorValue::MaxConcurrentHandshakes)
+            .map_err(|why| format!("invalid value {max}: {why}; {}", values::concurrency_rule()));
+        self.connector(
+            channel.into(),
+            ConnectorSuffix::MaxConcurrentHandshakes,
+            parsed,
+        )
     }
 
     /// The TLS backend by feature name (`dbms.ssl.backend`): `rustls-aws-lc-rs`, `rustls-ring`
@@ -216,15 +257,20 @@ impl SettingsBuilder {
         let key = key.as_ref().trim();
         match keys::classify(key) {
             Ok(Some(target)) => self.parsed(&target, value.as_ref()),
-            Ok(None) => self.fail(
-                key.to_owned(),
-                "not a tls-policy setting; expected dbms.ssl.policy.<policy>.<suffix>, \
-                 <channel>.ssl_policy, dbms.connector.<channel>.listen_address or tls_level, \
-                 dbms.connectors.default_listen_address, \
-                 dbms.connectors.default_advertised_address, dbms.directories.certificates or \
-                 dbms.ssl.backend"
-                    .to_owned(),
-            ),
+            Ok(None) => {
+                let connector_suffixes = ConnectorSuffix::ALL.map(ConnectorSuffix::as_str);
+                self.fail(
+                    key.to_owned(),
+                    format!(
+                        "not a tls-policy setting; expected dbms.ssl.policy.<policy>.<suffix>, \
+                         <channel>.ssl_policy, dbms.connector.<channel>.<suffix> (suffix {}), \
+                         dbms.connectors.default_listen_address, \
+                         dbms.connectors.default_advertised_address, \
+                         dbms.directories.certificates or dbms.ssl.backend",
+                        connector_suffixes.join(", ")
+                    ),
+                );
+            }
             Err(message) => self.fail(key.to_owned(), message),
         }
         self
@@ -242,6 +288,26 @@ impl SettingsBuilder {
             draft.set(setting, Source::Builder, key)?;
         }
         draft.finish()
+    }
+
+    /// Records the `suffix` setting of `channel`, or the error naming its key.
+    fn connector(
+        mut self,
+        channel: String,
+        suffix: ConnectorSuffix,
+        parsed: std::result::Result<ConnectorValue, String>,
+    ) -> Self {
+        let target = Target::Connector {
+            channel: channel.clone(),
+            suffix,
+        };
+        if let Some(target) = self.channel_target(&channel, target) {
+            match parsed {
+                Ok(value) => self.settings.push(Setting::Connector { channel, value }),
+                Err(message) => self.fail(target.to_string(), message),
+            }
+        }
+        self
     }
 
     /// `target`, if `channel` is a valid channel name; otherwise records the error.
@@ -393,6 +459,16 @@ impl PolicyBuilder {
         )
     }
 
+    /// `session_resumption` (default `true`): offer session resumption (a session cache and
+    /// tickets) on the server side where the backend can; `false` makes every connection a
+    /// full handshake.
+    pub fn session_resumption(self, resume: bool) -> Self {
+        self.push(
+            PolicySuffix::SessionResumption,
+            Ok(PolicyValue::SessionResumption(resume)),
+        )
+    }
+
     fn path(self, suffix: PolicySuffix, path: PathBuf, make: fn(PathBuf) -> PolicyValue) -> Self {
         let parsed = non_empty(path)
             .map(make)
@@ -464,6 +540,7 @@ dbms.ssl.policy.cluster.ciphers=TLS_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_AES_
 dbms.ssl.policy.cluster.allow_key_generation=false
 dbms.ssl.policy.cluster.trust_all=false
 dbms.ssl.policy.cluster.verify_hostname=true
+dbms.ssl.policy.cluster.session_resumption=false
 bolt.ssl_policy=client
 causal_clustering.ssl_policy=cluster
 https.ssl_policy=legacy
@@ -473,7 +550,16 @@ dbms.directories.certificates=/etc/neo4j/certificates
 dbms.connector.bolt.listen_address=:7687
 dbms.connector.bolt.tls_level=OPTIONAL
 dbms.connector.https.listen_address=127.0.0.1:0
+dbms.connector.https.kind=echo
+dbms.connector.https.handshake_timeout=1500ms
+dbms.connector.bolt.kind=http
+dbms.connector.bolt.max_concurrent_handshakes=16
+dbms.connector.backup.enabled=false
+dbms.connector.backup.listen_address=:6362
+dbms.connector.backup.handshake_timeout=1h
 dbms.ssl.backend=rustls-ring
+dbms.ssl.policy.backup.base_directory=backup
+dbms.backup.ssl_policy=backup
 ";
         let from_file = Settings::parse(text, Path::new("neo4j.conf"), Path::new("/srv")).unwrap();
         let suite = |name| CipherSuite::from_name(name).unwrap();
@@ -498,7 +584,13 @@ dbms.ssl.backend=rustls-ring
                     .allow_key_generation(false)
                     .trust_all(false)
                     .verify_hostname(true)
+                    .session_resumption(false)
             })
+            .policy("backup", |p| p.base_directory("backup"))
+            .bind("backup", "backup")
+            .enabled("backup", false)
+            .listen("backup", ":6362")
+            .handshake_timeout("backup", Duration::from_secs(3600))
             .bind("bolt", "client")
             .bind("cluster", "cluster")
             .bind("https", "legacy")
@@ -508,11 +600,24 @@ dbms.ssl.backend=rustls-ring
             .listen("bolt", ":7687")
             .tls_level("bolt", TlsLevel::Optional)
             .listen("https", "127.0.0.1:0")
+            .kind("https", ConnectorKind::Echo)
+            .handshake_timeout("https", Duration::from_millis(1500))
+            .kind("bolt", ConnectorKind::Http)
+            .max_concurrent_handshakes("bolt", 16)
             .backend("rustls-ring")
             .build()
             .unwrap();
         assert_eq!(built, without_sources(from_file));
-        assert_eq!(built.policies["cluster"].sources.len(), 10);
+        assert!(!built.policies["cluster"].session_resumption);
+        assert!(built.policies["client"].session_resumption);
+        assert_eq!(built.channels["backup"].listen_address, None);
+        assert_eq!(built.channels["bolt"].kind, ConnectorKind::Http);
+        assert_eq!(built.channels["bolt"].max_concurrent_handshakes, 16);
+        assert_eq!(
+            built.channels["https"].handshake_timeout,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(built.policies["cluster"].sources.len(), 11);
         assert_eq!(
             built.policies["cluster"].sources["trust_all"],
             Source::Builder
@@ -618,6 +723,49 @@ dbms.ssl.backend=rustls-ring
                 "builder: dbms.connector.bolt.listen_address: channel `bolt` listens with tls_level REQUIRED but no policy",
             ),
             (
+                Settings::builder().handshake_timeout("bolt", Duration::ZERO),
+                "builder: dbms.connector.bolt.handshake_timeout: invalid value 0ns: a handshake \
+                 timeout of 0 would cut every connection",
+            ),
+            (
+                Settings::builder().handshake_timeout("bolt", Duration::from_secs(3601)),
+                "builder: dbms.connector.bolt.handshake_timeout: invalid value 3601s: longer than 1h",
+            ),
+            (
+                Settings::builder().max_concurrent_handshakes("bolt", 0),
+                "builder: dbms.connector.bolt.max_concurrent_handshakes: invalid value 0: 0 would \
+                 refuse every handshake; expected a whole number from 1 to 1000000",
+            ),
+            (
+                Settings::builder().max_concurrent_handshakes("bolt", usize::MAX),
+                "builder: dbms.connector.bolt.max_concurrent_handshakes: invalid value",
+            ),
+            (
+                Settings::builder().kind("a.b", ConnectorKind::Http),
+                "builder: dbms.connector.a.b.kind: invalid channel name 'a.b'",
+            ),
+            (
+                Settings::builder().enabled("a b", false),
+                "builder: dbms.connector.a b.enabled: invalid channel name 'a b'",
+            ),
+            (
+                Settings::builder().set("dbms.connector.bolt.handshake_timeout", "10x"),
+                "builder: dbms.connector.bolt.handshake_timeout: invalid value '10x'; expected a \
+                 duration",
+            ),
+            (
+                Settings::builder().set("dbms.connector.bolt.kinds", "http"),
+                "builder: dbms.connector.bolt.kinds: unknown connector setting `kinds`; did you \
+                 mean `kind`?",
+            ),
+            (
+                Settings::builder().set("dbms.connector.bolt.advertised_address", "x:1"),
+                "builder: dbms.connector.bolt.advertised_address: not a tls-policy setting; \
+                 expected dbms.ssl.policy.<policy>.<suffix>, <channel>.ssl_policy, \
+                 dbms.connector.<channel>.<suffix> (suffix enabled, listen_address, tls_level, \
+                 kind, handshake_timeout, max_concurrent_handshakes),",
+            ),
+            (
                 Settings::builder().backend(""),
                 "builder: dbms.ssl.backend: invalid value ''",
             ),
@@ -653,6 +801,66 @@ dbms.ssl.backend=rustls-ring
         assert!(built.policies.is_empty());
         let empty: BTreeMap<String, _> = BTreeMap::new();
         assert_eq!(Settings::builder().build().unwrap().policies, empty);
+    }
+
+    #[test]
+    fn builder_defaults_and_limits() {
+        let built = Settings::builder()
+            .bind("https", "legacy")
+            .handshake_timeout("bolt", Duration::from_micros(1))
+            .max_concurrent_handshakes("bolt", 1)
+            .max_concurrent_handshakes("app", 1_000_000)
+            .handshake_timeout("app", Duration::from_secs(3600))
+            .build()
+            .unwrap();
+        let https = &built.channels["https"];
+        assert_eq!(https.kind, ConnectorKind::Http);
+        assert_eq!(
+            https.handshake_timeout,
+            super::super::DEFAULT_HANDSHAKE_TIMEOUT
+        );
+        assert_eq!(
+            https.max_concurrent_handshakes,
+            super::super::DEFAULT_MAX_CONCURRENT_HANDSHAKES
+        );
+        assert_eq!(built.channels["bolt"].kind, ConnectorKind::Echo);
+        assert_eq!(
+            built.channels["bolt"].handshake_timeout,
+            Duration::from_micros(1)
+        );
+        assert_eq!(built.channels["bolt"].max_concurrent_handshakes, 1);
+        assert_eq!(built.channels["app"].max_concurrent_handshakes, 1_000_000);
+        // Later values win, for connector settings too.
+        let built = Settings::builder()
+            .kind("bolt", ConnectorKind::Http)
+            .kind("bolt", ConnectorKind::Echo)
+            .enabled("bolt", true)
+            .enabled("bolt", false)
+            .listen("bolt", ":7687")
+            .build()
+            .unwrap();
+        assert_eq!(built.channels["bolt"].kind, ConnectorKind::Echo);
+        assert_eq!(built.channels["bolt"].listen_address, None);
+    }
+
+    #[test]
+    fn builder_set_takes_the_new_keys() {
+        let built = Settings::builder()
+            .set("dbms.ssl.policy.p.base_directory", "p")
+            .set("dbms.ssl.policy.p.session_resumption", "False")
+            .set("dbms.connector.bolt.kind", "HTTP")
+            .set("dbms.connector.bolt.handshake_timeout", "2m")
+            .set("dbms.connector.bolt.max_concurrent_handshakes", "64")
+            .build()
+            .unwrap();
+        let direct = Settings::builder()
+            .policy("p", |p| p.base_directory("p").session_resumption(false))
+            .kind("bolt", ConnectorKind::Http)
+            .handshake_timeout("bolt", Duration::from_secs(120))
+            .max_concurrent_handshakes("bolt", 64)
+            .build()
+            .unwrap();
+        assert_eq!(built, direct);
     }
 
     #[test]

@@ -230,7 +230,10 @@ wrapper.java.additional=-Dlog4j.configuration=file:conf/log4j.properties
         assert_eq!(settings.default_listen_address, "0.0.0.0");
         assert_eq!(settings.default_advertised_address, "graph.example.com");
         let names: Vec<&str> = settings.channels.keys().map(String::as_str).collect();
-        assert_eq!(names, ["backup", "bolt", "cluster", "https"]);
+        // `dbms.connector.http.enabled=true` declares the `http` channel, with no address.
+        assert_eq!(names, ["backup", "bolt", "cluster", "http", "https"]);
+        assert_eq!(settings.channels["http"].listen_address, None);
+        assert_eq!(settings.channels["http"].policy, None);
         let bolt = &settings.channels["bolt"];
         assert_eq!(bolt.listen_address.as_deref(), Some("0.0.0.0:7687"));
         assert_eq!(bolt.tls_level, TlsLevel::Optional);

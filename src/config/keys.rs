@@ -52,11 +52,12 @@ pub(crate) enum PolicySuffix {
     AllowKeyGeneration,
     TrustAll,
     VerifyHostname,
+    SessionResumption,
 }
 
 impl PolicySuffix {
     /// Every policy suffix, in the order of the spec's table.
-    pub(crate) const ALL: [PolicySuffix; 12] = [
+    pub(crate) const ALL: [PolicySuffix; 13] = [
         PolicySuffix::BaseDirectory,
         PolicySuffix::PrivateKey,
         PolicySuffix::PrivateKeyPassword,
@@ -69,6 +70,7 @@ impl PolicySuffix {
         PolicySuffix::AllowKeyGeneration,
         PolicySuffix::TrustAll,
         PolicySuffix::VerifyHostname,
+        PolicySuffix::SessionResumption,
     ];
 
     /// The suffix as written in a key.
@@ -86,6 +88,7 @@ impl PolicySuffix {
             PolicySuffix::AllowKeyGeneration => "allow_key_generation",
             PolicySuffix::TrustAll => "trust_all",
             PolicySuffix::VerifyHostname => "verify_hostname",
+            PolicySuffix::SessionResumption => "session_resumption",
         }
     }
 
@@ -102,22 +105,36 @@ impl PolicySuffix {
 /// near-misses then become errors too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum ConnectorSuffix {
+    Enabled,
     ListenAddress,
     TlsLevel,
+    Kind,
+    HandshakeTimeout,
+    MaxConcurrentHandshakes,
 }
 
 impl ConnectorSuffix {
     /// The connector suffixes tls-policy reads. Every other suffix belongs to the application
-    /// (`enabled`, `advertised_address`, `thread_pool_min_size`, …) and is ignored, unless it is
-    /// within a typo of one of these.
-    pub(crate) const ALL: [ConnectorSuffix; 2] =
-        [ConnectorSuffix::ListenAddress, ConnectorSuffix::TlsLevel];
+    /// (`advertised_address`, `thread_pool_min_size`, …) and is ignored, unless it is within a
+    /// typo of one of these.
+    pub(crate) const ALL: [ConnectorSuffix; 6] = [
+        ConnectorSuffix::Enabled,
+        ConnectorSuffix::ListenAddress,
+        ConnectorSuffix::TlsLevel,
+        ConnectorSuffix::Kind,
+        ConnectorSuffix::HandshakeTimeout,
+        ConnectorSuffix::MaxConcurrentHandshakes,
+    ];
 
     /// The suffix as written in a key.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
+            ConnectorSuffix::Enabled => "enabled",
             ConnectorSuffix::ListenAddress => "listen_address",
             ConnectorSuffix::TlsLevel => "tls_level",
+            ConnectorSuffix::Kind => "kind",
+            ConnectorSuffix::HandshakeTimeout => "handshake_timeout",
+            ConnectorSuffix::MaxConcurrentHandshakes => "max_concurrent_handshakes",
         }
     }
 
@@ -357,6 +374,18 @@ mod tests {
     }
 
     #[test]
+    fn session_resumption_and_its_typos() {
+        assert_eq!(
+            classify("dbms.ssl.policy.p.session_resumption"),
+            Ok(policy("p", PolicySuffix::SessionResumption))
+        );
+        let err = classify("dbms.ssl.policy.p.session_resumtion").unwrap_err();
+        assert!(err.contains("did you mean `session_resumption`?"), "{err}");
+        let err = classify("dbms.ssl.policy.p.sesion_resumption").unwrap_err();
+        assert!(err.contains("did you mean `session_resumption`?"), "{err}");
+    }
+
+    #[test]
     fn neo4j_5_enabled_gets_its_own_explanation() {
         let err = classify("dbms.ssl.policy.bolt.enabled").unwrap_err();
         assert!(err.contains("bolt.ssl_policy=bolt"), "{err}");
@@ -414,8 +443,16 @@ mod tests {
                 suffix: ConnectorSuffix::TlsLevel
             }))
         );
+        for suffix in ConnectorSuffix::ALL {
+            let key = format!("dbms.connector.app-1.{}", suffix.as_str());
+            let target = Target::Connector {
+                channel: "app-1".into(),
+                suffix,
+            };
+            assert_eq!(target.to_string(), key);
+            assert_eq!(classify(&key), Ok(Some(target)), "{key}");
+        }
         for other in [
-            "dbms.connector.bolt.enabled",
             "dbms.connector.bolt.advertised_address",
             "dbms.connector.bolt.thread_pool_min_size",
             "dbms.connector.bolt.thread_pool_max_size",
@@ -431,6 +468,22 @@ mod tests {
         assert!(err.contains("did you mean `listen_address`?"), "{err}");
         let err = classify("dbms.connector.bolt.tls_levle").unwrap_err();
         assert!(err.contains("did you mean `tls_level`?"), "{err}");
+        for (typo, known) in [
+            ("kinds", "kind"),
+            ("knd", "kind"),
+            ("handshake_timout", "handshake_timeout"),
+            ("handshake_timeouts", "handshake_timeout"),
+            ("max_concurent_handshakes", "max_concurrent_handshakes"),
+            ("max_concurrent_handshake", "max_concurrent_handshakes"),
+            ("enable", "enabled"),
+            ("enabeld", "enabled"),
+        ] {
+            let err = classify(&format!("dbms.connector.bolt.{typo}")).unwrap_err();
+            assert_eq!(
+                err,
+                format!("unknown connector setting `{typo}`; did you mean `{known}`?")
+            );
+        }
         assert!(classify("dbms.connector.bo lt.tls_level").is_err());
     }
 

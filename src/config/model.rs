@@ -97,6 +97,7 @@ impl fmt::Debug for PolicySettings {
             .field("allow_key_generation", &self.allow_key_generation)
             .field("trust_all", &self.trust_all)
             .field("verify_hostname", &self.verify_hostname)
+            .field("session_resumption", &self.session_resumption)
             .finish()
     }
 }
@@ -138,7 +139,9 @@ pub struct ChannelSettings {
     /// The bound policy name (`legacy` for the legacy system), if any.
     pub policy: Option<String>,
     /// `dbms.connector.<channel>.listen_address`, `host:port`, with `:port` completed from
-    /// `dbms.connectors.default_listen_address`.
+    /// `dbms.connectors.default_listen_address`. `None` when not set, and when the connector is
+    /// switched off with `dbms.connector.<channel>.enabled=false` (the channel is then not
+    /// served, though its policy binding still stands).
     pub listen_address: Option<String>,
     /// `dbms.connector.<channel>.tls_level` (default `REQUIRED`).
     pub tls_level: TlsLevel,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
@@ -70,6 +71,7 @@ struct PolicyDraft {
     allow_key_generation: Option<bool>,
     trust_all: Option<bool>,
     verify_hostname: Option<bool>,
+    session_resumption: Option<bool>,
     origins: BTreeMap<PolicySuffix, Origin>,
 }
 
@@ -88,6 +90,7 @@ impl PolicyDraft {
             PolicyValue::AllowKeyGeneration(v) => self.allow_key_generation = Some(v),
             PolicyValue::TrustAll(v) => self.trust_all = Some(v),
             PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
+            PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
         }
     }
 }
@@ -96,8 +99,41 @@ impl PolicyDraft {
 #[derive(Default)]
 struct ChannelDraft {
     binding: Option<(String, Origin)>,
+    enabled: Option<bool>,
     listen: Option<(ListenAddress, Origin)>,
     tls_level: Option<TlsLevel>,
+    kind: Option<ConnectorKind>,
+    handshake_timeout: Option<Duration>,
+    max_concurrent_handshakes: Option<usize>,
+}
+
+impl ChannelDraft {
+    fn apply(&mut self, value: ConnectorValue, origin: Origin) {
+        match value {
+            ConnectorValue::Enabled(enabled) => self.enabled = Some(enabled),
+            ConnectorValue::ListenAddress(address) => self.listen = Some((address, origin)),
+            ConnectorValue::TlsLevel(level) => self.tls_level = Some(level),
+            ConnectorValue::Kind(kind) => self.kind = Some(kind),
+            ConnectorValue::HandshakeTimeout(timeout) => self.handshake_timeout = Some(timeout),
+            ConnectorValue::MaxConcurrentHandshakes(n) => {
+                self.max_concurrent_handshakes = Some(n);
+            }
+        }
+    }
+
+    /// The listen address, unless the connector is switched off (`enabled=false`).
+    fn served_listen(&self, channel: &str) -> Option<&(ListenAddress, Origin)> {
+        let listen = self.listen.as_ref()?;
+        if self.enabled == Some(false) {
+            tracing::debug!(
+                channel,
+                key = %listen.1.key,
+                "connector switched off with enabled=false: its listen_address is ignored"
+            );
+            return None;
+        }
+        Some(listen)
+    }
 }
 
 /// Settings collected one at a time, turned into [`Settings`] by [`Draft::finish`].
@@ -167,13 +203,10 @@ impl Draft {
                 self.channels.entry(channel).or_default().binding = Some((policy, origin));
             }
             Setting::Connector { channel, value } => {
-                let draft = self.channels.entry(channel).or_default();
-                match value {
-                    ConnectorValue::ListenAddress(address) => {
-                        draft.listen = Some((address, origin));
-                    }
-                    ConnectorValue::TlsLevel(level) => draft.tls_level = Some(level),
-                }
+                self.channels
+                    .entry(channel)
+                    .or_default()
+                    .apply(value, origin);
             }
             Setting::DefaultListenAddress(host) => self.default_listen_address = Some(host),
             Setting::DefaultAdvertisedAddress(host) => {
@@ -214,34 +247,8 @@ impl Draft {
                     ));
                 }
             }
-            let tls_level = draft.tls_level.unwrap_or_default();
-            if let Some((_, origin)) = &draft.listen {
-                if tls_level != TlsLevel::Disabled && draft.binding.is_none() {
-                    let binding_key = Target::Binding {
-                        channel: name.clone(),
-                    };
-                    problems.push((
-                        origin.order(),
-                        origin.error(format!(
-                            "channel `{name}` listens with tls_level {tls_level} but no policy \
-                             is bound to it; bind one with `{binding_key}=<policy>` (`legacy` \
-                             for the legacy system), or set \
-                             `dbms.connector.{name}.tls_level=DISABLED` for plaintext only"
-                        )),
-                    ));
-                }
-            }
-            let channel = ChannelSettings {
-                name: name.clone(),
-                policy: draft.binding.map(|(policy, _)| policy),
-                listen_address: draft
-                    .listen
-                    .map(|(address, _)| address.complete(&default_listen_address)),
-                tls_level,
-                kind: ConnectorKind::default_for(&name),
-                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-                max_concurrent_handshakes: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
-            };
+            let (channel, problem) = resolve_channel(&name, draft, &default_listen_address);
+            problems.extend(problem);
             channels.insert(name, channel);
         }
 
@@ -263,6 +270,49 @@ impl Draft {
                 .unwrap_or_else(|| DEFAULT_ADVERTISED_ADDRESS.to_owned()),
         })
     }
+}
+
+/// One channel with defaults applied, and the problem (with its file order) of a TLS listener
+/// without a policy.
+fn resolve_channel(
+    name: &str,
+    draft: ChannelDraft,
+    default_listen_address: &str,
+) -> (ChannelSettings, Option<(usize, Error)>) {
+    let tls_level = draft.tls_level.unwrap_or_default();
+    let listen = draft.served_listen(name);
+    let problem = match listen {
+        Some((_, origin)) if tls_level != TlsLevel::Disabled && draft.binding.is_none() => {
+            let binding_key = Target::Binding {
+                channel: name.to_owned(),
+            };
+            Some((
+                origin.order(),
+                origin.error(format!(
+                    "channel `{name}` listens with tls_level {tls_level} but no policy is bound \
+                     to it; bind one with `{binding_key}=<policy>` (`legacy` for the legacy \
+                     system), or set `dbms.connector.{name}.tls_level=DISABLED` for plaintext \
+                     only"
+                )),
+            ))
+        }
+        _ => None,
+    };
+    let listen_address = listen.map(|(address, _)| address.complete(default_listen_address));
+    let channel = ChannelSettings {
+        name: name.to_owned(),
+        policy: draft.binding.map(|(policy, _)| policy),
+        listen_address,
+        tls_level,
+        kind: draft
+            .kind
+            .unwrap_or_else(|| ConnectorKind::default_for(name)),
+        handshake_timeout: draft.handshake_timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT),
+        max_concurrent_handshakes: draft
+            .max_concurrent_handshakes
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_HANDSHAKES),
+    };
+    (channel, problem)
 }
 
 /// One policy with defaults applied and paths resolved, or the problem (with its file order).
@@ -310,7 +360,7 @@ fn resolve_policy(
         allow_key_generation: draft.allow_key_generation.unwrap_or(false),
         trust_all: draft.trust_all.unwrap_or(false),
         verify_hostname: draft.verify_hostname.unwrap_or(false),
-        session_resumption: true,
+        session_resumption: draft.session_resumption.unwrap_or(true),
         sources: draft
             .origins
             .iter()
@@ -375,6 +425,7 @@ mod tests {
         assert_eq!(p.ciphers, None);
         assert_eq!(p.tls_versions, vec![TlsVersion::Tls12, TlsVersion::Tls13]);
         assert!(!p.allow_key_generation && !p.trust_all && !p.verify_hostname);
+        assert!(p.session_resumption);
         assert_eq!(
             p.sources.keys().copied().collect::<Vec<_>>(),
             vec!["base_directory"]
@@ -411,7 +462,8 @@ mod tests {
              dbms.ssl.policy.p.tls_versions=TLSv1.3\n\
              dbms.ssl.policy.p.allow_key_generation=TRUE\n\
              dbms.ssl.policy.p.trust_all=true\n\
-             dbms.ssl.policy.p.verify_hostname=True\n",
+             dbms.ssl.policy.p.verify_hostname=True\n\
+             dbms.ssl.policy.p.session_resumption=FALSE\n",
         )
         .unwrap();
         let p = &settings.policies["p"];
@@ -426,7 +478,8 @@ mod tests {
         assert_eq!(ciphers, vec![0x1301, 0xC02B]);
         assert_eq!(p.tls_versions, vec![TlsVersion::Tls13]);
         assert!(p.allow_key_generation && p.trust_all && p.verify_hostname);
-        assert_eq!(p.sources.len(), 12);
+        assert!(!p.session_resumption);
+        assert_eq!(p.sources.len(), 13);
         assert_eq!(
             p.sources["verify_hostname"],
             Source::File {
@@ -641,6 +694,9 @@ mod tests {
             Some("[::1]:7473")
         );
         assert_eq!(channel("https").tls_level, TlsLevel::Required);
+        assert_eq!(channel("https").kind, ConnectorKind::Http);
+        assert_eq!(channel("http").kind, ConnectorKind::Echo);
+        assert_eq!(channel("cluster").kind, ConnectorKind::Echo);
         assert_eq!(channel("cluster").policy.as_deref(), Some("cluster"));
         assert_eq!(channel("cluster").listen_address, None);
         assert_eq!(channel("backup").policy.as_deref(), Some("cluster"));
@@ -707,6 +763,175 @@ mod tests {
         );
         // A tls_level without an address opens no listener, so it needs no policy.
         assert!(parse("dbms.connector.bolt.tls_level=REQUIRED\n").is_ok());
+    }
+
+    #[test]
+    fn connector_handshake_settings() {
+        let settings = parse(
+            "bolt.ssl_policy=legacy\n\
+             dbms.connector.bolt.listen_address=:7687\n\
+             dbms.connector.bolt.kind=HTTP\n\
+             dbms.connector.bolt.handshake_timeout=500ms\n\
+             dbms.connector.bolt.max_concurrent_handshakes=8\n\
+             dbms.connector.https.kind=echo\n\
+             dbms.connector.https.handshake_timeout=30\n\
+             dbms.connector.app.handshake_timeout=2m\n",
+        )
+        .unwrap();
+        let bolt = &settings.channels["bolt"];
+        assert_eq!(bolt.kind, ConnectorKind::Http);
+        assert_eq!(bolt.handshake_timeout, Duration::from_millis(500));
+        assert_eq!(bolt.max_concurrent_handshakes, 8);
+        let https = &settings.channels["https"];
+        assert_eq!(https.kind, ConnectorKind::Echo);
+        assert_eq!(https.handshake_timeout, Duration::from_secs(30));
+        assert_eq!(
+            https.max_concurrent_handshakes,
+            DEFAULT_MAX_CONCURRENT_HANDSHAKES
+        );
+        let app = &settings.channels["app"];
+        assert_eq!(app.handshake_timeout, Duration::from_secs(120));
+        assert_eq!(app.kind, ConnectorKind::Echo);
+        assert_eq!(app.policy, None);
+        assert_eq!(app.listen_address, None);
+    }
+
+    #[test]
+    fn connector_defaults() {
+        let settings = parse("bolt.ssl_policy=legacy\nhttps.ssl_policy=legacy\n").unwrap();
+        for (name, kind) in [
+            ("bolt", ConnectorKind::Echo),
+            ("https", ConnectorKind::Http),
+        ] {
+            let channel = &settings.channels[name];
+            assert_eq!(channel.kind, kind, "{name}");
+            assert_eq!(channel.kind, ConnectorKind::default_for(name));
+            assert_eq!(channel.handshake_timeout, Duration::from_secs(10));
+            assert_eq!(channel.max_concurrent_handshakes, 1024);
+        }
+    }
+
+    #[test]
+    fn bad_connector_values_name_file_line_and_key() {
+        for (line, expected) in [
+            (
+                "dbms.connector.bolt.kind=https",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.kind: invalid value 'https'; expected \
+                 one of http, echo",
+            ),
+            (
+                "dbms.connector.bolt.handshake_timeout=0",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.handshake_timeout: invalid value '0': a \
+                 handshake timeout of 0 would cut every connection; expected a duration greater \
+                 than 0 and at most 1h",
+            ),
+            (
+                "dbms.connector.bolt.handshake_timeout=2h",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.handshake_timeout: invalid value '2h': \
+                 longer than 1h;",
+            ),
+            (
+                "dbms.connector.bolt.handshake_timeout=10 sec",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.handshake_timeout: invalid value '10 \
+                 sec'; expected a duration",
+            ),
+            (
+                "dbms.connector.bolt.max_concurrent_handshakes=0",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.max_concurrent_handshakes: invalid value \
+                 '0': 0 would refuse every handshake; expected a whole number from 1 to 1000000",
+            ),
+            (
+                "dbms.connector.bolt.max_concurrent_handshakes=lots",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.max_concurrent_handshakes: invalid value \
+                 'lots'; expected a whole number",
+            ),
+            (
+                "dbms.connector.bolt.enabled=no",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.enabled: invalid value 'no'; expected \
+                 true or false",
+            ),
+            (
+                "dbms.ssl.policy.p.session_resumption=off",
+                "/etc/neo4j.conf:2: dbms.ssl.policy.p.session_resumption: invalid value 'off'; \
+                 expected true or false",
+            ),
+            (
+                "dbms.connector.bolt.handshake_timeot=10s",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.handshake_timeot: unknown connector \
+                 setting `handshake_timeot`; did you mean `handshake_timeout`?",
+            ),
+            (
+                "dbms.ssl.policy.p.session_resumptions=true",
+                "/etc/neo4j.conf:2: dbms.ssl.policy.p.session_resumptions: unknown policy \
+                 setting `session_resumptions`; did you mean `session_resumption`?",
+            ),
+        ] {
+            let err = error(&format!("dbms.ssl.policy.p.base_directory=p\n{line}\n"));
+            assert!(
+                err.starts_with(expected),
+                "expected {expected}\n     got {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn connector_settings_given_twice_are_refused() {
+        let err = error(
+            "dbms.connector.bolt.handshake_timeout=1s\n\
+             dbms.connector.bolt.handshake_timeout=2s\n",
+        );
+        assert!(
+            err.starts_with(
+                "/etc/neo4j.conf:2: dbms.connector.bolt.handshake_timeout: given twice"
+            ),
+            "{err}"
+        );
+        let err = error("dbms.connector.bolt.enabled=true\ndbms.connector.bolt.enabled=false\n");
+        assert!(err.contains("given twice"), "{err}");
+    }
+
+    #[test]
+    fn a_switched_off_connector_is_not_served() {
+        let settings = parse(
+            "dbms.ssl.policy.p.base_directory=p\n\
+             bolt.ssl_policy=p\n\
+             dbms.connector.bolt.enabled=false\n\
+             dbms.connector.bolt.listen_address=:7687\n\
+             dbms.connector.bolt.handshake_timeout=3s\n\
+             dbms.connector.https.enabled=true\n\
+             https.ssl_policy=p\n\
+             dbms.connector.https.listen_address=:7473\n",
+        )
+        .unwrap();
+        let bolt = &settings.channels["bolt"];
+        assert_eq!(bolt.listen_address, None, "enabled=false: not served");
+        assert_eq!(
+            bolt.policy.as_deref(),
+            Some("p"),
+            "the binding still stands"
+        );
+        assert_eq!(
+            settings.channel_policy("bolt").map(|p| p.name.as_str()),
+            Some("p")
+        );
+        assert_eq!(bolt.handshake_timeout, Duration::from_secs(3));
+        assert_eq!(
+            settings.channels["https"].listen_address.as_deref(),
+            Some("127.0.0.1:7473")
+        );
+    }
+
+    #[test]
+    fn a_switched_off_tls_connector_needs_no_policy() {
+        // Without enabled=false this is the "listens with tls_level REQUIRED" error.
+        let text = "dbms.connector.bolt.listen_address=:7687\n";
+        assert!(error(text).contains("listens with tls_level REQUIRED"));
+        let settings = parse(&format!("{text}dbms.connector.bolt.enabled=FALSE\n")).unwrap();
+        assert_eq!(settings.channels["bolt"].listen_address, None);
+        assert_eq!(settings.channels["bolt"].policy, None);
+        // enabled=true changes nothing.
+        let err = error(&format!("dbms.connector.bolt.enabled=true\n{text}"));
+        assert!(err.contains("listens with tls_level REQUIRED"), "{err}");
     }
 
     #[test]

@@ -2,11 +2,12 @@
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
-use super::model::TlsLevel;
+use super::model::{ConnectorKind, TlsLevel};
 use super::suggest;
 
 // === Setting ===
@@ -48,13 +49,18 @@ pub(crate) enum PolicyValue {
     AllowKeyGeneration(bool),
     TrustAll(bool),
     VerifyHostname(bool),
+    SessionResumption(bool),
 }
 
 /// The value of one connector setting; the variant is the suffix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ConnectorValue {
+    Enabled(bool),
     ListenAddress(ListenAddress),
     TlsLevel(TlsLevel),
+    Kind(ConnectorKind),
+    HandshakeTimeout(Duration),
+    MaxConcurrentHandshakes(usize),
 }
 
 impl Setting {
@@ -70,10 +76,7 @@ impl Setting {
             },
             Setting::Connector { channel, value } => Target::Connector {
                 channel: channel.clone(),
-                suffix: match value {
-                    ConnectorValue::ListenAddress(_) => ConnectorSuffix::ListenAddress,
-                    ConnectorValue::TlsLevel(_) => ConnectorSuffix::TlsLevel,
-                },
+                suffix: value.suffix(),
             },
             Setting::DefaultListenAddress(_) => Target::DefaultListenAddress,
             Setting::DefaultAdvertisedAddress(_) => Target::DefaultAdvertisedAddress,
@@ -99,6 +102,21 @@ impl PolicyValue {
             PolicyValue::AllowKeyGeneration(_) => PolicySuffix::AllowKeyGeneration,
             PolicyValue::TrustAll(_) => PolicySuffix::TrustAll,
             PolicyValue::VerifyHostname(_) => PolicySuffix::VerifyHostname,
+            PolicyValue::SessionResumption(_) => PolicySuffix::SessionResumption,
+        }
+    }
+}
+
+impl ConnectorValue {
+    /// The suffix this value is for.
+    pub(crate) fn suffix(&self) -> ConnectorSuffix {
+        match self {
+            ConnectorValue::Enabled(_) => ConnectorSuffix::Enabled,
+            ConnectorValue::ListenAddress(_) => ConnectorSuffix::ListenAddress,
+            ConnectorValue::TlsLevel(_) => ConnectorSuffix::TlsLevel,
+            ConnectorValue::Kind(_) => ConnectorSuffix::Kind,
+            ConnectorValue::HandshakeTimeout(_) => ConnectorSuffix::HandshakeTimeout,
+            ConnectorValue::MaxConcurrentHandshakes(_) => ConnectorSuffix::MaxConcurrentHandshakes,
         }
     }
 }
@@ -117,12 +135,7 @@ pub(crate) fn parse(target: &Target, raw: &str) -> Result<Setting, String> {
         },
         Target::Connector { channel, suffix } => Setting::Connector {
             channel: channel.clone(),
-            value: match suffix {
-                ConnectorSuffix::ListenAddress => {
-                    ConnectorValue::ListenAddress(listen_address(raw)?)
-                }
-                ConnectorSuffix::TlsLevel => ConnectorValue::TlsLevel(tls_level(raw)?),
-            },
+            value: connector_value(*suffix, raw)?,
         },
         Target::DefaultListenAddress => Setting::DefaultListenAddress(host(raw)?),
         Target::DefaultAdvertisedAddress => Setting::DefaultAdvertisedAddress(host(raw)?),
@@ -145,6 +158,22 @@ fn policy_value(suffix: PolicySuffix, raw: &str) -> Result<PolicyValue, String> 
         PolicySuffix::AllowKeyGeneration => PolicyValue::AllowKeyGeneration(boolean(raw)?),
         PolicySuffix::TrustAll => PolicyValue::TrustAll(boolean(raw)?),
         PolicySuffix::VerifyHostname => PolicyValue::VerifyHostname(boolean(raw)?),
+        PolicySuffix::SessionResumption => PolicyValue::SessionResumption(boolean(raw)?),
+    })
+}
+
+fn connector_value(suffix: ConnectorSuffix, raw: &str) -> Result<ConnectorValue, String> {
+    Ok(match suffix {
+        ConnectorSuffix::Enabled => ConnectorValue::Enabled(boolean(raw)?),
+        ConnectorSuffix::ListenAddress => ConnectorValue::ListenAddress(listen_address(raw)?),
+        ConnectorSuffix::TlsLevel => ConnectorValue::TlsLevel(tls_level(raw)?),
+        ConnectorSuffix::Kind => ConnectorValue::Kind(connector_kind(raw)?),
+        ConnectorSuffix::HandshakeTimeout => {
+            ConnectorValue::HandshakeTimeout(handshake_timeout(raw)?)
+        }
+        ConnectorSuffix::MaxConcurrentHandshakes => {
+            ConnectorValue::MaxConcurrentHandshakes(max_concurrent_handshakes(raw)?)
+        }
     })
 }
 
@@ -166,6 +195,90 @@ pub(crate) fn tls_level(raw: &str) -> Result<TlsLevel, String> {
         .ok_or_else(|| {
             format!("invalid value '{raw}'; expected one of REQUIRED, OPTIONAL, DISABLED")
         })
+}
+
+/// `http` or `echo`, case-insensitive.
+pub(crate) fn connector_kind(raw: &str) -> Result<ConnectorKind, String> {
+    [ConnectorKind::Http, ConnectorKind::Echo]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(raw))
+        .ok_or_else(|| format!("invalid value '{raw}'; expected one of http, echo"))
+}
+
+/// The longest handshake timeout accepted.
+pub(crate) const MAX_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// What a handshake timeout may be, for error messages.
+const HANDSHAKE_TIMEOUT_RULE: &str = "expected a duration greater than 0 and at most 1h, written \
+     as a whole number with a unit ms, s, m or h (e.g. 500ms, 10s, 2m); a bare number means \
+     seconds";
+
+/// A duration such as `500ms`, `10s`, `2m` or `1h` (a bare number is seconds), in
+/// `(0, 1h]`.
+pub(crate) fn handshake_timeout(raw: &str) -> Result<Duration, String> {
+    let invalid = || format!("invalid value '{raw}'; {HANDSHAKE_TIMEOUT_RULE}");
+    let digits_end = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(digits_end);
+    if number.is_empty() {
+        return Err(invalid());
+    }
+    let millis_per_unit: u64 = match unit.trim_start().to_ascii_lowercase().as_str() {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(invalid()),
+    };
+    // Digits only, so a parse failure means too large: larger than 1h either way.
+    let millis = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(millis_per_unit))
+        .unwrap_or(u64::MAX);
+    checked_handshake_timeout(Duration::from_millis(millis))
+        .map_err(|why| format!("invalid value '{raw}': {why}; {HANDSHAKE_TIMEOUT_RULE}"))
+}
+
+/// `timeout` if it is in `(0, 1h]`; otherwise what is wrong with it.
+pub(crate) fn checked_handshake_timeout(timeout: Duration) -> Result<Duration, String> {
+    if timeout.is_zero() {
+        Err("a handshake timeout of 0 would cut every connection".to_owned())
+    } else if timeout > MAX_HANDSHAKE_TIMEOUT {
+        Err("longer than 1h".to_owned())
+    } else {
+        Ok(timeout)
+    }
+}
+
+/// The largest `max_concurrent_handshakes` accepted: far above what file-descriptor limits
+/// allow, and far below what would overflow a semaphore.
+pub(crate) const MAX_CONCURRENT_HANDSHAKES_LIMIT: usize = 1_000_000;
+
+/// A whole number in `1..=1000000`.
+pub(crate) fn max_concurrent_handshakes(raw: &str) -> Result<usize, String> {
+    let invalid = |why: &str| format!("invalid value '{raw}'{why}; {}", concurrency_rule());
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(""));
+    }
+    // Digits only, so a parse failure means too large.
+    let n = raw.parse::<usize>().unwrap_or(usize::MAX);
+    checked_max_concurrent_handshakes(n).map_err(|why| invalid(&format!(": {why}")))
+}
+
+/// `n` if it is in `1..=1000000`; otherwise what is wrong with it.
+pub(crate) fn checked_max_concurrent_handshakes(n: usize) -> Result<usize, String> {
+    if n == 0 {
+        Err("0 would refuse every handshake".to_owned())
+    } else if n > MAX_CONCURRENT_HANDSHAKES_LIMIT {
+        Err(format!("more than {MAX_CONCURRENT_HANDSHAKES_LIMIT}"))
+    } else {
+        Ok(n)
+    }
+}
+
+/// What `max_concurrent_handshakes` may be, for error messages.
+pub(crate) fn concurrency_rule() -> String {
+    format!("expected a whole number from 1 to {MAX_CONCURRENT_HANDSHAKES_LIMIT}")
 }
 
 /// `true` or `false`, case-insensitive.
@@ -442,6 +555,106 @@ mod tests {
         assert_eq!(tls_level("Disabled"), Ok(TlsLevel::Disabled));
         let err = tls_level("ON").unwrap_err();
         assert!(err.contains("REQUIRED, OPTIONAL, DISABLED"), "{err}");
+    }
+
+    #[test]
+    fn connector_kinds() {
+        assert_eq!(connector_kind("http"), Ok(ConnectorKind::Http));
+        assert_eq!(connector_kind("ECHO"), Ok(ConnectorKind::Echo));
+        assert_eq!(connector_kind("Http"), Ok(ConnectorKind::Http));
+        assert_eq!(
+            connector_kind("https").unwrap_err(),
+            "invalid value 'https'; expected one of http, echo"
+        );
+        assert!(connector_kind("").is_err());
+    }
+
+    #[test]
+    fn handshake_timeouts() {
+        let ms = Duration::from_millis;
+        for (raw, expected) in [
+            ("10s", ms(10_000)),
+            ("500ms", ms(500)),
+            ("2m", ms(120_000)),
+            ("1h", ms(3_600_000)),
+            ("10", ms(10_000)),
+            ("1", ms(1_000)),
+            ("1ms", ms(1)),
+            ("3600", ms(3_600_000)),
+            ("3600000ms", ms(3_600_000)),
+            ("60m", ms(3_600_000)),
+            ("10 s", ms(10_000)),
+            ("250MS", ms(250)),
+            ("007s", ms(7_000)),
+        ] {
+            assert_eq!(handshake_timeout(raw), Ok(expected), "{raw}");
+        }
+    }
+
+    #[test]
+    fn bad_handshake_timeouts() {
+        for (raw, why) in [
+            ("0", "of 0 would cut every connection"),
+            ("0ms", "of 0"),
+            ("3601", "longer than 1h"),
+            ("3600001ms", "longer than 1h"),
+            ("61m", "longer than 1h"),
+            ("2h", "longer than 1h"),
+            ("99999999999999999999999s", "longer than 1h"),
+            ("18446744073709551615h", "longer than 1h"),
+            ("", ""),
+            ("s", ""),
+            ("-5s", ""),
+            ("1.5s", ""),
+            ("10sec", ""),
+            ("10 seconds", ""),
+            ("1d", ""),
+            ("ten", ""),
+            ("PT10S", ""),
+        ] {
+            let err = handshake_timeout(raw).unwrap_err();
+            assert!(err.starts_with(&format!("invalid value '{raw}'")), "{err}");
+            assert!(err.contains(why), "{raw}: {err}");
+            assert!(
+                err.contains("500ms, 10s, 2m") && err.contains("a bare number means seconds"),
+                "lists the allowed forms: {err}"
+            );
+        }
+        assert_eq!(
+            checked_handshake_timeout(Duration::from_micros(1)),
+            Ok(Duration::from_micros(1))
+        );
+        assert!(checked_handshake_timeout(Duration::ZERO).is_err());
+        assert!(
+            checked_handshake_timeout(MAX_HANDSHAKE_TIMEOUT + Duration::from_nanos(1)).is_err()
+        );
+        assert_eq!(
+            checked_handshake_timeout(MAX_HANDSHAKE_TIMEOUT),
+            Ok(MAX_HANDSHAKE_TIMEOUT)
+        );
+    }
+
+    #[test]
+    fn handshake_limits() {
+        assert_eq!(max_concurrent_handshakes("1"), Ok(1));
+        assert_eq!(max_concurrent_handshakes("1024"), Ok(1024));
+        assert_eq!(max_concurrent_handshakes("1000000"), Ok(1_000_000));
+        assert_eq!(
+            max_concurrent_handshakes("0").unwrap_err(),
+            "invalid value '0': 0 would refuse every handshake; expected a whole number from 1 \
+             to 1000000"
+        );
+        for raw in ["1000001", "99999999999999999999999"] {
+            let err = max_concurrent_handshakes(raw).unwrap_err();
+            assert!(err.contains("more than 1000000"), "{raw}: {err}");
+        }
+        for raw in ["", "-1", "+5", "1.5", "1k", "ten", "1 000"] {
+            let err = max_concurrent_handshakes(raw).unwrap_err();
+            assert_eq!(
+                err,
+                format!("invalid value '{raw}'; expected a whole number from 1 to 1000000")
+            );
+        }
     }
 
     #[test]
