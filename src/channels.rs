@@ -10,12 +10,13 @@
 //! # Ok::<(), tls_policy::Error>(())
 //! ```
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use tls_policy_backend::ServerOptions;
 
 use crate::config::Settings;
-use crate::load::{load_policy, LoadedPolicy};
+use crate::load::{load_bound_policy, LoadedPolicy};
 use crate::{Acceptor, Backend, Error, TlsLayer};
 
 /// One channel's TLS, compiled: the policy it uses and its acceptor.
@@ -47,6 +48,12 @@ impl TlsChannels {
     }
 
     /// Like [`TlsChannels::load`], with per-channel listener options (ALPN, ...).
+    ///
+    /// A channel bound to `legacy` uses the legacy system (`neo4j.key` / `neo4j.cert` in
+    /// `dbms.directories.certificates`, generated when both are missing; see
+    /// [`crate::load::legacy`]). A policy with `allow_key_generation=true` and no key pair gets
+    /// one generated for the loopback names, `dbms.connectors.default_advertised_address` and
+    /// the listen hosts of the channels bound to it.
     pub fn load_with(
         settings: &Settings,
         backend: Option<Backend>,
@@ -59,25 +66,10 @@ impl TlsChannels {
             let Some(policy_name) = channel.policy.as_deref() else {
                 continue;
             };
-            let policy = match loaded.get(policy_name) {
-                Some(policy) => policy,
-                None => {
-                    let settings = settings.policies.get(policy_name).ok_or_else(|| {
-                        Error::Policy {
-                            policy: policy_name.to_string(),
-                            setting: "ssl_policy",
-                            path: None,
-                            message: format!(
-                                "channel '{name}' is bound to policy '{policy_name}', which is not defined"
-                            ),
-                        }
-                    })?;
-                    let policy = load_policy(settings)?;
-                    for warning in &policy.warnings {
-                        tracing::warn!(policy = policy_name, "{warning}");
-                    }
-                    loaded.entry(policy_name).or_insert(policy)
-                }
+            let policy = match loaded.entry(policy_name) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                // load_bound_policy logs the warnings.
+                Entry::Vacant(entry) => entry.insert(load_bound_policy(settings, policy_name)?),
             };
             let acceptor = backend.server(&policy.policy, &options_for(name))?;
             channels.insert(
@@ -122,8 +114,9 @@ impl TlsChannels {
     }
 }
 
-/// Picks the backend: the caller's choice, else `dbms.ssl.backend`, else the first compiled in.
-fn choose_backend(settings: &Settings, explicit: Option<Backend>) -> Result<Backend, Error> {
+/// Picks the backend: the caller's choice, else `dbms.ssl.backend` (an error naming the key's
+/// `file:line` when that name is not compiled in), else the first compiled in.
+pub fn choose_backend(settings: &Settings, explicit: Option<Backend>) -> Result<Backend, Error> {
     if let Some(backend) = explicit {
         return Ok(backend);
     }

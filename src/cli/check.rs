@@ -1,12 +1,476 @@
-//! `tls-policy check` (being built).
+//! `tls-policy check`: validates a config in full, files included, and prints a table per channel.
+//!
+//! It runs the same loading as start-up (every bound policy, the legacy system included) and
+//! compiles each channel for the chosen backend, so a backend's refusal shows here. It never
+//! writes: a key pair that start-up would generate (`allow_key_generation=true`, or the legacy
+//! system with no `neo4j.key`/`neo4j.cert`) is reported, not made. Exit 0 when every channel
+//! loads; otherwise each error goes to stderr, naming the channel, the setting and the file,
+//! and the exit code is 1.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use rustls_pki_types::CertificateDer;
+use tls_policy_backend::{ClientOptions, ServerOptions};
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::CliResult;
+use crate::channels::choose_backend;
+use crate::config::{ChannelSettings, ConnectorKind, Settings, LEGACY_POLICY};
+use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
+use crate::load::{
+    bound_policy_would_generate, load_bound_policy, load_private_key, summarize_certificate,
+    LoadedPolicy,
+};
+use crate::{Backend, Error};
+
+/// The settings whose default is a path under `base_directory`.
+const RELATIVE_TO_BASE: [&str; 4] = [
+    "private_key",
+    "public_certificate",
+    "trusted_dir",
+    "revoked_dir",
+];
+
+/// Channels that are dialled as well as served (spec §3): their client side is compiled too.
+const DIALLED_CHANNELS: [&str; 2] = ["cluster", "backup"];
 
 /// Arguments of `tls-policy check`.
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// The config file (neo4j.conf style).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The directory relative paths resolve against (default: the config file's directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The backend to check against (default: dbms.ssl.backend, else the first compiled in).
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+}
 
-/// Runs `tls-policy check`.
-pub async fn run(_args: CheckArgs) -> CliResult {
-    Err("tls-policy check is not built yet".into())
+/// Runs `tls-policy check`: the report on stdout, errors on stderr, exit 1 on any error.
+pub async fn run(args: CheckArgs) -> CliResult {
+    let settings = Settings::from_file(&args.config, args.home.as_deref())?;
+    let backend = match &args.backend {
+        Some(name) => Backend::from_name(name).map_err(|e| format!("--backend: {e}"))?,
+        None => choose_backend(&settings, None)?,
+    };
+    let report = check(&settings, backend);
+    print!("{}", report.text);
+    for error in &report.errors {
+        eprintln!("error: {error}");
+    }
+    if report.errors.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "check failed: {} error(s) in {}",
+            report.errors.len(),
+            args.config.display()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// What `check` found: the report to print, and the errors (each already explained).
+struct Report {
+    text: String,
+    errors: Vec<String>,
+}
+
+/// One policy's outcome, shared by the channels bound to it.
+enum PolicyState {
+    /// Loaded and validated.
+    Loaded(Box<LoadedPolicy>),
+    /// Start-up would generate its key pair; nothing was checked past that.
+    WouldGenerate,
+    /// Failed to load, with the explained error.
+    Failed(String),
+}
+
+/// Loads every bound policy once, compiles every bound channel, and writes the report.
+fn check(settings: &Settings, backend: Backend) -> Report {
+    let mut text = String::new();
+    let mut errors = Vec::new();
+    let compiled: Vec<&str> = Backend::compiled().iter().map(|b| b.name()).collect();
+    let _ = writeln!(text, "home     {}", settings.home.display());
+    let _ = writeln!(
+        text,
+        "backend  {backend} (compiled in: {})",
+        compiled.join(", ")
+    );
+
+    let mut policies: BTreeMap<&str, PolicyState> = BTreeMap::new();
+    for channel in settings.channels.values() {
+        let Some(policy) = channel.policy.as_deref() else {
+            continue;
+        };
+        policies.entry(policy).or_insert_with(|| {
+            if bound_policy_would_generate(settings, policy) {
+                PolicyState::WouldGenerate
+            } else {
+                match load_bound_policy(settings, policy) {
+                    Ok(loaded) => PolicyState::Loaded(Box::new(loaded)),
+                    Err(error) => {
+                        let explained = format!(
+                            "{}: {}",
+                            bound_channels(settings, policy),
+                            explain(settings, &error)
+                        );
+                        errors.push(explained.clone());
+                        PolicyState::Failed(explained)
+                    }
+                }
+            }
+        });
+    }
+
+    let mut tls_channels = 0;
+    for channel in settings.channels.values() {
+        let _ = writeln!(text, "\nchannel {}", channel.name);
+        row(
+            &mut text,
+            "listen_address",
+            channel
+                .listen_address
+                .as_deref()
+                .unwrap_or("(none: not served by `tls-policy serve`)"),
+        );
+        row(&mut text, "tls_level", channel.tls_level.as_str());
+        let Some(policy) = channel.policy.as_deref() else {
+            row(&mut text, "policy", "none (plaintext)");
+            continue;
+        };
+        tls_channels += 1;
+        row(&mut text, "policy", policy);
+        match policies.get(policy) {
+            Some(PolicyState::Loaded(loaded)) => {
+                describe_policy(&mut text, settings, policy, loaded);
+                if let Err(error) = compile(backend, channel, loaded) {
+                    let explained =
+                        format!("channel '{}': {}", channel.name, explain(settings, &error));
+                    row(&mut text, "status", &format!("FAILED: {explained}"));
+                    errors.push(explained);
+                } else {
+                    row(&mut text, "status", &format!("ok ({backend})"));
+                }
+            }
+            Some(PolicyState::WouldGenerate) => describe_generation(&mut text, settings, policy),
+            Some(PolicyState::Failed(error)) => {
+                row(&mut text, "status", &format!("FAILED: {error}"))
+            }
+            None => {}
+        }
+    }
+    let loaded = policies
+        .values()
+        .filter(|p| matches!(p, PolicyState::Loaded(_)))
+        .count();
+    let _ = writeln!(
+        text,
+        "\n{}: {} channel(s), {tls_channels} with TLS, {loaded} of {} polic{} loaded, backend {backend}",
+        if errors.is_empty() { "OK" } else { "FAILED" },
+        settings.channels.len(),
+        policies.len(),
+        if policies.len() == 1 { "y" } else { "ies" },
+    );
+    Report { text, errors }
+}
+
+/// `channel 'a'` or `channels 'a', 'b'`: the channels bound to `policy`.
+fn bound_channels(settings: &Settings, policy: &str) -> String {
+    let names: Vec<String> = settings
+        .channels
+        .values()
+        .filter(|c| c.policy.as_deref() == Some(policy))
+        .map(|c| format!("'{}'", c.name))
+        .collect();
+    let plural = if names.len() == 1 { "" } else { "s" };
+    format!("channel{plural} {}", names.join(", "))
+}
+
+/// Compiles the channel's server side (with ALPN on HTTP channels), and its client side too
+/// for the channels that are dialled.
+fn compile(
+    backend: Backend,
+    channel: &ChannelSettings,
+    loaded: &LoadedPolicy,
+) -> Result<(), Error> {
+    let mut options = ServerOptions::default();
+    if channel.kind == ConnectorKind::Http {
+        options.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    }
+    backend.server(&loaded.policy, &options)?;
+    if DIALLED_CHANNELS.contains(&channel.name.as_str()) {
+        backend.client(&loaded.policy, &ClientOptions::default())?;
+    }
+    Ok(())
+}
+
+/// The rows describing a loaded policy: files, settings, certificate, key, warnings.
+fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded: &LoadedPolicy) {
+    let server = &loaded.policy;
+    let (key_path, password, cert_path, dirs) = match settings.policies.get(policy) {
+        Some(p) => (
+            p.private_key.clone(),
+            p.private_key_password.as_deref(),
+            p.public_certificate.clone(),
+            Some((p.trusted_dir.clone(), p.revoked_dir.clone(), p.trust_all)),
+        ),
+        None => (
+            legacy_key_path(settings),
+            None,
+            legacy_cert_path(settings),
+            None,
+        ),
+    };
+    // The key loaded a moment ago; read again only for its format and algorithm.
+    let key = load_private_key(policy, &key_path, password).ok();
+    let key_format = key
+        .as_ref()
+        .map_or("?".to_owned(), |k| k.format.to_string());
+    row(
+        text,
+        "private_key",
+        &format!(
+            "{} ({key_format}{})",
+            key_path.display(),
+            mode_of(&key_path)
+        ),
+    );
+    row(
+        text,
+        "key type",
+        key.as_ref().map_or("?", |k| k.algorithm.as_str()),
+    );
+    row(
+        text,
+        "certificate",
+        &format!(
+            "{} (chain of {})",
+            cert_path.display(),
+            server.cert_chain.len()
+        ),
+    );
+    match dirs {
+        Some((trusted, revoked, trust_all)) => {
+            let trusted_text = if trust_all {
+                format!("{} (ignored: trust_all=true)", trusted.display())
+            } else {
+                format!(
+                    "{} ({} certificate(s))",
+                    trusted.display(),
+                    server.trusted.len()
+                )
+            };
+            row(text, "trusted_dir", &trusted_text);
+            row(
+                text,
+                "revoked_dir",
+                &format!("{} ({} CRL(s))", revoked.display(), server.crls.len()),
+            );
+        }
+        None => {
+            row(text, "trusted_dir", "none (legacy system)");
+            row(text, "revoked_dir", "none (legacy system)");
+        }
+    }
+    row(text, "client_auth", server.client_auth.as_str());
+    let versions: Vec<&str> = server.tls_versions.iter().map(|v| v.as_str()).collect();
+    row(text, "tls_versions", &versions.join(", "));
+    let ciphers = match &server.ciphers {
+        Some(list) => list.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "),
+        None => "backend default".to_owned(),
+    };
+    row(text, "ciphers", &ciphers);
+    if let Some(leaf) = server.cert_chain.first() {
+        describe_leaf(text, leaf);
+    }
+    for warning in &loaded.warnings {
+        row(text, "warning", warning);
+    }
+}
+
+/// Subject, issuer, SANs and expiry of the served certificate.
+fn describe_leaf(text: &mut String, leaf: &CertificateDer<'_>) {
+    let summary = match summarize_certificate(leaf) {
+        Ok(summary) => summary,
+        Err(message) => return row(text, "subject", &format!("? ({message})")),
+    };
+    row(text, "subject", &summary.subject);
+    row(text, "issuer", &summary.issuer);
+    let Ok((_, cert)) = X509Certificate::from_der(leaf.as_ref()) else {
+        return;
+    };
+    let sans: Vec<String> = match cert.subject_alternative_name() {
+        Ok(Some(ext)) => ext.value.general_names.iter().map(general_name).collect(),
+        _ => Vec::new(),
+    };
+    row(
+        text,
+        "SANs",
+        &if sans.is_empty() {
+            "none".to_owned()
+        } else {
+            sans.join(", ")
+        },
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let left = cert.validity().not_after.timestamp() - now;
+    let days = left.div_euclid(86_400);
+    let expiry = if left < 0 {
+        format!("{} (EXPIRED {} day(s) ago)", summary.not_after, -days)
+    } else {
+        format!("{} ({days} days until expiry)", summary.not_after)
+    };
+    row(text, "not_after", &expiry);
+}
+
+/// The rows for a policy whose key pair start-up would generate.
+fn describe_generation(text: &mut String, settings: &Settings, policy: &str) {
+    let (where_, names) = if policy == LEGACY_POLICY {
+        (
+            format!(
+                "{} and {}",
+                legacy_key_path(settings).display(),
+                legacy_cert_path(settings).display()
+            ),
+            legacy_hostnames(settings).join(", "),
+        )
+    } else {
+        let p = settings.policies.get(policy);
+        (
+            p.map_or_else(String::new, |p| {
+                format!(
+                    "{} and {}",
+                    p.private_key.display(),
+                    p.public_certificate.display()
+                )
+            }),
+            "localhost, 127.0.0.1, ::1, the advertised address and the channels' listen hosts"
+                .to_owned(),
+        )
+    };
+    row(
+        text,
+        "status",
+        &format!(
+            "not checked: no key pair yet; start-up will generate a self-signed pair at \
+             {where_} (for {names}) — development only. `check` never writes files"
+        ),
+    );
+}
+
+/// One `name  value` row of a channel's table.
+fn row(text: &mut String, name: &str, value: &str) {
+    let _ = writeln!(text, "  {name:<15} {value}");
+}
+
+/// `, mode 0600` on unix, nothing elsewhere or when unreadable.
+fn mode_of(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            return format!(", mode {:04o}", meta.permissions().mode() & 0o7777);
+        }
+    }
+    let _ = path;
+    String::new()
+}
+
+/// A subject alternative name as `DNS:name` or `IP:address`.
+fn general_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(dns) => format!("DNS:{dns}"),
+        GeneralName::IPAddress(bytes) => match bytes.len() {
+            4 => <[u8; 4]>::try_from(*bytes)
+                .map(|b| format!("IP:{}", IpAddr::from(b)))
+                .unwrap_or_default(),
+            16 => <[u8; 16]>::try_from(*bytes)
+                .map(|b| format!("IP:{}", IpAddr::from(b)))
+                .unwrap_or_default(),
+            _ => format!("IP:{bytes:02x?}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The key that binds `channel` to a policy.
+fn binding_key(channel: &str) -> String {
+    match channel {
+        "cluster" => "causal_clustering.ssl_policy".to_owned(),
+        "backup" => "dbms.backup.ssl_policy".to_owned(),
+        _ => format!("{channel}.ssl_policy"),
+    }
+}
+
+/// The error, plus the full key of the setting responsible and where it was written (or that
+/// the default applied).
+fn explain(settings: &Settings, error: &Error) -> String {
+    let (policy, setting) = match error {
+        Error::Policy {
+            policy, setting, ..
+        } => (policy.as_str(), *setting),
+        Error::Backend {
+            policy,
+            source:
+                tls_policy_backend::BackendError::Unsupported { setting, .. }
+                | tls_policy_backend::BackendError::Rejected { setting, .. },
+        } => (policy.as_str(), *setting),
+        _ => return error.to_string(),
+    };
+    let origin = if policy == LEGACY_POLICY {
+        format!(
+            "the legacy system: dbms.directories.certificates={}",
+            settings.certificates_directory.display()
+        )
+    } else if setting == "ssl_policy" {
+        let bound: Vec<String> = settings
+            .channels
+            .values()
+            .filter(|c| c.policy.as_deref() == Some(policy))
+            .map(|c| binding_key(&c.name))
+            .collect();
+        format!("bound by {}", bound.join(", "))
+    } else {
+        let key = format!("dbms.ssl.policy.{policy}.{setting}");
+        let sources = settings.policies.get(policy).map(|p| &p.sources);
+        let source_of = |suffix: &str| sources.and_then(|s| s.get(suffix));
+        match source_of(setting) {
+            Some(source) => format!("{key}, set at {source}"),
+            None => match source_of("base_directory") {
+                Some(base) if RELATIVE_TO_BASE.contains(&setting) => format!(
+                    "{key}, not set: its default applies, under \
+                     dbms.ssl.policy.{policy}.base_directory set at {base}"
+                ),
+                _ => format!("{key}, not set: its default applies"),
+            },
+        }
+    };
+    format!("{error}\n  setting: {origin}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_print_as_openssl_does() {
+        assert_eq!(
+            general_name(&GeneralName::DNSName("localhost")),
+            "DNS:localhost"
+        );
+        assert_eq!(
+            general_name(&GeneralName::IPAddress(&[127, 0, 0, 1])),
+            "IP:127.0.0.1"
+        );
+        let v6 = [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        assert_eq!(general_name(&GeneralName::IPAddress(&v6)), "IP:::1");
+    }
 }

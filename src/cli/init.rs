@@ -1,12 +1,254 @@
-//! `tls-policy init` (being built).
+//! `tls-policy init`: creates a policy's directories under a home, optionally with development certificates, and prints the config to add.
+//!
+//! `certificates/<NAME>/{trusted,revoked}` is created with mode 0755. With `--dev-certs`, a
+//! development PKI ([`crate::dev_pki`]) is written: the server key (`private.key`, mode 0600)
+//! and chain (`public.crt`), the root CA in `trusted/`, its CRLs in `revoked/`, and a client
+//! certificate with the CA for clients in `client/` (outside `trusted/`). An existing key or
+//! certificate is never replaced without `--force`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use super::CliResult;
+use crate::config::{Settings, LEGACY_POLICY};
+use crate::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Arguments of `tls-policy init`.
 #[derive(Debug, clap::Args)]
-pub struct InitArgs {}
+pub struct InitArgs {
+    /// The policy name: letters, digits, '_' and '-' (`legacy` is reserved).
+    #[arg(long, value_name = "NAME")]
+    pub policy: String,
+    /// The home directory `certificates/` is created in (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Also write development certificates: a CA (into trusted/), its CRLs (into revoked/), a
+    /// server certificate and key, and a client certificate and key (into client/).
+    #[arg(long)]
+    pub dev_certs: bool,
+    /// A name the development server certificate covers; repeat for several (default:
+    /// localhost, 127.0.0.1, ::1).
+    #[arg(long = "hostname", value_name = "H", requires = "dev_certs")]
+    pub hostnames: Vec<String>,
+    /// Replace an existing private.key and public.crt (with --dev-certs).
+    #[arg(long)]
+    pub force: bool,
+}
 
 /// Runs `tls-policy init`.
-pub async fn run(_args: InitArgs) -> CliResult {
-    Err("tls-policy init is not built yet".into())
+pub async fn run(args: InitArgs) -> CliResult {
+    check_name(&args.policy)?;
+    let home = match &args.home {
+        Some(home) => {
+            std::path::absolute(home).map_err(|e| format!("--home {}: {e}", home.display()))?
+        }
+        None => std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?,
+    };
+    let relative_base = format!("certificates/{}", args.policy);
+    let base = home.join(&relative_base);
+    let mut out = String::new();
+
+    for dir in [base.clone(), base.join("trusted"), base.join("revoked")] {
+        let made = create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let _ = writeln!(
+            out,
+            "{} {}",
+            if made { "created" } else { "exists " },
+            dir.display()
+        );
+    }
+
+    let dev = if args.dev_certs {
+        Some(write_dev_certs(&args, &base, &mut out)?)
+    } else {
+        None
+    };
+
+    let config = config_lines(&args.policy, &relative_base, dev.is_some());
+    // The lines must be what the parser accepts: check them before suggesting them.
+    Settings::parse(&config, Path::new("(init)"), &home)
+        .map_err(|e| format!("internal error: the suggested config does not parse: {e}"))?;
+
+    if dev.is_none() {
+        let _ = writeln!(
+            out,
+            "\nNow put the policy's files in {}:\n  private.key   the private key, PEM (chmod 600)\n  \
+             public.crt    the certificate chain, PEM, leaf first\n  trusted/      the \
+             certificates of the CAs whose clients (or servers) you trust\n  revoked/      their \
+             CRLs, if any",
+            base.display()
+        );
+    }
+    let config_path = home.join("neo4j.conf");
+    let _ = write!(
+        out,
+        "\nAdd these lines to {}:\n\n{config}\nThen check it:\n\n  tls-policy check --config {}\n",
+        config_path.display(),
+        config_path.display()
+    );
+    if let Some(client) = &dev {
+        let _ = write!(
+            out,
+            "\nand try it (after `tls-policy serve --config {}`):\n\n  openssl s_client -connect \
+             127.0.0.1:7687 -servername localhost -CAfile {} -cert {cert} -cert_chain {cert} -key \
+             {}\n",
+            config_path.display(),
+            client.ca.display(),
+            client.key.display(),
+            cert = client.cert.display(),
+        );
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses names the config would refuse, with the rule.
+fn check_name(name: &str) -> Result<(), String> {
+    if name == LEGACY_POLICY {
+        return Err(format!(
+            "--policy {name}: the name `{LEGACY_POLICY}` is reserved for the legacy SSL system \
+             (neo4j.key and neo4j.cert in dbms.directories.certificates); choose another name"
+        ));
+    }
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(format!(
+            "--policy '{name}': a policy name may contain only letters, digits, '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// Creates `dir` (mode 0755 on unix, before the umask); `Ok(false)` when it already existed.
+fn create_dir(dir: &Path) -> io::Result<bool> {
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(false),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "exists and is not a directory",
+            ))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o755);
+    }
+    builder.create(dir)?;
+    Ok(true)
+}
+
+/// Where the development client's files went.
+struct ClientFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    ca: PathBuf,
+}
+
+/// Writes the development PKI into `base`, refusing to replace a key pair without `--force`.
+fn write_dev_certs(args: &InitArgs, base: &Path, out: &mut String) -> Result<ClientFiles, String> {
+    let key = base.join("private.key");
+    let cert = base.join("public.crt");
+    if !args.force {
+        if let Some(existing) = [&key, &cert].into_iter().find(|p| p.exists()) {
+            return Err(format!(
+                "{} already exists; refusing to overwrite it (pass --force to replace the key \
+                 pair and the development certificates)",
+                existing.display()
+            ));
+        }
+    }
+    let mut options = DevPkiOptions::default();
+    if !args.hostnames.is_empty() {
+        options = options.with_hostnames(args.hostnames.iter().cloned());
+    }
+    let pki = DevPki::generate(&options)
+        .map_err(|e| format!("cannot generate the development certificates: {e}"))?;
+    pki.write_policy_dir(base, &WritePolicy::default())
+        .map_err(|e| format!("cannot write into {}: {e}", base.display()))?;
+    let client_dir = base.join("client");
+    let (client_cert, client_key) = pki
+        .write_client(&pki.client, &client_dir)
+        .map_err(|e| format!("cannot write into {}: {e}", client_dir.display()))?;
+    let ca = client_dir.join("ca.crt");
+    fs::write(&ca, &pki.root.cert_pem)
+        .map_err(|e| format!("cannot write {}: {e}", ca.display()))?;
+
+    let _ = writeln!(
+        out,
+        "wrote   {} (server key, mode 0600)\nwrote   {} (server certificate for {}, and the \
+         intermediate CA)\nwrote   {} (the development root CA: clients it issued are \
+         trusted)\nwrote   {} and {} (CRLs)\nwrote   {} and {} (a client certificate and key, \
+         mode 0600)\nwrote   {} (the root CA, for clients to verify the server)\n\
+         These certificates are for development only.",
+        key.display(),
+        cert.display(),
+        options.hostnames.join(", "),
+        base.join("trusted/root.crt").display(),
+        base.join("revoked/intermediate.crl").display(),
+        base.join("revoked/root.crl").display(),
+        client_cert.display(),
+        client_key.display(),
+        ca.display(),
+    );
+    Ok(ClientFiles {
+        cert: client_cert,
+        key: client_key,
+        ca,
+    })
+}
+
+/// The lines defining the policy and binding `bolt` to it.
+fn config_lines(policy: &str, relative_base: &str, dev_certs: bool) -> String {
+    let client_auth = if dev_certs {
+        "# REQUIRE (the default): mutual TLS, clients need a certificate from a CA in trusted/\n\
+         dbms.ssl.policy.{p}.client_auth=REQUIRE\n"
+    } else {
+        "# NONE until trusted/ holds your clients' CA; REQUIRE (the default) then gives mutual TLS\n\
+         dbms.ssl.policy.{p}.client_auth=NONE\n"
+    };
+    format!(
+        "dbms.ssl.policy.{policy}.base_directory={relative_base}\n{}\
+         # bind a channel to the policy, and give it an address to listen on\n\
+         bolt.ssl_policy={policy}\n\
+         dbms.connector.bolt.listen_address=127.0.0.1:7687\n",
+        client_auth.replace("{p}", policy)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_name("client_policy-2").is_ok());
+        assert!(check_name("legacy").unwrap_err().contains("reserved"));
+        assert!(check_name("a.b").unwrap_err().contains("only letters"));
+        assert!(check_name("").is_err());
+    }
+
+    #[test]
+    fn suggested_config_parses() {
+        for dev in [false, true] {
+            let text = config_lines("p", "certificates/p", dev);
+            let settings = Settings::parse(&text, Path::new("x"), Path::new("/h")).unwrap();
+            assert_eq!(
+                settings.channel_policy("bolt").map(|p| p.name.as_str()),
+                Some("p")
+            );
+        }
+    }
 }

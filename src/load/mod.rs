@@ -15,8 +15,10 @@
 pub mod certs;
 pub mod crl;
 pub mod dir;
+pub mod generate;
 pub mod key;
 pub mod key_match;
+pub mod legacy;
 pub mod permissions;
 
 #[cfg(test)]
@@ -31,7 +33,7 @@ use std::path::Path;
 
 use tls_policy_backend::{ClientAuth, ServerPolicy};
 
-use crate::config::PolicySettings;
+use crate::config::{PolicySettings, Settings, LEGACY_POLICY};
 use crate::error::{Error, Result};
 
 pub use certs::{
@@ -39,8 +41,10 @@ pub use certs::{
 };
 pub use crl::{load_revoked_dir, read_crl_file};
 pub use dir::{list_dir_files, DirFile};
+pub use generate::{generate_policy_pair, would_generate, SelfSignedPair};
 pub use key::{load_private_key, KeyFormat, LoadedKey};
 pub use key_match::{check_key_matches, compare_key_and_certificate, KeyMatch};
+pub use legacy::load_legacy;
 pub use permissions::check_key_permissions;
 
 /// A policy that passed start-up validation, with the warnings it raised.
@@ -53,8 +57,91 @@ pub struct LoadedPolicy {
     pub warnings: Vec<String>,
 }
 
+/// What loading may do besides reading: the names a generated certificate covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// With `allow_key_generation=true` and no key pair yet, the names the generated
+    /// certificate covers besides `localhost`, `127.0.0.1` and `::1` (the first one is also
+    /// its common name). Unused otherwise.
+    pub generated_hostnames: Vec<String>,
+}
+
+/// Loads the policy a channel is bound to by name: the legacy system for
+/// [`LEGACY_POLICY`] ([`load_legacy`]), else the defined policy, whose generated certificate
+/// (with `allow_key_generation=true`) also covers `dbms.connectors.default_advertised_address`
+/// and the listen hosts of the channels bound to it. An undefined name is an error on
+/// `ssl_policy`.
+pub fn load_bound_policy(settings: &Settings, policy: &str) -> Result<LoadedPolicy> {
+    if policy == LEGACY_POLICY {
+        return load_legacy(settings);
+    }
+    let policy_settings = defined_policy(settings, policy)?;
+    let options = LoadOptions {
+        generated_hostnames: bound_hostnames(settings, policy),
+    };
+    load_policy_with(policy_settings, &options)
+}
+
+/// Whether [`load_bound_policy`] would generate a key pair for `policy` (the legacy system's,
+/// or a policy's with `allow_key_generation=true`) because none exists yet.
+pub fn bound_policy_would_generate(settings: &Settings, policy: &str) -> bool {
+    if policy == LEGACY_POLICY {
+        return legacy::legacy_would_generate(settings);
+    }
+    settings.policies.get(policy).is_some_and(would_generate)
+}
+
+/// The settings of the defined policy `policy`, or the error naming the channels bound to it.
+fn defined_policy<'a>(settings: &'a Settings, policy: &str) -> Result<&'a PolicySettings> {
+    settings.policies.get(policy).ok_or_else(|| {
+        let channels: Vec<&str> = settings
+            .channels
+            .values()
+            .filter(|c| c.policy.as_deref() == Some(policy))
+            .map(|c| c.name.as_str())
+            .collect();
+        Error::Policy {
+            policy: policy.to_owned(),
+            setting: "ssl_policy",
+            path: None,
+            message: format!(
+                "is not defined (no dbms.ssl.policy.{policy}.base_directory), but channel(s) {} \
+                 are bound to it",
+                if channels.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    channels.join(", ")
+                }
+            ),
+        }
+    })
+}
+
+/// `dbms.connectors.default_advertised_address`, then the listen hosts of the channels bound to
+/// `policy`: what a certificate generated for `policy` covers besides the loopback names.
+fn bound_hostnames(settings: &Settings, policy: &str) -> Vec<String> {
+    let hosts = legacy::listen_hosts(
+        settings
+            .channels
+            .values()
+            .filter(|c| c.policy.as_deref() == Some(policy)),
+    );
+    generate::dedup_hostnames(
+        std::iter::once(settings.default_advertised_address.as_str())
+            .chain(hosts.iter().map(String::as_str)),
+    )
+}
+
+/// Loads and validates one policy's files with the default [`LoadOptions`]; see
+/// [`load_policy_with`].
+pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
+    load_policy_with(settings, &LoadOptions::default())
+}
+
 /// Loads and validates one policy's files, applying the spec §2 rules in order:
 ///
+/// 0. with `allow_key_generation=true` and neither the key nor the certificate present: create
+///    the directories and a self-signed pair ([`generate_policy_pair`]), with a warning;
 /// 1. `base_directory` exists and is a directory;
 /// 2. the private key and the certificate chain exist and parse, and the key matches the leaf;
 /// 3. `trusted_dir` (unless `trust_all`) and `revoked_dir` exist and every file in them parses;
@@ -64,9 +151,15 @@ pub struct LoadedPolicy {
 /// The first broken rule is returned as [`Error::Policy`]. Warnings (trust_all, an expired or
 /// not-yet-valid leaf, a group-readable key, a key whose match could not be checked) are logged
 /// with `tracing::warn!` and returned in [`LoadedPolicy::warnings`].
-pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
+pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Result<LoadedPolicy> {
     let policy = settings.name.as_str();
     let mut warnings = Vec::new();
+
+    // 0. allow_key_generation.
+    warnings.extend(generate_policy_pair(
+        settings,
+        &options.generated_hostnames,
+    )?);
 
     // 1. base_directory.
     check_base_directory(settings)?;
@@ -186,28 +279,55 @@ fn check_base_directory(settings: &PolicySettings) -> Result<()> {
     }
 }
 
-/// Part of rule 2: when both key and certificate are missing, say so once, with the way out.
+/// Part of rule 2: when both key and certificate are missing, say so once, with the way out;
+/// with `allow_key_generation=true` and only one of them missing, say why nothing was generated.
 fn check_key_pair_present(settings: &PolicySettings) -> Result<()> {
-    let missing =
-        |p: &Path| matches!(fs::symlink_metadata(p), Err(e) if e.kind() == io::ErrorKind::NotFound);
-    if missing(&settings.private_key) && missing(&settings.public_certificate) {
-        let hint = if settings.allow_key_generation {
-            "allow_key_generation=true, but no key pair was generated before loading"
-        } else {
-            "nothing is created automatically unless allow_key_generation=true \
-             (for development only)"
-        };
-        return Err(policy_error(
-            &settings.name,
+    let key_missing = generate::is_missing(&settings.private_key);
+    let cert_missing = generate::is_missing(&settings.public_certificate);
+    let (setting, missing, other) = match (key_missing, cert_missing) {
+        (true, true) => {
+            let hint = if settings.allow_key_generation {
+                "allow_key_generation=true, but the generated pair is gone"
+            } else {
+                "nothing is created automatically unless allow_key_generation=true \
+                 (for development only)"
+            };
+            return Err(policy_error(
+                &settings.name,
+                "private_key",
+                &settings.private_key,
+                format!(
+                    "neither the private key nor the certificate ({}) exists; {hint}",
+                    settings.public_certificate.display()
+                ),
+            ));
+        }
+        (true, false) => (
             "private_key",
             &settings.private_key,
-            format!(
-                "neither the private key nor the certificate ({}) exists; {hint}",
-                settings.public_certificate.display()
-            ),
-        ));
+            &settings.public_certificate,
+        ),
+        (false, true) => (
+            "public_certificate",
+            &settings.public_certificate,
+            &settings.private_key,
+        ),
+        (false, false) => return Ok(()),
+    };
+    if !settings.allow_key_generation {
+        // The loaders report a single missing file in their usual words.
+        return Ok(());
     }
-    Ok(())
+    Err(policy_error(
+        &settings.name,
+        setting,
+        missing,
+        format!(
+            "file does not exist, while {} does; allow_key_generation=true generates a pair \
+             only when both are missing: install the matching file, or remove the other one",
+            other.display()
+        ),
+    ))
 }
 
 /// Keeps the first of each item with the same key (a c_rehash symlink and its target, say).

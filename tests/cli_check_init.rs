@@ -1,0 +1,556 @@
+//! `tls-policy init` and `tls-policy check`, run as the binary: init then check passes, and check
+//! names the setting and the file for each kind of broken config.
+#![cfg(feature = "cli")]
+
+mod support;
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::pki;
+use tls_policy::dev_pki::WritePolicy;
+
+/// How long one run of the binary may take.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// What one run of the binary produced.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `tls-policy <args>`, killed after [`RUN_LIMIT`].
+fn run(args: &[&str]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tls-policy"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("RUST_LOG", "off")
+        .spawn()
+        .expect("spawn tls-policy");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + RUN_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tls-policy {args:?} did not finish within {RUN_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// The config lines `init` printed (`key=value`, no comments).
+fn printed_config(stdout: &str) -> String {
+    stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && !l.contains(' ') && l.contains('='))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+// === init ===
+
+#[test]
+fn init_with_dev_certs_then_check_passes() {
+    let home = tempfile::tempdir().unwrap();
+    let init = run(&[
+        "init",
+        "--policy",
+        "client",
+        "--home",
+        s(home.path()),
+        "--dev-certs",
+    ]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let base = home.path().join("certificates/client");
+    for file in [
+        "private.key",
+        "public.crt",
+        "trusted/root.crt",
+        "revoked/intermediate.crl",
+        "client/client.crt",
+        "client/client.key",
+        "client/ca.crt",
+    ] {
+        assert!(base.join(file).is_file(), "{file} written");
+    }
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&base.join("private.key")), 0o600);
+        assert_eq!(mode(&base.join("client/client.key")), 0o600);
+        for dir in ["", "trusted", "revoked"] {
+            assert_eq!(
+                mode(&base.join(dir)) & 0o022,
+                0,
+                "{dir}/ not writable by others"
+            );
+        }
+    }
+    assert!(init
+        .stdout
+        .contains("dbms.ssl.policy.client.base_directory=certificates/client"));
+    assert!(
+        init.stdout.contains("tls-policy check --config"),
+        "{init:?}"
+    );
+
+    let config = home.path().join("neo4j.conf");
+    fs::write(&config, printed_config(&init.stdout)).unwrap();
+    let check = run(&["check", "--config", s(&config)]);
+    assert_eq!(check.code, 0, "{check:?}");
+    for wanted in [
+        "channel bolt",
+        "policy          client",
+        "client_auth     REQUIRE",
+        "subject         CN=localhost",
+        "DNS:localhost",
+        "IP:127.0.0.1",
+        "days until expiry",
+        "key type        EC P-256",
+        "ciphers         backend default",
+        "trusted_dir",
+        "(1 certificate(s))",
+        "(2 CRL(s))",
+        "OK:",
+    ] {
+        assert!(check.stdout.contains(wanted), "{wanted:?} in {check:?}");
+    }
+}
+
+#[test]
+fn init_refuses_to_overwrite_a_key_without_force() {
+    let home = tempfile::tempdir().unwrap();
+    let args = [
+        "init",
+        "--policy",
+        "p",
+        "--home",
+        s(home.path()),
+        "--dev-certs",
+    ];
+    assert_eq!(run(&args).code, 0);
+    let key = home.path().join("certificates/p/private.key");
+    let before = fs::read(&key).unwrap();
+
+    let again = run(&args);
+    assert_ne!(again.code, 0, "{again:?}");
+    assert!(
+        again.stderr.contains("private.key") && again.stderr.contains("--force"),
+        "{again:?}"
+    );
+    assert_eq!(fs::read(&key).unwrap(), before, "untouched");
+
+    let mut forced = args.to_vec();
+    forced.extend(["--force", "--hostname", "db.example.test"]);
+    let forced = run(&forced);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert_ne!(fs::read(&key).unwrap(), before, "replaced");
+    #[cfg(unix)]
+    assert_eq!(mode(&key), 0o600);
+}
+
+#[test]
+fn init_without_certs_makes_the_directories_and_check_names_the_missing_key() {
+    let home = tempfile::tempdir().unwrap();
+    let init = run(&["init", "--policy", "p", "--home", s(home.path())]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(home.path().join("certificates/p/trusted").is_dir());
+    assert!(home.path().join("certificates/p/revoked").is_dir());
+    assert!(!home.path().join("certificates/p/private.key").exists());
+
+    let config = home.path().join("neo4j.conf");
+    fs::write(&config, printed_config(&init.stdout)).unwrap();
+    let check = run(&["check", "--config", s(&config)]);
+    assert_ne!(check.code, 0, "{check:?}");
+    assert!(
+        check.stderr.contains("dbms.ssl.policy.p.private_key")
+            && check.stderr.contains("certificates/p/private.key"),
+        "{check:?}"
+    );
+}
+
+#[test]
+fn init_refuses_the_reserved_and_invalid_names() {
+    let home = tempfile::tempdir().unwrap();
+    let legacy = run(&["init", "--policy", "legacy", "--home", s(home.path())]);
+    assert_ne!(legacy.code, 0);
+    assert!(legacy.stderr.contains("reserved"), "{legacy:?}");
+    let bad = run(&["init", "--policy", "a.b", "--home", s(home.path())]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("letters, digits"), "{bad:?}");
+    assert!(!home.path().join("certificates").exists());
+}
+
+// === check on broken configs ===
+
+/// A home with a working policy `test` (the shared PKI, CRLs included) bound to `bolt`, and
+/// `conf` as its config (lines after the base directory).
+fn broken_home(conf: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let home = tempfile::tempdir().unwrap();
+    pki()
+        .write_policy_dir(
+            &home.path().join("certificates/test"),
+            &WritePolicy::default(),
+        )
+        .unwrap();
+    let config = home.path().join("neo4j.conf");
+    fs::write(
+        &config,
+        format!(
+            "dbms.ssl.policy.test.base_directory=certificates/test\nbolt.ssl_policy=test\n{conf}"
+        ),
+    )
+    .unwrap();
+    (home, config)
+}
+
+/// Runs check on the home after `prepare`, expecting failure and every `wanted` on stderr.
+fn assert_check_fails(conf: &str, prepare: impl FnOnce(&Path), extra: &[&str], wanted: &[&str]) {
+    let (home, config) = broken_home(conf);
+    prepare(&home.path().join("certificates/test"));
+    let mut args = vec!["check", "--config", s(&config)];
+    args.extend_from_slice(extra);
+    let check = run(&args);
+    assert_ne!(check.code, 0, "{check:?}");
+    for w in wanted {
+        assert!(check.stderr.contains(w), "{w:?} on stderr: {check:?}");
+    }
+}
+
+#[test]
+fn check_passes_the_unbroken_home() {
+    let (_home, config) = broken_home(
+        "dbms.connector.metrics.listen_address=:9100\ndbms.connector.metrics.tls_level=DISABLED\n",
+    );
+    let check = run(&["check", "--config", s(&config)]);
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(check.stdout.contains("channel metrics"), "{check:?}");
+    assert!(check.stdout.contains("none (plaintext)"), "{check:?}");
+    assert!(check.stdout.contains("backend  "), "{check:?}");
+}
+
+#[test]
+fn check_names_a_missing_base_directory() {
+    assert_check_fails(
+        "",
+        |base| fs::remove_dir_all(base).unwrap(),
+        &[],
+        &[
+            "dbms.ssl.policy.test.base_directory",
+            "set at",
+            "certificates/test",
+            "does not exist",
+        ],
+    );
+}
+
+#[test]
+fn check_names_a_missing_key() {
+    assert_check_fails(
+        "",
+        |base| fs::remove_file(base.join("private.key")).unwrap(),
+        &[],
+        &[
+            "dbms.ssl.policy.test.private_key",
+            "certificates/test/private.key",
+            "does not exist",
+        ],
+    );
+}
+
+#[test]
+fn check_names_a_garbage_key() {
+    assert_check_fails(
+        "",
+        |base| fs::write(base.join("private.key"), "this is not a key\n").unwrap(),
+        &[],
+        &[
+            "dbms.ssl.policy.test.private_key",
+            "certificates/test/private.key",
+        ],
+    );
+}
+
+#[test]
+fn check_names_a_key_that_does_not_match_the_certificate() {
+    assert_check_fails(
+        "",
+        |base| fs::write(base.join("private.key"), &pki().client.key_pem).unwrap(),
+        &[],
+        &[
+            "dbms.ssl.policy.test.private_key",
+            "certificates/test/private.key",
+            "match",
+        ],
+    );
+}
+
+#[test]
+fn check_names_a_bad_file_in_trusted_dir() {
+    assert_check_fails(
+        "",
+        |base| fs::write(base.join("trusted/bad.crt"), "garbage").unwrap(),
+        &[],
+        &["dbms.ssl.policy.test.trusted_dir", "trusted/bad.crt"],
+    );
+}
+
+#[test]
+fn check_names_a_bad_crl() {
+    assert_check_fails(
+        "",
+        |base| fs::write(base.join("revoked/bad.crl"), "garbage").unwrap(),
+        &[],
+        &["dbms.ssl.policy.test.revoked_dir", "revoked/bad.crl"],
+    );
+}
+
+#[test]
+fn check_names_require_with_an_empty_trusted_dir() {
+    assert_check_fails(
+        "dbms.ssl.policy.test.client_auth=REQUIRE\n",
+        |base| fs::remove_file(base.join("trusted/root.crt")).unwrap(),
+        &[],
+        &[
+            "dbms.ssl.policy.test.client_auth",
+            "neo4j.conf:3",
+            "certificates/test/trusted",
+        ],
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn check_names_a_world_readable_key() {
+    use std::os::unix::fs::PermissionsExt;
+    assert_check_fails(
+        "",
+        |base| {
+            fs::set_permissions(base.join("private.key"), fs::Permissions::from_mode(0o644))
+                .unwrap()
+        },
+        &[],
+        &[
+            "dbms.ssl.policy.test.private_key",
+            "certificates/test/private.key",
+            "0644",
+            "chmod 600",
+        ],
+    );
+}
+
+#[test]
+fn check_names_an_unknown_suffix_with_file_and_line() {
+    assert_check_fails(
+        "dbms.ssl.policy.test.privat_key=x.key\n",
+        |_| {},
+        &[],
+        &[
+            "neo4j.conf:3",
+            "dbms.ssl.policy.test.privat_key",
+            "private_key",
+        ],
+    );
+}
+
+#[test]
+fn check_names_a_duplicate_key() {
+    assert_check_fails(
+        "dbms.ssl.policy.test.base_directory=elsewhere\n",
+        |_| {},
+        &[],
+        &[
+            "neo4j.conf:1",
+            "neo4j.conf:3",
+            "dbms.ssl.policy.test.base_directory",
+        ],
+    );
+}
+
+#[test]
+fn check_names_a_bad_value() {
+    assert_check_fails(
+        "dbms.ssl.policy.test.client_auth=MAYBE\n",
+        |_| {},
+        &[],
+        &[
+            "neo4j.conf:3",
+            "dbms.ssl.policy.test.client_auth",
+            "MAYBE",
+            "REQUIRE",
+        ],
+    );
+}
+
+#[test]
+fn check_names_an_undefined_policy() {
+    assert_check_fails(
+        "https.ssl_policy=nope\n",
+        |_| {},
+        &[],
+        &["neo4j.conf:3", "https.ssl_policy", "nope"],
+    );
+}
+
+#[test]
+fn check_names_an_unknown_backend() {
+    assert_check_fails(
+        "",
+        |_| {},
+        &["--backend", "nonesuch"],
+        &[
+            "--backend",
+            "unknown TLS backend 'nonesuch'",
+            "compiled in are",
+        ],
+    );
+    assert_check_fails(
+        "dbms.ssl.backend=nonesuch\n",
+        |_| {},
+        &[],
+        &["neo4j.conf:3", "dbms.ssl.backend", "nonesuch"],
+    );
+}
+
+#[cfg(feature = "native-tls")]
+#[test]
+fn check_shows_a_backend_refusal() {
+    assert_check_fails(
+        "dbms.ssl.policy.test.client_auth=REQUIRE\n",
+        // Without CRLs, which native-tls would refuse too: client_auth is the one refusal.
+        |base| {
+            for crl in fs::read_dir(base.join("revoked")).unwrap() {
+                fs::remove_file(crl.unwrap().path()).unwrap();
+            }
+        },
+        &["--backend", "native-tls"],
+        &[
+            "channel 'bolt'",
+            "client_auth",
+            "native-tls",
+            "dbms.ssl.policy.test.client_auth, set at",
+            "neo4j.conf:3",
+        ],
+    );
+}
+
+// === check and the legacy system ===
+
+#[test]
+fn check_never_generates_and_reports_the_legacy_pair() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("neo4j.conf");
+    fs::write(
+        &config,
+        "bolt.ssl_policy=legacy\ndbms.connector.bolt.listen_address=127.0.0.1:7687\n",
+    )
+    .unwrap();
+    let before = run(&["check", "--config", s(&config)]);
+    assert_eq!(before.code, 0, "{before:?}");
+    assert!(before.stdout.contains("will generate"), "{before:?}");
+    assert!(
+        !home.path().join("certificates").exists(),
+        "check wrote nothing"
+    );
+
+    // Start-up generates the pair; check then describes it.
+    let settings = tls_policy::config::Settings::from_file(&config, None).unwrap();
+    tls_policy::TlsChannels::load(&settings, None).expect("legacy generates");
+    let after = run(&["check", "--config", s(&config)]);
+    assert_eq!(after.code, 0, "{after:?}");
+    for wanted in [
+        "policy          legacy",
+        "client_auth     NONE",
+        "none (legacy system)",
+        "neo4j.key",
+        "subject         CN=localhost",
+        "days until expiry",
+    ] {
+        assert!(after.stdout.contains(wanted), "{wanted:?} in {after:?}");
+    }
+}
+
+#[test]
+fn check_names_the_reserved_legacy_name() {
+    assert_check_fails(
+        "dbms.ssl.policy.legacy.base_directory=certificates/test\n",
+        |_| {},
+        &[],
+        &[
+            "neo4j.conf:3",
+            "dbms.ssl.policy.legacy.base_directory",
+            "reserved",
+            "rename",
+        ],
+    );
+}
+
+#[test]
+fn check_reports_but_never_performs_key_generation() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("neo4j.conf");
+    fs::write(
+        &config,
+        "dbms.ssl.policy.dev.base_directory=certificates/dev\n\
+         dbms.ssl.policy.dev.allow_key_generation=true\n\
+         bolt.ssl_policy=dev\n",
+    )
+    .unwrap();
+    let check = run(&["check", "--config", s(&config)]);
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(
+        check.stdout.contains("will generate")
+            && check.stdout.contains("certificates/dev/private.key"),
+        "{check:?}"
+    );
+    assert!(
+        !home.path().join("certificates").exists(),
+        "check wrote nothing"
+    );
+}
