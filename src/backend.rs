@@ -10,9 +10,10 @@
 use std::fmt;
 use std::io;
 
-use tls_policy_backend::{Capabilities, ServerOptions, ServerPolicy, TlsBackend};
+use tls_policy_backend::{Capabilities, ClientOptions, ServerOptions, ServerPolicy, TlsBackend};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::client_stream::{ClientStreamInner, ClientTlsStream};
 use crate::stream::{StreamInner, TlsStream};
 use crate::Error;
 
@@ -198,6 +199,112 @@ impl Acceptor {
 impl fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acceptor")
+            .field("backend", &self.backend)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+// === the client side ===
+
+impl Backend {
+    /// Compiles a loaded policy's client side into a [`ClientConnector`], refusing what this
+    /// backend cannot honour: the certificate to present, how servers are verified
+    /// (`trusted_dir`, `revoked_dir`, `trust_all`, `verify_hostname`), versions and ciphers.
+    ///
+    /// A channel is dialled with the same policy it is served with (spec §3);
+    /// [`TlsConnector::for_channel`](crate::connector::TlsConnector::for_channel) does the
+    /// loading too.
+    pub fn client(
+        self,
+        policy: &ServerPolicy,
+        options: &ClientOptions,
+    ) -> Result<ClientConnector, Error> {
+        let backend_error = |source| Error::Backend {
+            policy: policy.name.clone(),
+            source,
+        };
+        let inner = match self {
+            #[cfg(feature = "rustls-aws-lc-rs")]
+            Backend::RustlsAwsLcRs => ConnectorInner::Rustls(
+                RustlsBackend::aws_lc_rs()
+                    .client(policy, options)
+                    .map_err(backend_error)?,
+            ),
+            #[cfg(feature = "rustls-ring")]
+            Backend::RustlsRing => ConnectorInner::Rustls(
+                RustlsBackend::ring()
+                    .client(policy, options)
+                    .map_err(backend_error)?,
+            ),
+            #[cfg(feature = "native-tls")]
+            Backend::NativeTls => ConnectorInner::NativeTls(
+                NativeTlsBackend::new()
+                    .client(policy, options)
+                    .map_err(backend_error)?,
+            ),
+        };
+        Ok(ClientConnector {
+            backend: self,
+            policy: policy.name.clone(),
+            inner,
+        })
+    }
+}
+
+/// A policy's client side compiled for one backend: runs client handshakes. Cheap to clone.
+#[derive(Clone)]
+pub struct ClientConnector {
+    backend: Backend,
+    policy: String,
+    inner: ConnectorInner,
+}
+
+#[derive(Clone)]
+enum ConnectorInner {
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    Rustls(<RustlsBackend as TlsBackend>::Connector),
+    #[cfg(feature = "native-tls")]
+    NativeTls(<NativeTlsBackend as TlsBackend>::Connector),
+}
+
+impl ClientConnector {
+    /// The backend this connector was compiled for.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The name of the policy it was compiled from.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
+    /// Runs the client side of a TLS handshake over `io` with the server known as
+    /// `server_name`: a DNS name (sent as SNI) or an IP address. The server's certificate must
+    /// match it when the policy has `verify_hostname=true`.
+    pub async fn connect<IO>(&self, server_name: &str, io: IO) -> io::Result<ClientTlsStream<IO>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (inner, info) = match &self.inner {
+            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+            ConnectorInner::Rustls(connector) => {
+                let (stream, info) = RustlsBackend::connect(connector, server_name, io).await?;
+                (ClientStreamInner::Rustls(stream), info)
+            }
+            #[cfg(feature = "native-tls")]
+            ConnectorInner::NativeTls(connector) => {
+                let (stream, info) = NativeTlsBackend::connect(connector, server_name, io).await?;
+                (ClientStreamInner::NativeTls(stream), info)
+            }
+        };
+        Ok(ClientTlsStream::new(inner, info))
+    }
+}
+
+impl fmt::Debug for ClientConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConnector")
             .field("backend", &self.backend)
             .field("policy", &self.policy)
             .finish_non_exhaustive()

@@ -5,7 +5,7 @@ use std::io;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::{BackendError, ServerOptions, ServerPolicy, TlsInfo};
+use crate::{BackendError, ClientOptions, ServerOptions, ServerPolicy, TlsInfo};
 
 /// What a backend can honour of a policy; used for the capability table and for refusals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +28,8 @@ pub struct Capabilities {
     pub post_quantum: bool,
 }
 
-/// A TLS library adapter: compiles a [`ServerPolicy`] and runs server handshakes.
+/// A TLS library adapter: compiles a [`ServerPolicy`] and runs server handshakes, and compiles
+/// the same policy's client side and runs client handshakes.
 ///
 /// Implementations live in their own crates (`tls-policy-rustls`, `tls-policy-native-tls`);
 /// `tls-policy` selects among them by cargo feature and at run time.
@@ -58,6 +59,35 @@ pub trait TlsBackend: Send + Sync + 'static {
         acceptor: &Self::Acceptor,
         io: IO,
     ) -> impl Future<Output = io::Result<(Self::Stream<IO>, TlsInfo)>> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    // --- the client side ---
+
+    /// The compiled client configuration; cheap to clone and shared by every handshake.
+    type Connector: Clone + Send + Sync + 'static;
+    /// The established client-side stream over `IO`.
+    type ClientStream<IO>: AsyncRead + AsyncWrite + Unpin + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Compiles the client side of a policy: the certificate to present, how to verify servers
+    /// (`trusted`, `crls`, `trust_all`, `verify_hostname`), versions and ciphers. Refuses with
+    /// [`BackendError::Unsupported`] whatever it cannot honour.
+    fn client(
+        &self,
+        policy: &ServerPolicy,
+        options: &ClientOptions,
+    ) -> Result<Self::Connector, BackendError>;
+
+    /// Runs the client side of a handshake over `io` with the server known as `server_name` (a
+    /// DNS name, sent as SNI, or an IP address); the server's certificate must match that name
+    /// when the policy has `verify_hostname=true`.
+    fn connect<IO>(
+        connector: &Self::Connector,
+        server_name: &str,
+        io: IO,
+    ) -> impl Future<Output = io::Result<(Self::ClientStream<IO>, TlsInfo)>> + Send
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
 }

@@ -3,8 +3,9 @@
 //!
 //! Data flows one way: `tls-policy` parses a config into settings, loads and validates the files
 //! into a [`ServerPolicy`] (all material in memory, keys decrypted, nothing left to read), and a
-//! backend compiles that into its own acceptor. A handshake yields the backend's stream and a
-//! [`TlsInfo`] describing what was negotiated.
+//! backend compiles that into its own acceptor (server side) or connector (client side, the same
+//! policy: spec §3). A handshake yields the backend's stream and a [`TlsInfo`] describing what was
+//! negotiated.
 
 pub mod backend;
 pub mod cipher_suite;
@@ -16,7 +17,9 @@ pub use backend::{Capabilities, TlsBackend};
 pub use cipher_suite::CipherSuite;
 pub use error::BackendError;
 pub use info::TlsInfo;
-pub use policy::{ClientAuth, PrivateKey, ServerOptions, ServerPolicy, TlsVersion};
+pub use policy::{
+    ClientAuth, ClientOptions, Policy, PrivateKey, ServerOptions, ServerPolicy, TlsVersion,
+};
 
 /// Re-exported so backends and users name the same certificate and key types.
 pub use rustls_pki_types as pki_types;

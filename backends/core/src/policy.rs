@@ -85,7 +85,17 @@ impl fmt::Debug for PrivateKey {
     }
 }
 
-/// A loaded, validated SSL policy: the input to [`crate::TlsBackend::server`].
+/// A loaded, validated SSL policy: the input to [`crate::TlsBackend::server`] and
+/// [`crate::TlsBackend::client`].
+///
+/// Despite its name it serves both sides of a channel (spec §3: a channel is served and dialled
+/// with the same policy; [`Policy`] is the neutral alias). As a server it presents `cert_chain`,
+/// asks clients for certificates per `client_auth` and verifies them against `trusted` and
+/// `crls` (or `trust_all`). As a client it presents `cert_chain` to servers that ask, verifies
+/// the server against `trusted` and `crls` (or `trust_all`), and checks the server's name when
+/// `verify_hostname`. `tls_versions` and `ciphers` apply to both sides; `client_auth` and
+/// `session_resumption` are server-side settings (backends may also honour
+/// `session_resumption=false` on the client side).
 #[derive(Clone, Debug)]
 pub struct ServerPolicy {
     /// The policy's name, as in `dbms.ssl.policy.<name>.*` (or `legacy`).
@@ -116,5 +126,17 @@ pub struct ServerPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerOptions {
     /// ALPN protocols offered, in preference order (for example `h2`, `http/1.1`); empty for none.
+    pub alpn_protocols: Vec<Vec<u8>>,
+}
+
+/// The neutral name of [`ServerPolicy`], for code that compiles the client side.
+pub type Policy = ServerPolicy;
+
+/// Per-connector choices that are not part of the policy itself (the client side's
+/// [`ServerOptions`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// ALPN protocols offered to the server, in preference order (for example `h2`,
+    /// `http/1.1`); empty for none.
     pub alpn_protocols: Vec<Vec<u8>>,
 }

@@ -22,6 +22,12 @@
 //! only moves the version bounds). A client that insists on TLS 1.3 fails the handshake; the
 //! tests pin this down.
 //!
+//! The client side ([`TlsBackend::client`], for cluster and backup peers) presents the policy's
+//! certificate, trusts only `trusted_dir` (never the system roots), checks the host name when
+//! `verify_hostname=true`, honours `trust_all`, and negotiates TLS 1.3 (the OpenSSL connector
+//! does not disable it); it refuses CRLs and cipher lists (see the `client` module). Its
+//! [`TlsInfo`] holds the ALPN protocol, the server's leaf certificate and the SNI name sent.
+//!
 //! [`TlsInfo`] from this backend carries the ALPN protocol only: native-tls exposes neither the
 //! negotiated version, nor the cipher suite, nor the SNI name, and the server never asks for a
 //! client certificate.
@@ -67,17 +73,20 @@
 mod accept;
 mod acceptor;
 mod capabilities;
+mod client;
+mod client_connect;
 mod identity;
 
 use std::future::Future;
 use std::io;
 
 use tls_policy_backend::{
-    BackendError, Capabilities, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
+    BackendError, Capabilities, ClientOptions, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use acceptor::NativeTlsAcceptor;
+pub use client::NativeTlsConnector;
 /// The async wrapper whose stream type this backend hands out.
 pub use tokio_native_tls;
 
@@ -127,5 +136,30 @@ impl TlsBackend for NativeTlsBackend {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         accept::accept(acceptor, io)
+    }
+
+    type Connector = NativeTlsConnector;
+    type ClientStream<IO>
+        = tokio_native_tls::TlsStream<IO>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    fn client(
+        &self,
+        policy: &ServerPolicy,
+        options: &ClientOptions,
+    ) -> Result<NativeTlsConnector, BackendError> {
+        client::build(policy, options)
+    }
+
+    fn connect<IO>(
+        connector: &NativeTlsConnector,
+        server_name: &str,
+        io: IO,
+    ) -> impl Future<Output = io::Result<(Self::ClientStream<IO>, TlsInfo)>> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        client_connect::connect(connector.clone(), server_name.to_owned(), io)
     }
 }

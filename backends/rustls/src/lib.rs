@@ -17,6 +17,20 @@
 //! | `client_auth=OPTIONAL`/`REQUIRE` | `WebPkiClientVerifier` over `trusted_dir`, with `revoked_dir` CRLs |
 //! | `trust_all` | any client chain accepted, handshake signatures still verified |
 //!
+//! The same policy compiles the client side ([`TlsBackend::client`], for cluster and backup
+//! peers) into a rustls client config on the same provider:
+//!
+//! | policy | rustls client |
+//! |---|---|
+//! | `private_key`, `public_certificate` | presented to servers that ask for a certificate |
+//! | `trusted_dir`, `revoked_dir` | `WebPkiServerVerifier` over `trusted_dir`, with `revoked_dir` CRLs (same revocation semantics as the server side) |
+//! | `verify_hostname=true` | the full WebPKI check, the certificate's SANs (wildcards included) against the host dialled |
+//! | `verify_hostname=false` (default) | the same chain, date, usage and revocation checks; only the name check is skipped |
+//! | `trust_all` | any server chain accepted, handshake signatures still verified |
+//! | `tls_versions`, `ciphers` | as on the server side; the list's order is the client's preference |
+//!
+//! [`TlsBackend::client`]: tls_policy_backend::TlsBackend::client
+//!
 //! Revocation: a CRL covers the certificates of its issuer; a certificate whose issuer has no
 //! CRL is not refused for lack of one.
 //!
@@ -42,11 +56,15 @@
 //! ```
 
 mod accept;
+mod client_config;
+mod client_connect;
+mod client_trust;
 mod client_verifier;
 mod provider;
 mod server_config;
 
 pub use accept::RustlsAcceptor;
+pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;
 
 /// Re-exported so users name the same rustls types (`ServerConfig`, `CryptoProvider`, ...).

@@ -8,12 +8,13 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::ProducesTickets;
 use rustls::NamedGroup;
 use tls_policy_backend::{
-    BackendError, Capabilities, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
+    BackendError, Capabilities, ClientOptions, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::accept::{self, RustlsAcceptor};
-use crate::server_config;
+use crate::client_connect::{self, RustlsConnector};
+use crate::{client_config, server_config};
 
 /// Makes the session-ticket encrypter of a provider.
 pub(crate) type MakeTicketer = fn() -> Result<Arc<dyn ProducesTickets>, rustls::Error>;
@@ -121,5 +122,31 @@ impl TlsBackend for RustlsBackend {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         accept::accept(acceptor.clone(), io)
+    }
+
+    type Connector = RustlsConnector;
+    type ClientStream<IO>
+        = tokio_rustls::client::TlsStream<IO>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    fn client(
+        &self,
+        policy: &ServerPolicy,
+        options: &ClientOptions,
+    ) -> Result<RustlsConnector, BackendError> {
+        let config = client_config::build(self, policy, options)?;
+        Ok(RustlsConnector::new(Arc::new(config), self.name))
+    }
+
+    fn connect<IO>(
+        connector: &RustlsConnector,
+        server_name: &str,
+        io: IO,
+    ) -> impl std::future::Future<Output = io::Result<(Self::ClientStream<IO>, TlsInfo)>> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        client_connect::connect(connector.clone(), server_name.to_owned(), io)
     }
 }

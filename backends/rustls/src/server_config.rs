@@ -62,7 +62,7 @@ pub(crate) fn build(
     Ok(config)
 }
 
-fn protocol_versions(
+pub(crate) fn protocol_versions(
     versions: &[TlsVersion],
 ) -> Result<Vec<&'static SupportedProtocolVersion>, BackendError> {
     if versions.is_empty() {
@@ -89,7 +89,7 @@ fn rustls_version(version: TlsVersion) -> &'static SupportedProtocolVersion {
 }
 
 /// The provider to build with: `base` itself, or a copy limited to `ciphers` in that order.
-fn select_ciphers(
+pub(crate) fn select_ciphers(
     base: &Arc<CryptoProvider>,
     ciphers: Option<&[CipherSuite]>,
     backend: &'static str,
@@ -135,7 +135,7 @@ fn select_ciphers(
 
 /// Refuses a suite list that leaves no configured version usable; warns about a version left
 /// without suites (it will never be negotiated).
-fn check_versions_have_suites(
+pub(crate) fn check_versions_have_suites(
     provider: &CryptoProvider,
     versions: &[TlsVersion],
 ) -> Result<(), BackendError> {
@@ -169,7 +169,7 @@ fn check_versions_have_suites(
 }
 
 /// Loads the key with the provider and checks it belongs to the chain's first certificate.
-fn certified_key(
+pub(crate) fn certified_key(
     provider: &CryptoProvider,
     policy: &ServerPolicy,
     backend: &'static str,

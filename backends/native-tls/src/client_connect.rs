@@ -1,0 +1,75 @@
+//! The client side of a native-tls handshake, and the [`TlsInfo`] native-tls can report.
+
+use std::io;
+
+use tls_policy_backend::pki_types::{CertificateDer, ServerName};
+use tls_policy_backend::TlsInfo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_native_tls::TlsStream;
+
+use crate::capabilities::NAME;
+use crate::client::NativeTlsConnector;
+
+/// Runs the client side of a handshake with `server_name` over `io` and describes it.
+///
+/// `server_name` is a DNS name (sent as SNI) or an IP address (not sent; OpenSSL checks it
+/// against the IP SANs when `verify_hostname=true`). native-tls reports the ALPN protocol and
+/// the server's leaf certificate only; the version and the cipher suite are `None`, and `sni` is
+/// the name sent.
+pub(crate) async fn connect<IO>(
+    connector: NativeTlsConnector,
+    server_name: String,
+    io: IO,
+) -> io::Result<(TlsStream<IO>, TlsInfo)>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let sni = match ServerName::try_from(server_name.as_str()) {
+        Ok(ServerName::DnsName(_)) => Some(server_name.clone()),
+        Ok(_) => None,
+        Err(err) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot dial this server name: {err}"),
+            ))
+        }
+    };
+    let stream = connector
+        .0
+        .connect(&server_name, io)
+        .await
+        .map_err(handshake_error)?;
+    let tls = stream.get_ref();
+    let alpn = tls.negotiated_alpn().map_err(handshake_error)?;
+    let peer_certificates = match tls.peer_certificate().map_err(handshake_error)? {
+        Some(cert) => vec![CertificateDer::from(
+            cert.to_der().map_err(handshake_error)?,
+        )],
+        None => Vec::new(),
+    };
+    let info = TlsInfo {
+        backend: NAME,
+        protocol_version: None,
+        cipher_suite: None,
+        alpn,
+        sni,
+        peer_certificates,
+    };
+    Ok((stream, info))
+}
+
+/// Maps a native-tls error to an [`io::Error`], keeping the message and, when the cause was an
+/// I/O error of the underlying stream, its kind; otherwise [`io::ErrorKind::InvalidData`].
+/// (The same mapping as the server side's.)
+fn handshake_error(err: native_tls::Error) -> io::Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
+    let mut kind = io::ErrorKind::InvalidData;
+    while let Some(source) = cause {
+        if let Some(io_err) = source.downcast_ref::<io::Error>() {
+            kind = io_err.kind();
+            break;
+        }
+        cause = source.source();
+    }
+    io::Error::new(kind, err)
+}

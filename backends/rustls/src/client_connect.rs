@@ -1,0 +1,101 @@
+//! The client side of a handshake: the [`RustlsConnector`] and the [`TlsInfo`] it reports.
+
+use std::io;
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, ProtocolVersion};
+use tls_policy_backend::{CipherSuite, TlsInfo, TlsVersion};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+/// A policy compiled for the client side: the rustls client config shared by every handshake.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct RustlsConnector {
+    inner: TlsConnector,
+    config: Arc<ClientConfig>,
+    backend: &'static str,
+}
+
+impl RustlsConnector {
+    /// Wraps a client config; `backend` is the name reported in [`TlsInfo::backend`].
+    pub(crate) fn new(config: Arc<ClientConfig>, backend: &'static str) -> RustlsConnector {
+        RustlsConnector {
+            inner: TlsConnector::from(config.clone()),
+            config,
+            backend,
+        }
+    }
+
+    /// The rustls client config this connector runs handshakes with.
+    pub fn client_config(&self) -> &Arc<ClientConfig> {
+        &self.config
+    }
+
+    /// The name of the backend that built this connector (`rustls-aws-lc-rs`, `rustls-ring`).
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+}
+
+impl std::fmt::Debug for RustlsConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RustlsConnector")
+            .field("backend", &self.backend)
+            .field("alpn_protocols", &self.config.alpn_protocols)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the client side of a handshake with `server_name` over `io` and describes it.
+///
+/// `server_name` is a DNS name (sent as SNI, and checked against the certificate when the
+/// policy has `verify_hostname=true`) or an IP address (never sent as SNI; checked against the
+/// certificate's IP SANs). Anything else is [`io::ErrorKind::InvalidInput`]. A failed handshake
+/// is the [`io::Error`] tokio-rustls reports; when rustls refused the server, its
+/// [`rustls::Error`] is inside (`err.get_ref()` downcasts to it).
+pub(crate) async fn connect<IO>(
+    connector: RustlsConnector,
+    server_name: String,
+    io: IO,
+) -> io::Result<(TlsStream<IO>, TlsInfo)>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let name = ServerName::try_from(server_name).map_err(|err| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot dial this server name: {err}"),
+        )
+    })?;
+    let sni = match &name {
+        ServerName::DnsName(dns) => Some(dns.as_ref().to_owned()),
+        _ => None,
+    };
+    let stream = connector.inner.connect(name, io).await?;
+    let info = tls_info(connector.backend, stream.get_ref().1, sni);
+    Ok((stream, info))
+}
+
+/// Reads the negotiated parameters of an established client connection; `sni` is the name sent.
+fn tls_info(backend: &'static str, conn: &ClientConnection, sni: Option<String>) -> TlsInfo {
+    TlsInfo {
+        backend,
+        protocol_version: conn.protocol_version().and_then(|version| match version {
+            ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
+            ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
+            _ => None,
+        }),
+        cipher_suite: conn
+            .negotiated_cipher_suite()
+            .and_then(|suite| CipherSuite::from_code(u16::from(suite.suite()))),
+        alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+        sni,
+        peer_certificates: conn
+            .peer_certificates()
+            .map(|chain| chain.iter().map(|cert| cert.clone().into_owned()).collect())
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,204 @@
+//! Chooses how the client side verifies servers: WebPKI against `trusted_dir` (with `revoked_dir`
+//! CRLs), with or without the host-name check (`verify_hostname`), or `trust_all`.
+//!
+//! Revocation has the server side's semantics: a CRL covers the certificates of its issuer, and
+//! a certificate whose issuer has no CRL in `revoked_dir` is not refused for that reason
+//! (`allow_unknown_revocation_status`).
+//!
+//! `verify_hostname=false` (the default, as in the framework the policies come from) still
+//! verifies the whole chain, its validity dates, the serverAuth usage and revocation; only the
+//! match between the certificate's names and the host dialled is skipped. `trust_all=true`
+//! accepts any chain, but the server must still prove it holds the key of the certificate it
+//! sent (handshake signatures are verified).
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
+};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::VerifierBuilderError;
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
+};
+use tls_policy_backend::{BackendError, ServerPolicy};
+
+/// The server-certificate verifier `policy` asks for, using `provider` for signatures.
+pub(crate) fn build(
+    policy: &ServerPolicy,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, BackendError> {
+    if policy.trust_all {
+        return Ok(Arc::new(TrustAllServerCerts {
+            algorithms: provider.signature_verification_algorithms,
+        }));
+    }
+    if policy.trusted.is_empty() {
+        return Err(BackendError::Rejected {
+            setting: "trusted_dir",
+            message: "the client side verifies servers against the trusted certificates, and \
+                      trusted_dir holds none (add the CA that issued the servers' certificates, \
+                      or set trust_all=true)"
+                .to_owned(),
+        });
+    }
+
+    let mut roots = RootCertStore::empty();
+    for (index, cert) in policy.trusted.iter().enumerate() {
+        roots
+            .add(cert.clone())
+            .map_err(|err| BackendError::Rejected {
+                setting: "trusted_dir",
+                message: format!(
+                    "trusted certificate #{} cannot be used as a trust anchor: {err}",
+                    index + 1
+                ),
+            })?;
+    }
+
+    let mut builder =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if !policy.crls.is_empty() {
+        builder = builder
+            .with_crls(policy.crls.iter().cloned())
+            .allow_unknown_revocation_status();
+    }
+    let webpki = builder.build().map_err(builder_error)?;
+    if policy.verify_hostname {
+        Ok(webpki)
+    } else {
+        Ok(Arc::new(SkipNameCheck { inner: webpki }))
+    }
+}
+
+fn builder_error(err: VerifierBuilderError) -> BackendError {
+    match err {
+        VerifierBuilderError::InvalidCrl(crl) => BackendError::Rejected {
+            setting: "revoked_dir",
+            message: format!("a revocation list could not be parsed: {crl:?}"),
+        },
+        other => BackendError::Rejected {
+            setting: "trusted_dir",
+            message: format!("cannot verify servers with these trust anchors: {other}"),
+        },
+    }
+}
+
+// === impl SkipNameCheck ===
+
+/// `verify_hostname=false`: the full WebPKI verification (chain to a trusted root, validity
+/// dates, serverAuth usage, CRLs) with only the name check left out.
+///
+/// Sound because of the order of rustls 0.23's `WebPkiServerVerifier::verify_server_cert`: it
+/// first verifies the chain (`verify_server_cert_signed_by_trust_anchor_impl`, which runs
+/// webpki's `verify_for_usage` with the revocation options) and returns any error from it; only
+/// then does it call `verify_server_name`. webpki produces `CertNotValidForName` (mapped by
+/// rustls to `CertificateError::NotValidForName[Context]`) only in its subject-name matching
+/// (`subject_name/{dns_name,ip_address}.rs`), never in chain building. So when the result is
+/// exactly that error, everything else has already passed. (Checked against rustls 0.23.46 and
+/// rustls-webpki 0.103.17; the test `foreign_server_fails_without_hostname_check` in
+/// `tests/client.rs` pins the behaviour down.)
+#[derive(Debug)]
+struct SkipNameCheck {
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for SkipNameCheck {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
+        self.inner.root_hint_subjects()
+    }
+}
+
+// === impl TrustAllServerCerts ===
+
+/// `trust_all=true`: any server certificate chain is accepted, but the server must still prove
+/// it holds the certificate's key (the handshake signatures are verified).
+#[derive(Debug)]
+struct TrustAllServerCerts {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for TrustAllServerCerts {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
