@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod check;
 pub mod demo;
+mod echo;
+mod http_page;
 pub mod init;
 pub mod serve;
 

@@ -1,12 +1,300 @@
-//! `tls-policy serve` (being built).
+//! `tls-policy serve`: one listener per channel that has a listen address, until SIGINT or SIGTERM.
 
+use std::error::Error;
+use std::future::Future;
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tls_policy_backend::ServerOptions;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower_service::Service;
+
+use super::echo::echo;
+use super::http_page::{serve_http, Page};
 use super::CliResult;
+use crate::config::{ConnectorKind, Settings, TlsLevel};
+use crate::listener::{Connection, Listener, ListenerConfig, ServeSummary};
+use crate::{Backend, TlsChannels};
+
+/// A boxed error, as the command line reports them.
+pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
+
+/// ALPN protocols offered on HTTP channels, in preference order.
+const HTTP_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 /// Arguments of `tls-policy serve`.
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// The neo4j.conf-style config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The directory relative paths resolve against (default: the config file's directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The TLS backend, overriding dbms.ssl.backend: rustls-aws-lc-rs, rustls-ring or native-tls
+    /// (those compiled in).
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<Backend>,
+    /// Seconds live connections may take to finish after SIGINT or SIGTERM before they are dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub drain_timeout: u64,
+}
 
 /// Runs `tls-policy serve`.
-pub async fn run(_args: ServeArgs) -> CliResult {
-    Err("tls-policy serve is not built yet".into())
+pub async fn run(args: ServeArgs) -> CliResult {
+    init_logging();
+    // Registered first, so a signal that arrives as soon as the listening lines are out counts.
+    let mut signals = Signals::register()?;
+    let settings = Settings::from_file(&args.config, args.home.as_deref())?;
+    let drain_timeout = Duration::from_secs(args.drain_timeout);
+    let running = Running::start(&settings, args.backend, drain_timeout).await?;
+    running.print_listening()?;
+    let signal = signals.recv().await;
+    eprintln!(
+        "{signal}: no longer accepting; draining live connections (up to {}s)",
+        drain_timeout.as_secs()
+    );
+    running.stop().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the listener's events (refused handshakes, drains) to stderr; `RUST_LOG` may name a
+/// level (`error`, `warn`, `info`, `debug`, `trace`; default `info`).
+pub(crate) fn init_logging() {
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|level| level.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    // A subscriber already set (tests, an embedding program) stays.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(io::stderr().is_terminal())
+        .try_init();
+}
+
+// === Running ===
+
+/// One served channel, as its `listening` line describes it.
+#[derive(Clone, Debug)]
+pub(crate) struct Listening {
+    /// The channel name.
+    pub(crate) channel: String,
+    /// The address bound.
+    pub(crate) addr: SocketAddr,
+    /// The policy securing it (`None` when DISABLED).
+    pub(crate) policy: Option<String>,
+    /// The backend serving it.
+    pub(crate) backend: Backend,
+    /// Its TLS level.
+    pub(crate) tls_level: TlsLevel,
+    /// What it speaks.
+    pub(crate) kind: ConnectorKind,
+}
+
+impl Listening {
+    /// `listening <channel> <ip>:<port> policy=<policy or none> backend=<backend> tls_level=<level>`.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "listening {} {} policy={} backend={} tls_level={}",
+            self.channel,
+            self.addr,
+            self.policy.as_deref().unwrap_or("none"),
+            self.backend,
+            self.tls_level
+        )
+    }
+}
+
+/// Every channel of a config, bound and served, until [`Running::stop`].
+#[derive(Debug)]
+pub(crate) struct Running {
+    listening: Vec<Listening>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<(String, ServeSummary)>,
+}
+
+impl Running {
+    /// Compiles every bound channel for `backend` (HTTP channels offer ALPN `h2`, `http/1.1`),
+    /// binds every channel that has a listen address — all before serving any — and serves them.
+    pub(crate) async fn start(
+        settings: &Settings,
+        backend: Option<Backend>,
+        drain_timeout: Duration,
+    ) -> Result<Running, BoxError> {
+        let channels = TlsChannels::load_with(settings, backend, |name| {
+            match settings.channels.get(name).map(|channel| channel.kind) {
+                Some(ConnectorKind::Http) => ServerOptions {
+                    alpn_protocols: HTTP_ALPN.iter().map(|p| p.to_vec()).collect(),
+                },
+                _ => ServerOptions::default(),
+            }
+        })?;
+        let mut bound = Vec::new();
+        for channel in settings.channels.values() {
+            let Some(address) = channel.listen_address.as_deref() else {
+                continue;
+            };
+            let config =
+                ListenerConfig::from_channel(channel, &channels)?.with_drain_timeout(drain_timeout);
+            let listener = Listener::bind(address, config).await?;
+            let policy = listener
+                .config()
+                .tls()
+                .acceptor()
+                .map(|acceptor| acceptor.policy().to_string());
+            let listening = Listening {
+                channel: channel.name.clone(),
+                addr: listener.local_addr(),
+                policy,
+                backend: channels.backend(),
+                tls_level: listener.tls_level(),
+                kind: channel.kind,
+            };
+            bound.push((listening, listener));
+        }
+        if bound.is_empty() {
+            return Err(
+                "nothing to serve: no channel has dbms.connector.<channel>.listen_address \
+                        (e.g. dbms.connector.bolt.listen_address=127.0.0.1:7687)"
+                    .into(),
+            );
+        }
+
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut listening = Vec::with_capacity(bound.len());
+        for (description, listener) in bound {
+            let service = match description.kind {
+                ConnectorKind::Http => ChannelService::Http(Arc::new(Page {
+                    channel: description.channel.clone(),
+                    policy: description.policy.clone(),
+                    backend: description.backend.name(),
+                })),
+                ConnectorKind::Echo => ChannelService::Echo,
+            };
+            let mut stopped = stopped.clone();
+            let shutdown = async move {
+                // An error means the sender is gone, which also means stop.
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            let channel = description.channel.clone();
+            tasks.spawn(async move { (channel, listener.serve(service, shutdown).await) });
+            listening.push(description);
+        }
+        Ok(Running {
+            listening,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The served channels, in channel-name order.
+    pub(crate) fn listening(&self) -> &[Listening] {
+        &self.listening
+    }
+
+    /// Prints one `listening` line per channel to stdout, flushed.
+    pub(crate) fn print_listening(&self) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        for listening in &self.listening {
+            writeln!(out, "{}", listening.line())?;
+        }
+        out.flush()
+    }
+
+    /// Stops accepting on every channel and waits for each one's drain.
+    pub(crate) async fn stop(mut self) -> Result<(), BoxError> {
+        self.stop.send_replace(true);
+        while let Some(joined) = self.tasks.join_next().await {
+            let (channel, summary) = joined?;
+            tracing::info!(
+                channel,
+                accepted = summary.accepted,
+                cut_at_drain = summary.cut_at_drain,
+                "channel stopped"
+            );
+        }
+        Ok(())
+    }
+}
+
+// === ChannelService ===
+
+/// What `serve` speaks on one channel: the JSON page or echo.
+#[derive(Clone, Debug)]
+enum ChannelService {
+    Http(Arc<Page>),
+    Echo,
+}
+
+impl Service<Connection<TcpStream>> for ChannelService {
+    type Response = ();
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, connection: Connection<TcpStream>) -> Self::Future {
+        match self {
+            ChannelService::Http(page) => Box::pin(serve_http(connection, Arc::clone(page))),
+            ChannelService::Echo => Box::pin(async move { Ok(echo(connection).await?) }),
+        }
+    }
+}
+
+// === Signals ===
+
+/// SIGINT and SIGTERM (Ctrl-C elsewhere), registered up front.
+#[derive(Debug)]
+pub(crate) struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts listening for the signals; from here on they no longer kill the process.
+    pub(crate) fn register() -> io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    /// Waits for the next signal; returns its name.
+    pub(crate) async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }

@@ -1,0 +1,205 @@
+//! The HTTP channels of `tls-policy serve`: HTTP/1.1 and HTTP/2 (by ALPN), each GET answered
+//! with a JSON object describing its connection.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+
+use crate::listener::Connection;
+use crate::TlsInfo;
+
+/// The error of one HTTP connection (hyper's, boxed).
+pub(crate) type HttpError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the page says about the channel itself, the same for each of its connections.
+#[derive(Clone, Debug)]
+pub(crate) struct Page {
+    /// The channel name.
+    pub(crate) channel: String,
+    /// The policy securing it, `None` when its tls_level is DISABLED.
+    pub(crate) policy: Option<String>,
+    /// The backend the server runs (reported for plaintext connections too).
+    pub(crate) backend: &'static str,
+}
+
+/// The JSON object each GET returns.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    channel: &'a str,
+    policy: Option<&'a str>,
+    backend: &'a str,
+    tls: bool,
+    protocol_version: Option<&'static str>,
+    cipher_suite: Option<&'static str>,
+    alpn: Option<String>,
+    sni: Option<&'a str>,
+    client_certificate: Option<Value>,
+}
+
+/// Serves HTTP on `connection` until the peer closes it or the listener drains.
+///
+/// HTTP/2 when ALPN chose `h2`, HTTP/1.1 when it chose `http/1.1`, either (by the HTTP/2
+/// preface) when no ALPN was negotiated.
+pub(crate) async fn serve_http(
+    connection: Connection<TcpStream>,
+    page: Arc<Page>,
+) -> Result<(), HttpError> {
+    let body = Bytes::from(describe(&page, connection.tls_info())?);
+    let draining = connection.draining();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder = match connection.tls_info().and_then(|info| info.alpn.as_deref()) {
+        Some(b"h2") => builder.http2_only(),
+        Some(b"http/1.1") => builder.http1_only(),
+        _ => builder,
+    };
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let body = body.clone();
+        async move { Ok::<_, Infallible>(respond(&request, body)) }
+    });
+    let served = builder.serve_connection(TokioIo::new(connection), service);
+    tokio::pin!(served);
+    tokio::select! {
+        result = served.as_mut() => return result,
+        () = draining.wait() => served.as_mut().graceful_shutdown(),
+    }
+    served.await
+}
+
+/// GET and HEAD: the report; any other method: 405.
+fn respond(request: &Request<Incoming>, report: Bytes) -> Response<Full<Bytes>> {
+    let mut response = match *request.method() {
+        Method::GET | Method::HEAD => Response::new(Full::new(report)),
+        _ => {
+            let message = json!({
+                "error": format!("method {} not allowed: this page answers GET", request.method())
+            });
+            let mut response = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            response
+        }
+    };
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The report of one connection, as a JSON line.
+fn describe(page: &Page, tls: Option<&TlsInfo>) -> Result<String, serde_json::Error> {
+    let report = Report {
+        channel: &page.channel,
+        policy: page.policy.as_deref(),
+        backend: tls.map_or(page.backend, |info| info.backend),
+        tls: tls.is_some(),
+        protocol_version: tls.and_then(|info| info.protocol_version.map(|v| v.as_str())),
+        cipher_suite: tls.and_then(|info| info.cipher_suite.map(|s| s.name())),
+        alpn: tls.and_then(|info| {
+            info.alpn
+                .as_deref()
+                .map(|alpn| String::from_utf8_lossy(alpn).into_owned())
+        }),
+        sni: tls.and_then(|info| info.sni.as_deref()),
+        client_certificate: tls
+            .and_then(TlsInfo::peer_certificate)
+            .map(|der| certificate(der)),
+    };
+    let mut text = serde_json::to_string(&report)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// `{subject, issuer, serial, not_after}` of a DER certificate, or `{error}` if it does not parse.
+fn certificate(der: &[u8]) -> Value {
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => json!({
+            "subject": cert.subject().to_string(),
+            "issuer": cert.issuer().to_string(),
+            "serial": cert.raw_serial_as_string(),
+            "not_after": rfc3339(cert.validity().not_after.to_datetime()),
+        }),
+        Err(error) => json!({ "error": format!("the certificate does not parse: {error}") }),
+    }
+}
+
+/// `2026-01-31T23:59:59Z`.
+fn rfc3339(time: time::OffsetDateTime) -> String {
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plaintext_connection_reports_no_tls() {
+        let page = Page {
+            channel: "https".into(),
+            policy: None,
+            backend: "rustls-ring",
+        };
+        let text = describe(&page, None).expect("serializes");
+        let value: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(value["channel"], "https");
+        assert_eq!(value["tls"], false);
+        assert_eq!(value["backend"], "rustls-ring");
+        for field in [
+            "policy",
+            "protocol_version",
+            "cipher_suite",
+            "alpn",
+            "sni",
+            "client_certificate",
+        ] {
+            assert!(value[field].is_null(), "{field} should be null: {text}");
+        }
+    }
+
+    #[test]
+    fn a_certificate_is_described() {
+        let pki = crate::dev_pki::DevPki::generate(&Default::default()).expect("PKI");
+        let value = certificate(&pki.client.cert_der);
+        let subject = value["subject"].as_str().expect("subject");
+        assert!(subject.contains("tls-policy development client"), "{value}");
+        assert!(
+            value["issuer"]
+                .as_str()
+                .expect("issuer")
+                .contains("intermediate"),
+            "{value}"
+        );
+        assert!(!value["serial"].as_str().expect("serial").is_empty());
+        let not_after = value["not_after"].as_str().expect("not_after");
+        assert!(
+            not_after.ends_with('Z') && not_after.len() == 20,
+            "{not_after}"
+        );
+        assert!(certificate(b"not a certificate")["error"].is_string());
+    }
+
+    #[test]
+    fn rfc3339_pads_every_field() {
+        let time = time::OffsetDateTime::from_unix_timestamp(0).expect("epoch");
+        assert_eq!(rfc3339(time), "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,293 @@
+//! [`Listener`]: one channel's socket, its accept loop, a task per connection, and the drain.
+
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinError, JoinSet};
+use tower_service::Service;
+use tracing::Instrument;
+
+use super::admit::Admission;
+use super::drain::DrainTrigger;
+use super::{Connection, Draining, ListenError, ListenerConfig};
+use crate::config::{ChannelSettings, TlsLevel};
+use crate::TlsChannels;
+
+/// The first pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between accept retries.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// A bound socket serving one channel: TLS, plaintext or both (`tls_level`), with handshake
+/// limits and a graceful shutdown.
+///
+/// Made by [`Listener::bind`] or [`Listener::bind_channel`]; run by [`Listener::serve`].
+#[derive(Debug)]
+pub struct Listener {
+    tcp: TcpListener,
+    local_addr: SocketAddr,
+    config: ListenerConfig,
+}
+
+/// What a listener did, returned when [`Listener::serve`] ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServeSummary {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Connections still open when the drain timeout ran out, and dropped.
+    pub cut_at_drain: usize,
+}
+
+impl Listener {
+    /// Binds `address` (`host:port`; port 0 picks a free port, see [`Listener::local_addr`]).
+    pub async fn bind(address: &str, config: ListenerConfig) -> Result<Listener, ListenError> {
+        let bind_error = |source| ListenError::Bind {
+            channel: config.channel().to_string(),
+            address: address.to_string(),
+            source,
+        };
+        let tcp = TcpListener::bind(address).await.map_err(bind_error)?;
+        let local_addr = tcp.local_addr().map_err(bind_error)?;
+        Ok(Listener {
+            tcp,
+            local_addr,
+            config,
+        })
+    }
+
+    /// Binds a configured channel's `listen_address` with its `tls_level`, handshake limits and
+    /// compiled policy (from `channels`), and the default drain timeout.
+    pub async fn bind_channel(
+        channel: &ChannelSettings,
+        channels: &TlsChannels,
+    ) -> Result<Listener, ListenError> {
+        let address =
+            channel
+                .listen_address
+                .as_deref()
+                .ok_or_else(|| ListenError::NoListenAddress {
+                    channel: channel.name.clone(),
+                })?;
+        Listener::bind(address, ListenerConfig::from_channel(channel, channels)?).await
+    }
+
+    /// Serves on a socket bound elsewhere.
+    pub fn from_tcp(tcp: TcpListener, config: ListenerConfig) -> io::Result<Listener> {
+        let local_addr = tcp.local_addr()?;
+        Ok(Listener {
+            tcp,
+            local_addr,
+            config,
+        })
+    }
+
+    /// The address actually bound (the free port chosen for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The channel, TLS mode and limits.
+    pub fn config(&self) -> &ListenerConfig {
+        &self.config
+    }
+
+    /// The channel's TLS level.
+    pub fn tls_level(&self) -> TlsLevel {
+        self.config.tls().level()
+    }
+
+    /// Accepts connections until `shutdown` resolves, then drains.
+    ///
+    /// Each connection runs in its own task: a handshake slot is taken, the first byte sniffed
+    /// under OPTIONAL, the handshake run (all within the handshake timeout), then a clone of
+    /// `service` is called with the [`Connection`]. A refused connection is logged with the
+    /// peer address and the reason and touches nothing else. Accept errors never end the loop:
+    /// they are logged and retried after a short, growing pause.
+    ///
+    /// When `shutdown` resolves the socket is closed, every connection's
+    /// [`Connection::draining`] fires, and live connections get the drain timeout to finish
+    /// before they are dropped.
+    pub async fn serve<S, F>(self, service: S, shutdown: F) -> ServeSummary
+    where
+        S: Service<Connection<TcpStream>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: fmt::Display,
+        F: Future<Output = ()> + Send,
+    {
+        let Listener {
+            tcp,
+            local_addr,
+            config,
+        } = self;
+        let channel: Arc<str> = Arc::from(config.channel());
+        let admission = Arc::new(Admission::new(
+            config.tls().clone(),
+            config.handshake_timeout(),
+            config.max_concurrent_handshakes(),
+        ));
+        let (trigger, draining) = DrainTrigger::new();
+        let mut tasks = JoinSet::new();
+        let mut accepted: u64 = 0;
+        let mut backoff = ACCEPT_BACKOFF_MIN;
+        tokio::pin!(shutdown);
+
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => report_panic(&channel, joined),
+                result = tcp.accept() => match result {
+                    Ok((stream, peer)) => {
+                        backoff = ACCEPT_BACKOFF_MIN;
+                        accepted += 1;
+                        // Small writes (handshake flights, echoes) must not wait for Nagle.
+                        let _ = stream.set_nodelay(true);
+                        let span = connection_span(&channel, &admission, peer);
+                        let task = run_connection(
+                            Arc::clone(&admission),
+                            stream,
+                            peer,
+                            Arc::clone(&channel),
+                            draining.clone(),
+                            service.clone(),
+                        );
+                        tasks.spawn(task.instrument(span));
+                    }
+                    Err(error) if is_per_connection(&error) => {
+                        tracing::debug!(channel = %channel, %error, "a connection failed while being accepted");
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            channel = %channel, address = %local_addr, %error, retry_in = ?backoff,
+                            "accepting connections failed; retrying"
+                        );
+                        let stop = tokio::select! {
+                            () = tokio::time::sleep(backoff) => false,
+                            () = &mut shutdown => true,
+                        };
+                        if stop {
+                            break;
+                        }
+                        backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                    }
+                },
+            }
+        }
+
+        drop(tcp);
+        trigger.start();
+        let cut_at_drain = drain(&channel, &mut tasks, config.drain_timeout()).await;
+        ServeSummary {
+            accepted,
+            cut_at_drain,
+        }
+    }
+}
+
+/// One connection's life: admission (handshake), then the service.
+async fn run_connection<S>(
+    admission: Arc<Admission>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    channel: Arc<str>,
+    draining: Draining,
+    mut service: S,
+) where
+    S: Service<Connection<TcpStream>>,
+    S::Error: fmt::Display,
+{
+    let transport = match admission.admit(stream).await {
+        Ok(transport) => transport,
+        Err(refusal) if refusal.is_routine() => {
+            tracing::debug!(reason = %refusal, "connection closed before a handshake");
+            return;
+        }
+        Err(refusal) => {
+            tracing::warn!(reason = %refusal, "connection refused");
+            return;
+        }
+    };
+    let connection = Connection::new(transport, peer, channel, draining);
+    if let Err(error) = poll_fn(|cx| service.poll_ready(cx)).await {
+        tracing::warn!(%error, "the service cannot take the connection");
+        return;
+    }
+    if let Err(error) = service.call(connection).await {
+        tracing::info!(%error, "connection ended with an error");
+    }
+}
+
+/// Waits up to `timeout` for the live connections to finish, then drops the rest; returns how
+/// many were dropped.
+async fn drain(channel: &str, tasks: &mut JoinSet<()>, timeout: Duration) -> usize {
+    if !tasks.is_empty() {
+        tracing::info!(
+            channel,
+            live = tasks.len(),
+            ?timeout,
+            "draining live connections"
+        );
+    }
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            biased;
+            joined = tasks.join_next() => match joined {
+                Some(joined) => report_panic(channel, joined),
+                None => break,
+            },
+            () = &mut deadline => break,
+        }
+    }
+    let cut = tasks.len();
+    if cut > 0 {
+        tracing::warn!(
+            channel,
+            cut,
+            ?timeout,
+            "drain timeout: dropping connections still open"
+        );
+    }
+    tasks.shutdown().await;
+    cut
+}
+
+/// The span every event of one connection is recorded in.
+fn connection_span(channel: &str, admission: &Admission, peer: SocketAddr) -> tracing::Span {
+    let acceptor = admission.tls().acceptor();
+    tracing::info_span!(
+        "connection",
+        channel,
+        peer = %peer,
+        tls_level = %admission.tls().level(),
+        policy = acceptor.map_or("none", |a| a.policy()),
+        backend = acceptor.map_or("none", |a| a.backend().name()),
+    )
+}
+
+/// Logs a connection task that panicked (its error otherwise passes unseen).
+fn report_panic(channel: &str, joined: Result<(), JoinError>) {
+    if let Err(error) = joined {
+        if error.is_panic() {
+            tracing::error!(channel, %error, "a connection task panicked");
+        }
+    }
+}
+
+/// Accept errors about one connection (it went away before we took it); retry at once.
+fn is_per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
