@@ -1,0 +1,120 @@
+//! [`TlsListener`]: an `axum::serve::Listener` that yields only connections whose TLS handshake has completed.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::axum::serve::Listener;
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+
+use super::handshakes::{self, Limits, Running};
+use crate::layer::DEFAULT_HANDSHAKE_TIMEOUT;
+use crate::{Acceptor, TlsStream};
+
+/// How many handshakes a [`TlsListener`] runs at once unless told otherwise.
+pub const DEFAULT_MAX_HANDSHAKES: usize = 256;
+
+/// How long to wait before restarting a background accept task that ended (it only ends by
+/// panicking, which is a bug; the pause keeps a repeating bug from spinning).
+const RESTART_PAUSE: Duration = Duration::from_secs(1);
+
+/// A TLS listener for `axum::serve`: TCP accepts and handshakes run in background tasks, and
+/// `accept()` returns established [`TlsStream`]s with the peer's address.
+///
+/// See the [module documentation](super) for an example and for how stalled peers are kept
+/// from blocking others. The background tasks start at the first `accept()` (so `new` needs no
+/// runtime) and stop when the listener is dropped.
+pub struct TlsListener {
+    tcp: Arc<TcpListener>,
+    acceptor: Acceptor,
+    limits: Limits,
+    running: Option<Running>,
+}
+
+impl TlsListener {
+    /// Serves TLS with `acceptor` (from [`crate::Backend::server`] or a
+    /// [`crate::TlsChannels`] channel) on connections accepted from `tcp`.
+    pub fn new(tcp: TcpListener, acceptor: Acceptor) -> Self {
+        TlsListener {
+            tcp: Arc::new(tcp),
+            acceptor,
+            limits: Limits {
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                max_handshakes: DEFAULT_MAX_HANDSHAKES,
+            },
+            running: None,
+        }
+    }
+
+    /// Binds a TCP listener on `addr` and serves TLS with `acceptor` on it.
+    pub async fn bind(addr: impl ToSocketAddrs, acceptor: Acceptor) -> io::Result<Self> {
+        Ok(TlsListener::new(TcpListener::bind(addr).await?, acceptor))
+    }
+
+    /// Sets how long a peer may take to complete its handshake before its connection is
+    /// closed (default 10 s, as [`crate::TlsLayer`]).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets how many connections may be between TCP accept and delivery to axum at once
+    /// (default [`DEFAULT_MAX_HANDSHAKES`]; at least 1). When all are taken, further
+    /// connections wait in the kernel's backlog until a handshake ends or times out.
+    pub fn max_handshakes(mut self, max: usize) -> Self {
+        self.limits.max_handshakes = max.max(1);
+        self
+    }
+
+    /// The acceptor every handshake uses.
+    pub fn acceptor(&self) -> &Acceptor {
+        &self.acceptor
+    }
+}
+
+impl Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let TlsListener {
+                tcp,
+                acceptor,
+                limits,
+                running,
+            } = self;
+            let background = running.get_or_insert_with(|| {
+                handshakes::spawn(Arc::clone(tcp), acceptor.clone(), *limits)
+            });
+            if let Some(established) = background.next().await {
+                return established;
+            }
+            tracing::error!(
+                local_addr = ?tcp.local_addr().ok(),
+                policy = acceptor.policy(),
+                "the TLS accept task ended unexpectedly; restarting it in {RESTART_PAUSE:?}"
+            );
+            *running = None;
+            tokio::time::sleep(RESTART_PAUSE).await;
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+impl fmt::Debug for TlsListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsListener")
+            .field("local_addr", &self.tcp.local_addr().ok())
+            .field("acceptor", &self.acceptor)
+            .field("handshake_timeout", &self.limits.handshake_timeout)
+            .field("max_handshakes", &self.limits.max_handshakes)
+            .field("running", &self.running.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,42 @@
+//! axum 0.8 integration: [`TlsListener`] serves HTTPS through `axum::serve`, and handlers read the peer's identity from `ConnectInfo<TlsConnectInfo>`.
+//!
+//! axum's accept loop takes one connection at a time, so a listener that ran the TLS handshake
+//! inside `accept()` would let one silent peer stall every other client. [`TlsListener`]
+//! instead accepts TCP connections in a background task and runs each handshake in its own
+//! task, at most [`TlsListener::max_handshakes`] at once, each bounded by
+//! [`TlsListener::handshake_timeout`] (10 s by default); axum only ever receives streams whose
+//! handshake has completed. A failed or timed-out handshake is logged with the peer's address
+//! and never ends the listener; a failed `accept()` is retried after a back-off.
+//!
+//! Configure ALPN (`h2`, `http/1.1`) on the acceptor so HTTP/2 clients get HTTP/2:
+//!
+//! ```no_run
+//! use axum::{extract::ConnectInfo, routing::get, Router};
+//! use tls_policy::integration::axum::{TlsConnectInfo, TlsListener};
+//! use tls_policy::{config::Settings, ServerOptions, TlsChannels};
+//!
+//! async fn whoami(ConnectInfo(conn): ConnectInfo<TlsConnectInfo>) -> String {
+//!     let version = conn.tls.protocol_version.map_or("unknown", |v| v.as_str());
+//!     format!("{} over {version}", conn.remote_addr)
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = Settings::from_file("conf/neo4j.conf", None)?;
+//! let http = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+//! let channels = TlsChannels::load_with(&settings, None, |_| http.clone())?;
+//! let https = channels.channel("https").ok_or("channel https has no ssl_policy")?;
+//!
+//! let listener = TlsListener::bind("127.0.0.1:8443", https.acceptor.clone()).await?;
+//! let app = Router::new().route("/", get(whoami));
+//! axum::serve(listener, app.into_make_service_with_connect_info::<TlsConnectInfo>()).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod backoff;
+mod connect_info;
+mod handshakes;
+mod listener;
+
+pub use connect_info::TlsConnectInfo;
+pub use listener::{TlsListener, DEFAULT_MAX_HANDSHAKES};
