@@ -1,13 +1,18 @@
 //! tls-policy: TLS for any tokio/tower service, chosen per channel by named SSL policies.
 
 pub mod backend;
+#[cfg(feature = "cli")]
+pub mod bench;
 pub mod channels;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod client_stream;
 pub mod config;
 pub mod connector;
 pub mod dev_pki;
 pub mod error;
+#[cfg(any(feature = "axum", feature = "http"))]
+pub mod integration;
 pub mod layer;
 pub mod listener;
 pub mod load;
@@ -22,3 +27,8 @@ pub use tls_policy_backend::{
     BackendError, Capabilities, CipherSuite, ClientAuth, ServerOptions, ServerPolicy, TlsInfo,
     TlsVersion,
 };
+// The client side (cluster and backup peers are dialled with the channel's policy).
+pub use backend::ClientConnector;
+pub use client_stream::ClientTlsStream;
+pub use connector::{ConnectError, Target, TlsConnector};
+pub use tls_policy_backend::{ClientOptions, Policy};

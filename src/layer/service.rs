@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_service::Service;
 
+use super::future::ServiceFuture;
 use super::{TlsFuture, TlsServiceError};
 use crate::{Acceptor, TlsStream};
 
@@ -60,7 +61,9 @@ where
                 Ok(Err(error)) => return Err(TlsServiceError::Handshake(error)),
                 Err(_) => return Err(TlsServiceError::HandshakeTimeout(timeout)),
             };
-            ready.call(stream).await.map_err(TlsServiceError::Service)
+            // Boxed apart from the handshake, whose state is freed once it is done.
+            let service: ServiceFuture<S::Response, S::Error> = Box::pin(ready.call(stream));
+            Ok(service)
         })
     }
 }

@@ -1,0 +1,54 @@
+//! `tls-policy bench`: every compiled-in backend through our layer against the same library used directly.
+//!
+//! In one process, over loopback TCP, for each backend through [`crate::TlsLayer`] /
+//! [`crate::Acceptor`] / [`crate::TlsStream`] ("ours") and through tokio-rustls or
+//! tokio-native-tls configured by hand ("raw"), interleaved and repeated (median of N rounds,
+//! ours and raw alternating): full handshakes/s (TLS 1.3 and 1.2, ECDSA P-256 and RSA-2048),
+//! resumed handshakes/s, bulk throughput per cipher suite both ways, handshake latency under
+//! concurrency, memory per idle connection, and record encryption in memory. Plain TCP gives the
+//! I/O ceiling. Servers run on a thread of their own so their CPU time can be read; figures are
+//! reported per wall-clock second and per server CPU-second.
+//!
+//! ```no_run
+//! use tls_policy::bench::{run, Options};
+//!
+//! let report = run(&Options::quick(), &())?;
+//! println!("{}", report.table());
+//! # Ok::<(), tls_policy::bench::BenchError>(())
+//! ```
+
+mod client;
+mod cpu;
+mod measure;
+mod memory;
+mod pki;
+mod protocol;
+pub mod records;
+mod report;
+mod runner;
+mod server;
+mod svg;
+mod sys;
+
+pub use cpu::{crypto_paths, CryptoPath, Machine};
+pub use memory::{run_probe, ProbeResult, ProbeTarget};
+pub use pki::{Certificates, Identity, KeyType};
+pub use report::{
+    BackendInfo, Ceiling, Comparison, PerCpu, Report, Row, Settings, Stat, TargetCheck,
+    TARGET_IDLE_KIB, TARGET_NETWORK_RATIO, TARGET_RECORDS_RATIO,
+};
+pub use runner::{backend_info, run, Options, Progress};
+pub use server::Role;
+pub use svg::render as render_svg;
+
+/// Why a benchmark (or one of its figures) could not be measured.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BenchError(String);
+
+impl BenchError {
+    /// An error saying `message`.
+    pub fn new(message: impl Into<String>) -> BenchError {
+        BenchError(message.into())
+    }
+}

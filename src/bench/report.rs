@@ -1,0 +1,505 @@
+//! The benchmark's results: every figure, the ours/raw comparisons, the targets, and the table people read.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::cpu::Machine;
+use super::measure::median;
+
+/// Handshakes and bulk throughput through our layer: at least this fraction of raw.
+pub const TARGET_NETWORK_RATIO: f64 = 0.97;
+/// In-memory record encryption through our abstraction: at least this fraction of raw.
+pub const TARGET_RECORDS_RATIO: f64 = 0.95;
+/// Memory per idle rustls connection through our layer: at most this many KiB.
+pub const TARGET_IDLE_KIB: f64 = 24.0;
+
+/// A figure's samples (one per round) and their median.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stat {
+    /// The median of `samples`.
+    pub median: f64,
+    /// One value per round, in the order measured.
+    pub samples: Vec<f64>,
+}
+
+impl Stat {
+    /// The median of `samples`.
+    pub fn new(samples: Vec<f64>) -> Stat {
+        Stat {
+            median: median(&samples),
+            samples,
+        }
+    }
+}
+
+/// The same figure normalised by the server thread's CPU time.
+#[derive(Clone, Debug, Serialize)]
+pub struct PerCpu {
+    /// Its unit (`handshakes/CPU-s`, `MB/CPU-s`).
+    pub unit: String,
+    /// Through our layer.
+    pub ours: Stat,
+    /// The library used directly.
+    pub raw: Stat,
+    /// `ours.median / raw.median`.
+    pub ratio: f64,
+}
+
+/// One figure of one backend, through our layer and raw.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// The backend's name.
+    pub backend: String,
+    /// A stable identifier (`handshake_full_tls13_ecdsa_p256`, `bulk_aes128gcm_server_writes`, ...).
+    pub metric: String,
+    /// What people read (`full handshake, TLS 1.3, ECDSA P-256`).
+    pub label: String,
+    /// The unit of `ours` and `raw`.
+    pub unit: String,
+    /// Whether a larger value is better (throughput) or worse (latency, memory).
+    pub higher_is_better: bool,
+    /// Through our layer.
+    pub ours: Stat,
+    /// The library used directly.
+    pub raw: Stat,
+    /// `ours.median / raw.median`.
+    pub ratio: f64,
+    /// The figure per second of server CPU time, where it has one.
+    pub per_cpu: Option<PerCpu>,
+    /// Anything a reader should know (resumption rates, connection counts).
+    pub note: Option<String>,
+}
+
+/// A plain-TCP figure: the I/O ceiling of this machine's loopback.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ceiling {
+    /// A stable identifier (`tcp_connect`, `tcp_bulk_server_writes`, `tcp_idle_memory`).
+    pub metric: String,
+    /// What people read.
+    pub label: String,
+    /// The unit.
+    pub unit: String,
+    /// The value.
+    pub value: Stat,
+    /// Per server CPU-second, where it applies: its unit and value.
+    pub per_cpu: Option<(String, Stat)>,
+}
+
+/// One ours-against-raw comparison: the array the chart and CI read.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// The backend's name.
+    pub backend: String,
+    /// The figure (`..._per_cpu` for the CPU-normalised one).
+    pub metric: String,
+    /// Through our layer (median).
+    pub ours: f64,
+    /// The library used directly (median).
+    pub raw: f64,
+    /// `ours / raw`.
+    pub ratio: f64,
+    /// The unit of `ours` and `raw`.
+    pub unit: String,
+    /// Whether a larger value is better.
+    pub higher_is_better: bool,
+}
+
+/// Whether one of the issue's targets was met in this run.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetCheck {
+    /// The target (`handshakes: ours/raw >= 0.97`).
+    pub target: String,
+    /// How many figures it applies to in this run.
+    pub checked: usize,
+    /// Whether all of them meet it (vacuously true when none were measured).
+    pub met: bool,
+    /// The figure furthest from it: `backend`, `metric`, value.
+    pub worst: Option<(String, String, f64)>,
+}
+
+/// Which backend was measured with what.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackendInfo {
+    /// The backend's name.
+    pub name: String,
+    /// The TLS library and crypto provider behind it.
+    pub library: String,
+    /// What "raw" means for it.
+    pub raw: String,
+    /// The load-generating client used against it.
+    pub client: String,
+}
+
+/// How the run was set up.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    /// `quick` or `full`.
+    pub mode: &'static str,
+    /// Rounds per figure (ours and raw alternate within each).
+    pub rounds: usize,
+    /// Length of each handshake window, ms.
+    pub handshake_window_ms: u128,
+    /// Target length of each bulk transfer, ms.
+    pub bulk_window_ms: u128,
+    /// Target length of each in-memory transfer, ms.
+    pub records_window_ms: u128,
+    /// Clients handshaking at once for the handshake rates.
+    pub handshake_concurrency: usize,
+    /// Clients handshaking at once for the latency percentiles.
+    pub latency_concurrency: usize,
+    /// Idle connections held for the memory figure.
+    pub memory_connections: usize,
+    /// Whether the server thread runs pinned to CPU 0 and the client to CPU 1.
+    pub pinned_threads: bool,
+}
+
+/// Everything one run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `tls-policy` and its version.
+    pub tool: String,
+    /// The machine.
+    pub machine: Machine,
+    /// The backends compared.
+    pub backends: Vec<BackendInfo>,
+    /// The run's settings.
+    pub settings: Settings,
+    /// Every figure, ours and raw.
+    pub rows: Vec<Row>,
+    /// Plain TCP figures.
+    pub ceilings: Vec<Ceiling>,
+    /// `{backend, metric, ours, raw, ratio}` for every row (and its per-CPU twin).
+    pub comparisons: Vec<Comparison>,
+    /// The targets.
+    pub targets: Vec<TargetCheck>,
+    /// Skipped or failed figures, and other remarks.
+    pub notes: Vec<String>,
+    /// How long the run took, seconds.
+    pub elapsed_s: f64,
+}
+
+impl Report {
+    /// Derives `comparisons` and `targets` from `rows`.
+    pub fn finish(&mut self) {
+        self.comparisons = comparisons(&self.rows);
+        self.targets = targets(&self.comparisons, &self.rows);
+    }
+
+    /// The report as people read it: header lines, one table per backend, the ceilings, the
+    /// targets.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} — {} run: {} rounds per figure, ours and raw alternating; medians; ratio = ours/raw",
+            self.tool, self.settings.mode, self.settings.rounds
+        );
+        let _ = writeln!(out, "{}", self.machine.summary());
+        for backend in &self.backends {
+            let _ = writeln!(
+                out,
+                "backend {}: {}; raw: {}; client: {}",
+                backend.name, backend.library, backend.raw, backend.client
+            );
+        }
+        for backend in &self.backends {
+            let rows: Vec<&Row> = self
+                .rows
+                .iter()
+                .filter(|row| row.backend == backend.name)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{:<52} {:>9} {:>10} {:>10} {:>6}  | {:>10} {:>10} {:>6}",
+                backend.name, "unit", "ours", "raw", "ratio", "ours/CPU-s", "raw/CPU-s", "ratio"
+            );
+            for row in rows {
+                let mut line = format!(
+                    "  {:<50} {:>9} {:>10} {:>10} {:>6}",
+                    row.label,
+                    row.unit,
+                    number(row.ours.median),
+                    number(row.raw.median),
+                    ratio(row.ratio, missed(row)),
+                );
+                if let Some(cpu) = &row.per_cpu {
+                    let _ = write!(
+                        line,
+                        "  | {:>10} {:>10} {:>6}",
+                        number(cpu.ours.median),
+                        number(cpu.raw.median),
+                        ratio(
+                            cpu.ratio,
+                            missed_ratio(&format!("{}_per_cpu", row.metric), cpu.ratio)
+                        ),
+                    );
+                }
+                let _ = writeln!(out, "{}", line.trim_end());
+                if let Some(note) = &row.note {
+                    let _ = writeln!(out, "      {note}");
+                }
+            }
+        }
+        if !self.ceilings.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "plain TCP (the I/O ceiling)");
+            for ceiling in &self.ceilings {
+                let mut line = format!(
+                    "  {:<50} {:>9} {:>10}",
+                    ceiling.label,
+                    ceiling.unit,
+                    number(ceiling.value.median)
+                );
+                if let Some((unit, stat)) = &ceiling.per_cpu {
+                    let _ = write!(line, "   {} {unit}", number(stat.median));
+                }
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "targets, checked on the per-CPU-second ratios (* marks a miss; wall-clock ratios also \
+             measure the client on the other core and any other load)"
+        );
+        for target in &self.targets {
+            let verdict = match (target.checked, target.met) {
+                (0, _) => "not measured".to_owned(),
+                (_, true) => "met".to_owned(),
+                (_, false) => "MISSED".to_owned(),
+            };
+            let worst = target
+                .worst
+                .as_ref()
+                .map(|(backend, metric, value)| {
+                    format!(" (worst {}: {backend} {metric})", number(*value))
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<52} {verdict}, {} figures{worst}",
+                target.target, target.checked
+            );
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        let _ = writeln!(out, "({:.0} s)", self.elapsed_s);
+        out
+    }
+}
+
+fn comparisons(rows: &[Row]) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(Comparison {
+            backend: row.backend.clone(),
+            metric: row.metric.clone(),
+            ours: row.ours.median,
+            raw: row.raw.median,
+            ratio: row.ratio,
+            unit: row.unit.clone(),
+            higher_is_better: row.higher_is_better,
+        });
+        if let Some(cpu) = &row.per_cpu {
+            out.push(Comparison {
+                backend: row.backend.clone(),
+                metric: format!("{}_per_cpu", row.metric),
+                ours: cpu.ours.median,
+                raw: cpu.raw.median,
+                ratio: cpu.ratio,
+                unit: cpu.unit.clone(),
+                higher_is_better: row.higher_is_better,
+            });
+        }
+    }
+    out
+}
+
+/// The minimum ratio a comparison must reach, if it has a ratio target.
+///
+/// Targets are checked on the per-server-CPU-second figures (`..._per_cpu`): they measure what
+/// our layer costs the server. The wall-clock figures are reported too, but on a two-core
+/// machine with the client on the other core they also measure the client and any other load.
+pub fn ratio_target(metric: &str) -> Option<f64> {
+    let metric = metric.strip_suffix("_per_cpu")?;
+    if metric.starts_with("handshake_") || metric.starts_with("bulk_") {
+        Some(TARGET_NETWORK_RATIO)
+    } else if metric.starts_with("records_") {
+        Some(TARGET_RECORDS_RATIO)
+    } else {
+        None
+    }
+}
+
+/// Whether `value` is below `threshold`, or not a number at all.
+pub(crate) fn short_of(value: f64, threshold: f64) -> bool {
+    !matches!(
+        value.partial_cmp(&threshold),
+        Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+    )
+}
+
+fn missed_ratio(metric: &str, ratio: f64) -> bool {
+    ratio_target(metric).is_some_and(|target| short_of(ratio, target))
+}
+
+fn missed(row: &Row) -> bool {
+    if row.metric == "idle_memory" && row.backend.starts_with("rustls") {
+        // Over the limit, or not measured.
+        return short_of(TARGET_IDLE_KIB, row.ours.median);
+    }
+    missed_ratio(&row.metric, row.ratio)
+}
+
+fn targets(comparisons: &[Comparison], rows: &[Row]) -> Vec<TargetCheck> {
+    let ratio_check = |name: String, prefix: &str, threshold: f64| {
+        let checked: Vec<&Comparison> = comparisons
+            .iter()
+            .filter(|c| c.metric.starts_with(prefix) && ratio_target(&c.metric).is_some())
+            .collect();
+        let worst = checked
+            .iter()
+            .min_by(|a, b| a.ratio.total_cmp(&b.ratio))
+            .map(|c| (c.backend.clone(), c.metric.clone(), c.ratio));
+        TargetCheck {
+            target: name,
+            checked: checked.len(),
+            met: checked.iter().all(|c| !short_of(c.ratio, threshold)),
+            worst,
+        }
+    };
+    let memory: Vec<&Row> = rows
+        .iter()
+        .filter(|row| row.metric == "idle_memory" && row.backend.starts_with("rustls"))
+        .collect();
+    let memory_worst = memory
+        .iter()
+        .max_by(|a, b| a.ours.median.total_cmp(&b.ours.median))
+        .map(|row| (row.backend.clone(), row.metric.clone(), row.ours.median));
+    vec![
+        ratio_check(
+            format!("handshakes per CPU-s: ours/raw >= {TARGET_NETWORK_RATIO}"),
+            "handshake_",
+            TARGET_NETWORK_RATIO,
+        ),
+        ratio_check(
+            format!("bulk per CPU-s: ours/raw >= {TARGET_NETWORK_RATIO}"),
+            "bulk_",
+            TARGET_NETWORK_RATIO,
+        ),
+        ratio_check(
+            format!("in-memory records per CPU-s: ours/raw >= {TARGET_RECORDS_RATIO}"),
+            "records_",
+            TARGET_RECORDS_RATIO,
+        ),
+        TargetCheck {
+            target: format!("idle rustls connection (ours) <= {TARGET_IDLE_KIB} KiB"),
+            checked: memory.len(),
+            met: memory.iter().all(|row| row.ours.median <= TARGET_IDLE_KIB),
+            worst: memory_worst,
+        },
+    ]
+}
+
+/// A number for the table: thousands separators above 1,000, fewer decimals as it grows.
+pub(crate) fn number(value: f64) -> String {
+    if !value.is_finite() {
+        return "-".to_owned();
+    }
+    if value.abs() >= 1000.0 {
+        let rounded = value.round() as i64;
+        let digits = rounded.unsigned_abs().to_string();
+        let mut grouped = String::new();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        if rounded < 0 {
+            grouped.insert(0, '-');
+        }
+        grouped
+    } else if value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn ratio(value: f64, missed: bool) -> String {
+    if !value.is_finite() {
+        return "-".to_owned();
+    }
+    format!("{value:.2}{}", if missed { "*" } else { " " })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(backend: &str, metric: &str, ours: f64, raw: f64) -> Row {
+        Row {
+            backend: backend.into(),
+            metric: metric.into(),
+            label: metric.into(),
+            unit: "x".into(),
+            higher_is_better: true,
+            ours: Stat::new(vec![ours]),
+            raw: Stat::new(vec![raw]),
+            ratio: ours / raw,
+            per_cpu: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn numbers_read_at_a_glance() {
+        assert_eq!(number(1234567.8), "1,234,568");
+        assert_eq!(number(999.4), "999");
+        assert_eq!(number(12.34), "12.3");
+        assert_eq!(number(0.5), "0.50");
+        assert_eq!(number(f64::NAN), "-");
+    }
+
+    #[test]
+    fn targets_find_the_worst_figure() {
+        let mut rows = vec![
+            row(
+                "rustls-ring",
+                "handshake_full_tls13_ecdsa_p256",
+                96.0,
+                100.0,
+            ),
+            row("rustls-ring", "bulk_aes128gcm_server_writes", 99.0, 100.0),
+            row("rustls-ring", "records_server_writes", 96.0, 100.0),
+            row("rustls-ring", "idle_memory", 20.0, 19.0),
+        ];
+        for row in &mut rows[..3] {
+            row.per_cpu = Some(PerCpu {
+                unit: "x/CPU-s".into(),
+                ours: row.ours.clone(),
+                raw: row.raw.clone(),
+                ratio: row.ratio,
+            });
+        }
+        let comparisons = comparisons(&rows);
+        assert_eq!(comparisons.len(), 7);
+        let checks = targets(&comparisons, &rows);
+        assert_eq!(checks[0].checked, 1, "only the per-CPU figure is checked");
+        assert!(!checks[0].met, "0.96 < 0.97");
+        assert!(checks[1].met && checks[2].met && checks[3].met);
+        assert_eq!(checks[0].worst.as_ref().unwrap().2, 0.96);
+        assert!(!missed(&rows[0]), "wall-clock ratios are not targets");
+        assert!(!missed(&rows[3]));
+        assert!(short_of(f64::NAN, 1.0) && !short_of(1.0, 1.0));
+    }
+}
