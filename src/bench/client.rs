@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+#[cfg(feature = "native-tls")]
 use super::pki::SERVER_NAME;
 use super::protocol::{self, Request, ACK, GREETING};
 use super::BenchError;
@@ -217,13 +218,29 @@ pub(crate) mod rustls_client {
 
     /// The provider a client for `backend` runs on, and its name.
     fn provider(backend: Backend) -> (CryptoProvider, &'static str) {
-        match backend {
+        let ring = {
             #[cfg(feature = "rustls-ring")]
-            Backend::RustlsRing => (rustls::crypto::ring::default_provider(), "ring"),
-            #[cfg(feature = "rustls-aws-lc-rs")]
-            _ => (rustls::crypto::aws_lc_rs::default_provider(), "aws-lc-rs"),
-            #[cfg(not(feature = "rustls-aws-lc-rs"))]
-            _ => (rustls::crypto::ring::default_provider(), "ring"),
+            {
+                backend == Backend::RustlsRing
+            }
+            #[cfg(not(feature = "rustls-ring"))]
+            {
+                let _ = backend;
+                false
+            }
+        };
+        #[cfg(feature = "rustls-aws-lc-rs")]
+        {
+            if ring {
+                #[cfg(feature = "rustls-ring")]
+                return (rustls::crypto::ring::default_provider(), "ring");
+            }
+            (rustls::crypto::aws_lc_rs::default_provider(), "aws-lc-rs")
+        }
+        #[cfg(not(feature = "rustls-aws-lc-rs"))]
+        {
+            let _ = ring;
+            (rustls::crypto::ring::default_provider(), "ring")
         }
     }
 

@@ -52,3 +52,15 @@ impl BenchError {
         BenchError(message.into())
     }
 }
+
+impl From<std::io::Error> for BenchError {
+    fn from(error: std::io::Error) -> Self {
+        BenchError(error.to_string())
+    }
+}
+
+impl From<crate::Error> for BenchError {
+    fn from(error: crate::Error) -> Self {
+        BenchError(error.to_string())
+    }
+}

@@ -7,7 +7,7 @@
 //! use tls_policy::Backend;
 //!
 //! let certs = Certificates::generate()?;
-//! let backend = Backend::default_backend().map_err(|e| tls_policy::bench::BenchError::new(e.to_string()))?;
+//! let backend = Backend::default_backend()?;
 //! let mut pair = InMemory::connect(backend, Role::Ours, &certs.ecdsa).await?;
 //! pair.transfer(Direction::ServerWrites, 16 << 20).await?;
 //! # Ok(())
