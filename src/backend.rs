@@ -9,6 +9,9 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use tls_policy_backend::{Capabilities, ClientOptions, ServerOptions, ServerPolicy, TlsBackend};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -129,7 +132,7 @@ impl Backend {
         Ok(Acceptor {
             backend: self,
             policy: policy.name.clone(),
-            inner,
+            inner: Arc::new(ArcSwap::from_pointee(inner)),
         })
     }
 }
@@ -149,11 +152,17 @@ impl std::str::FromStr for Backend {
 }
 
 /// A policy compiled for one backend: runs server handshakes. Cheap to clone.
+///
+/// Every clone shares one swappable slot holding the compiled config: when the policy is
+/// reloaded ([`TlsChannels::reload`](crate::TlsChannels::reload)), each holder — a
+/// [`TlsLayer`](crate::TlsLayer), a listener, an axum `TlsListener` — runs its *next* handshake
+/// with the new material, while established connections keep the session they have. Reading
+/// the slot is one lock-free atomic load per handshake.
 #[derive(Clone)]
 pub struct Acceptor {
     backend: Backend,
     policy: String,
-    inner: AcceptorInner,
+    inner: Arc<ArcSwap<AcceptorInner>>,
 }
 
 #[derive(Clone)]
@@ -175,12 +184,25 @@ impl Acceptor {
         &self.policy
     }
 
-    /// Runs the server side of a TLS handshake over `io`.
+    /// Puts `fresh`'s compiled config in this acceptor's slot, shared by all its clones: the
+    /// next handshake of every holder uses it. `fresh` must be the same policy compiled for the
+    /// same backend (the reload module guarantees it).
+    pub(crate) fn replace_with(&self, fresh: &Acceptor) {
+        debug_assert_eq!(self.backend, fresh.backend);
+        debug_assert_eq!(self.policy, fresh.policy);
+        self.inner.store(fresh.inner.load_full());
+    }
+
+    /// Runs the server side of a TLS handshake over `io`, with the policy's material current
+    /// when the handshake starts.
     pub async fn accept<IO>(&self, io: IO) -> io::Result<TlsStream<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (inner, info) = match &self.inner {
+        // One atomic load (plus the Arc's count): the handshake owns what it started with, so
+        // a reload mid-handshake cannot mix old and new material.
+        let current = self.inner.load_full();
+        let (inner, info) = match &*current {
             #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
             AcceptorInner::Rustls(acceptor) => {
                 let (stream, info) = RustlsBackend::accept(acceptor, io).await?;

@@ -12,11 +12,14 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tls_policy_backend::ServerOptions;
 
 use crate::config::Settings;
+use crate::layer::HandshakeLimits;
 use crate::load::{load_bound_policy, LoadedPolicy};
+use crate::reload::ReloadState;
 use crate::{Acceptor, Backend, Error, TlsLayer};
 
 /// One channel's TLS, compiled: the policy it uses and its acceptor.
@@ -32,11 +35,15 @@ pub struct ChannelTls {
 
 /// The channels of a config that are bound to a policy, each compiled for one backend.
 ///
-/// Each policy is loaded and validated once, however many channels share it.
+/// Each policy is loaded and validated once, however many channels share it. The settings and
+/// listener options they were compiled with are kept, so that [`TlsChannels::reload`] and
+/// [`TlsChannels::watch`] can re-read each policy's files and swap the new material into every
+/// clone of its acceptors.
 #[derive(Clone, Debug)]
 pub struct TlsChannels {
-    backend: Backend,
-    channels: BTreeMap<String, ChannelTls>,
+    pub(crate) backend: Backend,
+    pub(crate) channels: BTreeMap<String, ChannelTls>,
+    pub(crate) reload: Arc<ReloadState>,
 }
 
 impl TlsChannels {
@@ -62,6 +69,7 @@ impl TlsChannels {
         let backend = choose_backend(settings, backend)?;
         let mut loaded: BTreeMap<&str, LoadedPolicy> = BTreeMap::new();
         let mut channels = BTreeMap::new();
+        let mut options = BTreeMap::new();
         for (name, channel) in &settings.channels {
             let Some(policy_name) = channel.policy.as_deref() else {
                 continue;
@@ -71,7 +79,9 @@ impl TlsChannels {
                 // load_bound_policy logs the warnings.
                 Entry::Vacant(entry) => entry.insert(load_bound_policy(settings, policy_name)?),
             };
-            let acceptor = backend.server(&policy.policy, &options_for(name))?;
+            let channel_options = options_for(name);
+            let acceptor = backend.server(&policy.policy, &channel_options)?;
+            options.insert(name.clone(), channel_options);
             channels.insert(
                 name.clone(),
                 ChannelTls {
@@ -81,7 +91,16 @@ impl TlsChannels {
                 },
             );
         }
-        Ok(TlsChannels { backend, channels })
+        let serving = loaded
+            .into_iter()
+            .map(|(name, policy)| (name.to_owned(), policy.policy))
+            .collect();
+        let reload = Arc::new(ReloadState::new(settings.clone(), options, serving));
+        Ok(TlsChannels {
+            backend,
+            channels,
+            reload,
+        })
     }
 
     /// The backend every channel was compiled for.
@@ -100,9 +119,24 @@ impl TlsChannels {
     }
 
     /// A [`TlsLayer`] for `channel`; an error if the channel is not bound to a policy.
+    ///
+    /// The layer carries the channel's name (span field, metrics label) and its
+    /// `handshake_timeout` and `max_concurrent_handshakes`.
     pub fn layer(&self, channel: &str) -> Result<TlsLayer, Error> {
+        let limits = self.reload.settings.channels.get(channel).map(|settings| {
+            HandshakeLimits::new(
+                settings.handshake_timeout,
+                settings.max_concurrent_handshakes,
+            )
+        });
         self.channel(channel)
-            .map(|c| TlsLayer::new(c.acceptor.clone()))
+            .map(|c| {
+                let layer = TlsLayer::new(c.acceptor.clone()).with_channel(channel);
+                match limits {
+                    Some(limits) => layer.with_limits(limits),
+                    None => layer,
+                }
+            })
             .ok_or_else(|| Error::Policy {
                 policy: String::new(),
                 setting: "ssl_policy",

@@ -16,12 +16,16 @@ pub mod integration;
 pub mod layer;
 pub mod listener;
 pub mod load;
+pub mod observe;
+pub mod reload;
 pub mod stream;
 
 pub use backend::{Acceptor, Backend, BACKEND_NAMES};
 pub use channels::{ChannelTls, TlsChannels};
 pub use error::{Error, Result, Source};
-pub use layer::{Tls, TlsLayer, TlsServiceError};
+pub use layer::{HandshakeError, HandshakeLimits, Tls, TlsLayer, TlsServiceError};
+pub use observe::HandshakeFailure;
+pub use reload::{PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher};
 pub use stream::TlsStream;
 pub use tls_policy_backend::{
     BackendError, Capabilities, CipherSuite, ClientAuth, ServerOptions, ServerPolicy, TlsInfo,

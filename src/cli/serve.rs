@@ -46,6 +46,13 @@ pub struct ServeArgs {
     /// Seconds live connections may take to finish after SIGINT or SIGTERM before they are dropped.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub drain_timeout: u64,
+    /// Serve metrics in the Prometheus text format at http://ADDR/metrics (plain HTTP;
+    /// host:port, port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// Do not watch the policies' files for changes; SIGHUP still reloads them.
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 /// Runs `tls-policy serve`.
@@ -53,11 +60,28 @@ pub async fn run(args: ServeArgs) -> CliResult {
     init_logging();
     // Registered first, so a signal that arrives as soon as the listening lines are out counts.
     let mut signals = Signals::register()?;
+    let mut hangups = Hangups::register()?;
     let settings = Settings::from_file(&args.config, args.home.as_deref())?;
     let drain_timeout = Duration::from_secs(args.drain_timeout);
+    // Installed before the listeners start, so that they record into it.
+    let metrics = match args.metrics.as_deref() {
+        Some(address) => Some(crate::observe::prometheus::MetricsEndpoint::start(address).await?),
+        None => None,
+    };
     let running = Running::start(&settings, args.backend, drain_timeout).await?;
     running.print_listening()?;
-    let signal = signals.recv().await;
+    if let Some(metrics) = &metrics {
+        crate::observe::record_settings_expiry(&settings);
+        println!("metrics {}", metrics.url());
+    }
+    // Hot reload: the policies' files are watched (unless --no-watch), and SIGHUP re-reads them.
+    let _watcher = (!args.no_watch).then(|| running.watch()).flatten();
+    let signal = loop {
+        tokio::select! {
+            signal = signals.recv() => break signal,
+            () = hangups.recv() => running.reload().await,
+        }
+    };
     eprintln!(
         "{signal}: no longer accepting; draining live connections (up to {}s)",
         drain_timeout.as_secs()
@@ -118,6 +142,7 @@ impl Listening {
 /// Every channel of a config, bound and served, until [`Running::stop`].
 #[derive(Debug)]
 pub(crate) struct Running {
+    channels: TlsChannels,
     listening: Vec<Listening>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<(String, ServeSummary)>,
@@ -192,10 +217,39 @@ impl Running {
             listening.push(description);
         }
         Ok(Running {
+            channels,
             listening,
             stop,
             tasks,
         })
+    }
+
+    /// Watches every policy's files and reloads a policy when they change; `None` (with a
+    /// warning) when the watch cannot be set up, as SIGHUP still reloads.
+    pub(crate) fn watch(&self) -> Option<crate::Watcher> {
+        match self.channels.watch() {
+            Ok(watcher) => Some(watcher),
+            Err(error) => {
+                tracing::warn!("not watching the policies' files ({error}); SIGHUP still reloads");
+                None
+            }
+        }
+    }
+
+    /// Re-reads every policy's files (SIGHUP); each policy's outcome is logged by the reload,
+    /// and a broken one keeps serving its previous material.
+    pub(crate) async fn reload(&self) {
+        let channels = self.channels.clone();
+        match tokio::task::spawn_blocking(move || channels.reload()).await {
+            Ok(Ok(report)) => {
+                tracing::info!(policies = report.policies.len(), "SIGHUP: reload done")
+            }
+            Ok(Err(error)) => tracing::warn!(
+                refused = error.failures.len(),
+                "SIGHUP: reload done; refused policies keep their previous material"
+            ),
+            Err(error) => tracing::error!("SIGHUP: the reload task failed: {error}"),
+        }
     }
 
     /// The served channels, in channel-name order.
@@ -250,6 +304,46 @@ impl Service<Connection<TcpStream>> for ChannelService {
         match self {
             ChannelService::Http(page) => Box::pin(serve_http(connection, Arc::clone(page))),
             ChannelService::Echo => Box::pin(async move { Ok(echo(connection).await?) }),
+        }
+    }
+}
+
+// === Hangups ===
+
+/// SIGHUP, which reloads the policies' files; registered up front, so it never kills the process.
+#[derive(Debug)]
+pub(crate) struct Hangups {
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Hangups {
+    /// Starts listening for SIGHUP.
+    pub(crate) fn register() -> io::Result<Hangups> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Hangups {
+                hangup: signal(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Hangups {})
+        }
+    }
+
+    /// Waits for the next SIGHUP (forever where there is none).
+    pub(crate) async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.hangup.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            std::future::pending::<()>().await;
         }
     }
 }

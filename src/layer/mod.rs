@@ -27,9 +27,11 @@ mod error;
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
+pub(crate) mod limits;
 mod service;
 
-pub use error::TlsServiceError;
+pub use error::{HandshakeError, TlsServiceError};
 pub use future::TlsFuture;
-pub use layer::{TlsLayer, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use layer::{TlsLayer, DEFAULT_HANDSHAKE_TIMEOUT, UNNAMED_CHANNEL};
+pub use limits::HandshakeLimits;
 pub use service::Tls;

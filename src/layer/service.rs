@@ -1,37 +1,56 @@
-//! The [`Tls`] service: handshake first, then hand the stream to the inner service.
+//! The [`Tls`] service: handshake first (within the layer's limits), then hand the stream to the
+//! inner service.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_service::Service;
+use tracing::Instrument;
 
 use super::future::ServiceFuture;
-use super::{TlsFuture, TlsServiceError};
+use super::limits::Limited;
+use super::{HandshakeError, HandshakeLimits, TlsFuture, TlsServiceError};
+use crate::observe::{classify_handshake_error, log_refusal, ChannelMetrics, HandshakeFailure};
 use crate::{Acceptor, TlsStream};
 
 /// Middleware that secures each connection with TLS before passing it to `S`.
 ///
-/// Built by [`super::TlsLayer`].
+/// Built by [`super::TlsLayer`]. Each call runs in a `tls_connection` span (channel, policy,
+/// backend), records the handshake's outcome, reason and duration, and counts the connection as
+/// active until the inner service's future ends.
 #[derive(Clone, Debug)]
 pub struct Tls<S> {
     inner: S,
     acceptor: Acceptor,
-    handshake_timeout: Duration,
+    limits: HandshakeLimits,
+    metrics: Arc<ChannelMetrics>,
 }
 
 impl<S> Tls<S> {
-    pub(crate) fn new(inner: S, acceptor: Acceptor, handshake_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        inner: S,
+        acceptor: Acceptor,
+        limits: HandshakeLimits,
+        metrics: Arc<ChannelMetrics>,
+    ) -> Self {
         Tls {
             inner,
             acceptor,
-            handshake_timeout,
+            limits,
+            metrics,
         }
     }
 
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The handshake limits, shared with every service of the same layer.
+    pub fn limits(&self) -> &HandshakeLimits {
+        &self.limits
     }
 }
 
@@ -54,16 +73,50 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         let acceptor = self.acceptor.clone();
-        let timeout = self.handshake_timeout;
-        TlsFuture::new(async move {
-            let stream = match tokio::time::timeout(timeout, acceptor.accept(io)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => return Err(TlsServiceError::Handshake(error)),
-                Err(_) => return Err(TlsServiceError::HandshakeTimeout(timeout)),
+        let limits = self.limits.clone();
+        let metrics = Arc::clone(&self.metrics);
+        let span = tracing::info_span!(
+            "tls_connection",
+            channel = metrics.channel(),
+            policy = metrics.policy(),
+            backend = metrics.backend(),
+        );
+        let handshake = async move {
+            // Moved into the service's future below; dropped however the connection ends
+            // (refused, done, or its future dropped).
+            let active = metrics.connection_opened();
+            let started = Instant::now();
+            let stream = match limits.run(acceptor.accept(io)).await {
+                Ok(stream) => stream,
+                Err(Limited::TimedOut) => {
+                    let timeout = limits.timeout();
+                    metrics.handshake_failed(HandshakeFailure::Timeout, started.elapsed());
+                    log_refusal(
+                        HandshakeFailure::Timeout,
+                        &format_args!("no TLS handshake completed within {timeout:?}"),
+                    );
+                    return Err(TlsServiceError::HandshakeTimeout(timeout));
+                }
+                Err(Limited::Failed(error)) => {
+                    let reason = classify_handshake_error(acceptor.backend(), &error);
+                    metrics.handshake_failed(reason, started.elapsed());
+                    let error = HandshakeError::new(reason, error);
+                    log_refusal(reason, &error);
+                    return Err(TlsServiceError::Handshake(error));
+                }
             };
+            metrics.handshake_succeeded(started.elapsed());
             // Boxed apart from the handshake, whose state is freed once it is done.
-            let service: ServiceFuture<S::Response, S::Error> = Box::pin(ready.call(stream));
+            let call = ready.call(stream);
+            let service: ServiceFuture<S::Response, S::Error> = Box::pin(
+                async move {
+                    let _active = active;
+                    call.await
+                }
+                .in_current_span(),
+            );
             Ok(service)
-        })
+        };
+        TlsFuture::new(handshake.instrument(span))
     }
 }

@@ -1,14 +1,16 @@
 //! Admitting one accepted socket: a handshake slot, the first-byte sniff, the handshake — all
-//! within the handshake timeout.
+//! within the handshake timeout — and the reason when it fails.
 
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 
 use super::{TlsMode, Transport};
+use crate::layer::limits::Limited;
+use crate::layer::HandshakeLimits;
+use crate::observe::{classify_handshake_error, HandshakeFailure};
 
 /// The first byte of a TLS record carrying a handshake message (a ClientHello opens with it).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -17,8 +19,7 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 #[derive(Debug)]
 pub(crate) struct Admission {
     tls: TlsMode,
-    handshake_timeout: Duration,
-    handshakes: Semaphore,
+    limits: HandshakeLimits,
 }
 
 /// Why a connection was not admitted; it concerns that connection only.
@@ -30,24 +31,14 @@ pub(crate) enum Refusal {
     ClosedBeforeData,
     /// Reading the first byte failed.
     Sniff(io::Error),
-    /// The TLS handshake failed.
-    Handshake(io::Error),
+    /// The TLS handshake failed, for this reason.
+    Handshake(HandshakeFailure, io::Error),
 }
 
 impl Admission {
-    /// Admission for `tls`, cutting handshakes at `handshake_timeout` and running at most
-    /// `max_concurrent_handshakes` (at least 1) at once.
-    pub(crate) fn new(
-        tls: TlsMode,
-        handshake_timeout: Duration,
-        max_concurrent_handshakes: usize,
-    ) -> Self {
-        let permits = max_concurrent_handshakes.clamp(1, Semaphore::MAX_PERMITS);
-        Admission {
-            tls,
-            handshake_timeout,
-            handshakes: Semaphore::new(permits),
-        }
+    /// Admission for `tls` under `limits` (shared with nothing else unless cloned in).
+    pub(crate) fn new(tls: TlsMode, limits: HandshakeLimits) -> Self {
+        Admission { tls, limits }
     }
 
     /// The channel's TLS mode.
@@ -58,18 +49,20 @@ impl Admission {
     /// Secures `tcp` as the TLS mode says: plaintext passes at once; otherwise a handshake
     /// slot is taken, the first byte sniffed (OPTIONAL) and the handshake run, all within the
     /// handshake timeout. The slot is released as soon as the handshake ends.
+    ///
+    /// `Ok(Transport::Tls)` means a handshake completed.
     pub(crate) async fn admit(&self, tcp: TcpStream) -> Result<Transport<TcpStream>, Refusal> {
         if matches!(self.tls, TlsMode::Disabled) {
             return Ok(Transport::Plain(tcp));
         }
-        tokio::time::timeout(self.handshake_timeout, self.secure(tcp))
-            .await
-            .unwrap_or(Err(Refusal::Timeout(self.handshake_timeout)))
+        match self.limits.run(self.secure(tcp)).await {
+            Ok(transport) => Ok(transport),
+            Err(Limited::Failed(refusal)) => Err(refusal),
+            Err(Limited::TimedOut) => Err(Refusal::Timeout(self.limits.timeout())),
+        }
     }
 
     async fn secure(&self, tcp: TcpStream) -> Result<Transport<TcpStream>, Refusal> {
-        // The semaphore is never closed, so acquiring only waits.
-        let _slot = self.handshakes.acquire().await;
         let acceptor = match &self.tls {
             TlsMode::Disabled => return Ok(Transport::Plain(tcp)),
             TlsMode::Required(acceptor) => acceptor,
@@ -83,15 +76,33 @@ impl Admission {
                 }
             }
         };
-        let tls = acceptor.accept(tcp).await.map_err(Refusal::Handshake)?;
-        Ok(Transport::Tls(tls))
+        match acceptor.accept(tcp).await {
+            Ok(tls) => Ok(Transport::Tls(tls)),
+            Err(error) => Err(Refusal::Handshake(
+                classify_handshake_error(acceptor.backend(), &error),
+                error,
+            )),
+        }
     }
 }
 
 impl Refusal {
-    /// Whether this is routine (a probe that connected and left) rather than worth a warning.
+    /// Whether this is routine (a probe that connected and left) rather than worth logging
+    /// above debug.
     pub(crate) fn is_routine(&self) -> bool {
         matches!(self, Refusal::ClosedBeforeData)
+    }
+
+    /// Why, as a metric label.
+    pub(crate) fn reason(&self) -> HandshakeFailure {
+        match self {
+            Refusal::Timeout(_) => HandshakeFailure::Timeout,
+            Refusal::ClosedBeforeData => HandshakeFailure::PeerClosed,
+            Refusal::Sniff(error) => {
+                HandshakeFailure::from_io_kind(error).unwrap_or(HandshakeFailure::Other)
+            }
+            Refusal::Handshake(reason, _) => *reason,
+        }
     }
 }
 
@@ -108,7 +119,7 @@ impl fmt::Display for Refusal {
                 f.write_str("the peer closed the connection before sending anything")
             }
             Refusal::Sniff(error) => write!(f, "reading the first byte failed: {error}"),
-            Refusal::Handshake(error) => write!(f, "TLS handshake failed: {error}"),
+            Refusal::Handshake(_, error) => write!(f, "TLS handshake failed: {error}"),
         }
     }
 }

@@ -6,6 +6,7 @@ use super::ListenError;
 use crate::config::{
     ChannelSettings, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
 };
+use crate::layer::HandshakeLimits;
 use crate::{Acceptor, TlsChannels};
 
 /// How long live connections may go on after shutdown begins, unless set otherwise.
@@ -73,8 +74,7 @@ impl TlsMode {
 pub struct ListenerConfig {
     channel: String,
     tls: TlsMode,
-    handshake_timeout: Duration,
-    max_concurrent_handshakes: usize,
+    limits: HandshakeLimits,
     drain_timeout: Duration,
 }
 
@@ -85,8 +85,10 @@ impl ListenerConfig {
         ListenerConfig {
             channel: channel.into(),
             tls,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-            max_concurrent_handshakes: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+            limits: HandshakeLimits::new(
+                DEFAULT_HANDSHAKE_TIMEOUT,
+                DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+            ),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
@@ -109,13 +111,20 @@ impl ListenerConfig {
     /// How long a peer may take from connecting to a completed handshake (including the wait
     /// for a handshake slot and, under OPTIONAL, for its first byte).
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
+        self.limits = self.limits.with_timeout(timeout);
         self
     }
 
     /// How many handshakes may be in progress at once (at least 1).
     pub fn with_max_concurrent_handshakes(mut self, max: usize) -> Self {
-        self.max_concurrent_handshakes = max.max(1);
+        self.limits = HandshakeLimits::new(self.limits.timeout(), max);
+        self
+    }
+
+    /// Replaces the handshake timeout and cap; clones of one [`HandshakeLimits`] share their
+    /// slots (with a [`crate::TlsLayer`], say, or another listener).
+    pub fn with_limits(mut self, limits: HandshakeLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -137,12 +146,17 @@ impl ListenerConfig {
 
     /// The handshake timeout.
     pub fn handshake_timeout(&self) -> Duration {
-        self.handshake_timeout
+        self.limits.timeout()
     }
 
     /// The cap on concurrent handshakes.
     pub fn max_concurrent_handshakes(&self) -> usize {
-        self.max_concurrent_handshakes
+        self.limits.max_concurrent()
+    }
+
+    /// The handshake timeout and cap (clones of the config share the handshake slots).
+    pub fn limits(&self) -> &HandshakeLimits {
+        &self.limits
     }
 
     /// The drain timeout.

@@ -10,6 +10,7 @@ use tls_policy_backend::TlsInfo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::Draining;
+use crate::observe::ChannelMetrics;
 use crate::TlsStream;
 
 /// What a connection's bytes travel over: a TLS session, or the bare transport.
@@ -35,6 +36,8 @@ pub struct Connection<IO> {
     peer_addr: SocketAddr,
     channel: Arc<str>,
     draining: Draining,
+    // Where the bytes read and written are counted (set by the listener).
+    metrics: Option<Arc<ChannelMetrics>>,
 }
 
 impl<IO> Connection<IO> {
@@ -52,7 +55,14 @@ impl<IO> Connection<IO> {
             peer_addr,
             channel: channel.into(),
             draining,
+            metrics: None,
         }
+    }
+
+    /// Counts the bytes read and written into `metrics` (`tls_policy_bytes_*_total`).
+    pub fn with_metrics(mut self, metrics: Arc<ChannelMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// What the TLS handshake negotiated; `None` for a plaintext connection.
@@ -108,11 +118,22 @@ impl<IO> Connection<IO> {
 /// Forwards one poll call to the TLS stream or the bare transport.
 macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
-        match &mut $self.get_mut().transport {
+        match &mut $self.transport {
             Transport::Tls($s) => $call,
             Transport::Plain($s) => $call,
         }
     };
+}
+
+/// Counts a completed write of `n` bytes.
+fn count_written(
+    metrics: &Option<Arc<ChannelMetrics>>,
+    poll: Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    if let (Some(metrics), Poll::Ready(Ok(n))) = (metrics, &poll) {
+        metrics.bytes_written(*n);
+    }
+    poll
 }
 
 impl<IO> AsyncRead for Connection<IO>
@@ -124,7 +145,13 @@ where
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_read(cx, buf))
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = delegate!(this, s => Pin::new(s).poll_read(cx, buf));
+        if let (Some(metrics), Poll::Ready(Ok(()))) = (&this.metrics, &poll) {
+            metrics.bytes_read(buf.filled().len().saturating_sub(before));
+        }
+        poll
     }
 }
 
@@ -137,7 +164,9 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => Pin::new(s).poll_write(cx, buf))
+        let this = self.get_mut();
+        let poll = delegate!(this, s => Pin::new(s).poll_write(cx, buf));
+        count_written(&this.metrics, poll)
     }
 
     fn poll_write_vectored(
@@ -145,7 +174,9 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+        let this = self.get_mut();
+        let poll = delegate!(this, s => Pin::new(s).poll_write_vectored(cx, bufs));
+        count_written(&this.metrics, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -156,10 +187,12 @@ where
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_flush(cx))
+        let this = self.get_mut();
+        delegate!(this, s => Pin::new(s).poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_shutdown(cx))
+        let this = self.get_mut();
+        delegate!(this, s => Pin::new(s).poll_shutdown(cx))
     }
 }

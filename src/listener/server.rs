@@ -5,7 +5,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinError, JoinSet};
@@ -14,8 +14,9 @@ use tracing::Instrument;
 
 use super::admit::Admission;
 use super::drain::DrainTrigger;
-use super::{Connection, Draining, ListenError, ListenerConfig};
+use super::{Connection, Draining, ListenError, ListenerConfig, Transport};
 use crate::config::{ChannelSettings, TlsLevel};
+use crate::observe::{log_refusal, ChannelMetrics};
 use crate::TlsChannels;
 
 /// The first pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
@@ -128,9 +129,10 @@ impl Listener {
         let channel: Arc<str> = Arc::from(config.channel());
         let admission = Arc::new(Admission::new(
             config.tls().clone(),
-            config.handshake_timeout(),
-            config.max_concurrent_handshakes(),
+            config.limits().clone(),
         ));
+        let metrics = Arc::new(ChannelMetrics::new(&channel, config.tls().acceptor()));
+        metrics.register();
         let (trigger, draining) = DrainTrigger::new();
         let mut tasks = JoinSet::new();
         let mut accepted: u64 = 0;
@@ -151,6 +153,7 @@ impl Listener {
                         let span = connection_span(&channel, &admission, peer);
                         let task = run_connection(
                             Arc::clone(&admission),
+                            Arc::clone(&metrics),
                             stream,
                             peer,
                             Arc::clone(&channel),
@@ -190,9 +193,12 @@ impl Listener {
     }
 }
 
-/// One connection's life: admission (handshake), then the service.
+/// One connection's life: admission (handshake), then the service; counted as active
+/// throughout, its handshake and bytes recorded.
+#[allow(clippy::too_many_arguments)]
 async fn run_connection<S>(
     admission: Arc<Admission>,
+    metrics: Arc<ChannelMetrics>,
     stream: TcpStream,
     peer: SocketAddr,
     channel: Arc<str>,
@@ -202,18 +208,28 @@ async fn run_connection<S>(
     S: Service<Connection<TcpStream>>,
     S::Error: fmt::Display,
 {
+    // Dropped however the task ends (done, refused, cut at the drain, panicked).
+    let _active = metrics.connection_opened();
+    let started = Instant::now();
     let transport = match admission.admit(stream).await {
-        Ok(transport) => transport,
-        Err(refusal) if refusal.is_routine() => {
-            tracing::debug!(reason = %refusal, "connection closed before a handshake");
-            return;
+        Ok(transport) => {
+            if matches!(transport, Transport::Tls(_)) {
+                metrics.handshake_succeeded(started.elapsed());
+            }
+            transport
         }
         Err(refusal) => {
-            tracing::warn!(reason = %refusal, "connection refused");
+            let reason = refusal.reason();
+            metrics.handshake_failed(reason, started.elapsed());
+            if refusal.is_routine() {
+                tracing::debug!(reason = reason.as_str(), detail = %refusal, "connection closed before a handshake");
+            } else {
+                log_refusal(reason, &refusal);
+            }
             return;
         }
     };
-    let connection = Connection::new(transport, peer, channel, draining);
+    let connection = Connection::new(transport, peer, channel, draining).with_metrics(metrics);
     if let Err(error) = poll_fn(|cx| service.poll_ready(cx)).await {
         tracing::warn!(%error, "the service cannot take the connection");
         return;

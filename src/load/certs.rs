@@ -41,18 +41,25 @@ pub fn load_cert_chain(policy: &str, path: &Path) -> Result<Vec<CertificateDer<'
         io::ErrorKind::NotFound => err("certificate file does not exist".into()),
         _ => err(format!("cannot read certificate file: {e}")),
     })?;
-    if !looks_like_pem(&bytes) {
-        return Err(err(
+    parse_cert_chain(&bytes).map_err(err)
+}
+
+/// Parses the bytes of a `public_certificate` file (no filesystem access): PEM certificates,
+/// leaf first, in file order, each checked to parse as X.509. [`load_cert_chain`] is this plus
+/// reading the file and naming the policy, setting and path.
+///
+/// Errors: not PEM, no certificate, a certificate that does not parse.
+pub fn parse_cert_chain(bytes: &[u8]) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+    if !looks_like_pem(bytes) {
+        return Err(
             "no PEM certificate found: the certificate chain must be PEM \
              ('-----BEGIN CERTIFICATE-----'); convert a DER file with `openssl x509 -inform der`"
                 .into(),
-        ));
+        );
     }
-    let chain = parse_pem_certs(&bytes).map_err(err)?;
+    let chain = parse_pem_certs(bytes)?;
     if chain.is_empty() {
-        return Err(err(
-            "no certificate found (expected PEM 'CERTIFICATE' sections)".into(),
-        ));
+        return Err("no certificate found (expected PEM 'CERTIFICATE' sections)".into());
     }
     Ok(chain)
 }
@@ -76,6 +83,14 @@ pub fn load_trusted_dir(policy: &str, dir: &Path) -> Result<Vec<DirFile<Certific
 /// certificate. Every certificate is parsed; the error says why the file is refused.
 pub fn read_cert_file(path: &Path) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
     let bytes = fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
+    parse_cert_file(bytes)
+}
+
+/// Parses the bytes of one trusted certificate file (no filesystem access): a PEM bundle (if it
+/// contains `-----BEGIN`) or one DER certificate, as [`read_cert_file`] does.
+pub fn parse_cert_file(
+    bytes: Vec<u8>,
+) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
     if looks_like_pem(&bytes) {
         let certs = parse_pem_certs(&bytes)?;
         if certs.is_empty() {

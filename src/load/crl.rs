@@ -35,6 +35,14 @@ pub fn read_crl_file(
     path: &Path,
 ) -> std::result::Result<Vec<CertificateRevocationListDer<'static>>, String> {
     let bytes = fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
+    parse_crl(bytes)
+}
+
+/// Parses the bytes of one CRL file (no filesystem access): PEM (if it contains `-----BEGIN`,
+/// one or more `X509 CRL` sections) or one DER CRL, as [`read_crl_file`] does.
+pub fn parse_crl(
+    bytes: Vec<u8>,
+) -> std::result::Result<Vec<CertificateRevocationListDer<'static>>, String> {
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         let mut crls = Vec::new();
         for (i, crl) in CertificateRevocationListDer::pem_slice_iter(&bytes).enumerate() {

@@ -71,12 +71,23 @@ pub struct LoadedKey {
     pub algorithm: String,
 }
 
-/// What went wrong reading a key, before the policy and path are attached.
-#[derive(Debug)]
-struct KeyProblem {
-    setting: &'static str,
-    message: String,
+/// What is wrong with a private key's bytes, before a policy and path are attached: the
+/// setting to blame (`private_key` or `private_key_password`) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyProblem {
+    /// `private_key` (the key itself) or `private_key_password` (missing, superfluous, wrong).
+    pub setting: &'static str,
+    /// What is wrong, for an operator.
+    pub message: String,
 }
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.message)
+    }
+}
+
+impl std::error::Error for KeyProblem {}
 
 impl KeyProblem {
     fn key(message: impl Into<String>) -> Self {
@@ -113,7 +124,12 @@ pub fn load_private_key(policy: &str, path: &Path, password: Option<&str>) -> Re
         .map_err(|p| policy_error(policy, p.setting, path, p.message))
 }
 
-fn parse_private_key(
+/// Parses the bytes of a private key file (no filesystem access): exactly one PEM private key,
+/// decrypted with `password` when it is encrypted PKCS#8. [`load_private_key`] is this plus
+/// reading the file and naming the policy and path.
+///
+/// The errors are those of [`load_private_key`], as a [`KeyProblem`] naming the setting.
+pub fn parse_private_key(
     pem: &[u8],
     password: Option<&str>,
 ) -> std::result::Result<LoadedKey, KeyProblem> {

@@ -9,12 +9,14 @@
 
 pub mod backend;
 pub mod cipher_suite;
+pub mod classify;
 pub mod error;
 pub mod info;
 pub mod policy;
 
 pub use backend::{Capabilities, TlsBackend};
 pub use cipher_suite::CipherSuite;
+pub use classify::HandshakeFailure;
 pub use error::BackendError;
 pub use info::TlsInfo;
 pub use policy::{

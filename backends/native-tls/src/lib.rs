@@ -73,6 +73,7 @@
 mod accept;
 mod acceptor;
 mod capabilities;
+mod classify;
 mod client;
 mod client_connect;
 mod identity;
@@ -86,6 +87,7 @@ use tls_policy_backend::{
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use acceptor::NativeTlsAcceptor;
+pub use classify::classify_handshake_error;
 pub use client::NativeTlsConnector;
 /// The async wrapper whose stream type this backend hands out.
 pub use tokio_native_tls;

@@ -56,6 +56,7 @@
 //! ```
 
 mod accept;
+mod classify;
 mod client_config;
 mod client_connect;
 mod client_trust;
@@ -64,6 +65,7 @@ mod provider;
 mod server_config;
 
 pub use accept::RustlsAcceptor;
+pub use classify::{classify_handshake_error, classify_rustls_error};
 pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;
 

@@ -1,0 +1,35 @@
+//! Observability: handshake failures classified by reason, `tracing` spans and events, and
+//! metrics through the [`metrics`] facade, all named `tls_policy_*`.
+//!
+//! The [`crate::listener::Listener`] and the [`crate::TlsLayer`] record everything here on their
+//! own; an application only installs a `metrics` recorder (or, with the `cli` feature,
+//! [`prometheus::MetricsEndpoint`]) to see the numbers. Without a recorder every metric call is a
+//! no-op.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `tls_policy_handshakes_total` | counter | `channel`, `policy`, `backend`, `outcome` (`ok`/`failed`), `reason` ([`HandshakeFailure::as_str`], `none` when ok) |
+//! | `tls_policy_handshake_duration_seconds` | histogram | `channel`, `policy`, `backend`, `outcome` |
+//! | `tls_policy_active_connections` | gauge | `channel`, `policy`, `backend` |
+//! | `tls_policy_bytes_read_total` | counter | `channel`, `policy`, `backend` (listener only: plaintext bytes the service read) |
+//! | `tls_policy_bytes_written_total` | counter | `channel`, `policy`, `backend` (listener only) |
+//! | `tls_policy_certificate_expiry_seconds` | gauge | `policy`: seconds until the leaf certificate's notAfter (negative once expired) |
+
+mod classify;
+mod expiry;
+mod log;
+mod metrics;
+#[cfg(feature = "cli")]
+pub mod prometheus;
+
+pub use classify::classify_handshake_error;
+pub use expiry::{
+    record_certificate_expiry, record_policy_expiry, record_settings_expiry, seconds_until_expiry,
+};
+pub use log::is_routine;
+pub(crate) use log::log_refusal;
+pub use metrics::{
+    ActiveConnection, ChannelMetrics, ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN,
+    CERTIFICATE_EXPIRY, HANDSHAKES, HANDSHAKE_DURATION,
+};
+pub use tls_policy_backend::HandshakeFailure;

@@ -1,0 +1,172 @@
+//! `serve --metrics ADDR`: a Prometheus recorder and a plain-HTTP `/metrics` endpoint for it.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::metrics::HANDSHAKE_DURATION;
+
+/// Histogram buckets of `tls_policy_handshake_duration_seconds`, from 1 ms to the 10 s default
+/// handshake timeout and beyond.
+const HANDSHAKE_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// How often histogram samples are folded into their buckets between scrapes.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The Prometheus text format's content type.
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Why the metrics endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// The address could not be bound.
+    #[error("--metrics {address}: cannot listen: {source}")]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// Why binding failed.
+        source: io::Error,
+    },
+    /// The recorder could not be installed (another one already is).
+    #[error("--metrics: cannot install the Prometheus recorder: {0}")]
+    Recorder(String),
+}
+
+/// The process-wide Prometheus recorder and its `GET /metrics` endpoint (plain HTTP/1.1).
+///
+/// Dropping it stops the endpoint; the recorder stays installed.
+#[derive(Debug)]
+pub struct MetricsEndpoint {
+    addr: SocketAddr,
+    handle: PrometheusHandle,
+    server: JoinHandle<()>,
+    upkeep: JoinHandle<()>,
+}
+
+impl MetricsEndpoint {
+    /// Installs the Prometheus recorder as the global `metrics` recorder and serves its text
+    /// format at `http://<address>/metrics` (`host:port`; port 0 picks a free port).
+    ///
+    /// Must run inside a tokio runtime; call it before the listeners start so that they record
+    /// into it.
+    pub async fn start(address: &str) -> Result<MetricsEndpoint, MetricsError> {
+        let tcp = TcpListener::bind(address)
+            .await
+            .map_err(|source| MetricsError::Bind {
+                address: address.to_string(),
+                source,
+            })?;
+        let addr = tcp.local_addr().map_err(|source| MetricsError::Bind {
+            address: address.to_string(),
+            source,
+        })?;
+        let handle = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full(HANDSHAKE_DURATION.to_string()),
+                &HANDSHAKE_BUCKETS,
+            )
+            .and_then(PrometheusBuilder::install_recorder)
+            .map_err(|error| MetricsError::Recorder(error.to_string()))?;
+        let upkeep = tokio::spawn({
+            let handle = handle.clone();
+            async move {
+                let mut every = tokio::time::interval(UPKEEP_EVERY);
+                loop {
+                    every.tick().await;
+                    handle.run_upkeep();
+                }
+            }
+        });
+        let server = tokio::spawn(serve(tcp, handle.clone()));
+        Ok(MetricsEndpoint {
+            addr,
+            handle,
+            server,
+            upkeep,
+        })
+    }
+
+    /// The address bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<ip>:<port>/metrics`.
+    pub fn url(&self) -> String {
+        format!("http://{}/metrics", self.addr)
+    }
+
+    /// The current metrics in the Prometheus text format.
+    pub fn render(&self) -> String {
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}
+
+impl Drop for MetricsEndpoint {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.upkeep.abort();
+    }
+}
+
+/// Accepts scrapes until aborted; a failed accept or connection is logged and skipped.
+async fn serve(tcp: TcpListener, handle: PrometheusHandle) {
+    loop {
+        let (stream, peer) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::debug!(%error, "metrics endpoint: accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let handle = handle.clone();
+                async move { Ok::<_, Infallible>(respond(&handle, &request)) }
+            });
+            let served = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(error) = served {
+                tracing::debug!(%peer, %error, "metrics endpoint: connection failed");
+            }
+        });
+    }
+}
+
+/// `GET /metrics`: the text format; anything else: 404 or 405.
+fn respond(handle: &PrometheusHandle, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let (status, body) = match (request.method(), request.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/metrics") => {
+            handle.run_upkeep();
+            (StatusCode::OK, handle.render())
+        }
+        (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "use GET\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "metrics are at /metrics\n".to_string(),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
+    response
+}

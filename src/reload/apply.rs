@@ -1,0 +1,174 @@
+//! Reloading: re-read and validate a policy's files, compile them for every bound channel, and
+//! swap them in together — or keep the material in service and report why.
+
+use tls_policy_backend::ServerPolicy;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use super::report::{PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport};
+use crate::config::LEGACY_POLICY;
+use crate::load::legacy::legacy_key_path;
+use crate::load::{bound_policy_would_generate, load_bound_policy};
+use crate::{Acceptor, Error, TlsChannels};
+
+impl TlsChannels {
+    /// Re-reads every bound policy's key, chain, `trusted_dir` and `revoked_dir`, validates them
+    /// as at start-up (permissions included), compiles them for the same backend and swaps each
+    /// policy's new material into every clone of its channels' acceptors: the next handshake
+    /// uses it; established connections keep their session.
+    ///
+    /// Each policy is all-or-nothing: a broken one keeps serving its previous material, and is
+    /// reported in [`ReloadError::failures`] (and logged with `tracing::error!`) while the others
+    /// still reload. A reload never generates a key pair (`allow_key_generation` applies at
+    /// start-up only). Reloads are serialised. This reads files and parses keys: from async
+    /// code, call it through `tokio::task::spawn_blocking`.
+    pub fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        let mut reloaded = ReloadReport::default();
+        let mut failures = Vec::new();
+        for policy in self.reload.bound.keys() {
+            match self.reload_policy(policy) {
+                Ok(done) => reloaded.policies.push(done),
+                Err(error) => failures.push(ReloadFailure {
+                    policy: policy.clone(),
+                    error,
+                }),
+            }
+        }
+        if failures.is_empty() {
+            Ok(reloaded)
+        } else {
+            Err(ReloadError { reloaded, failures })
+        }
+    }
+
+    /// Reloads one policy, as [`TlsChannels::reload`] does each; an error names the setting and
+    /// path of the broken file (or says that no channel here is bound to `policy`), and the
+    /// policy keeps serving its previous material.
+    pub fn reload_policy(&self, policy: &str) -> Result<PolicyReload, Error> {
+        let result = self.reload_policy_inner(policy);
+        match &result {
+            Ok(done) => match done.change {
+                ReloadChange::Replaced { .. } => tracing::info!(policy, "{done}"),
+                ReloadChange::Unchanged { .. } => tracing::debug!(policy, "{done}"),
+            },
+            Err(error) => log_failure(policy, error),
+        }
+        result
+    }
+
+    fn reload_policy_inner(&self, policy: &str) -> Result<PolicyReload, Error> {
+        let state = &self.reload;
+        let channels = state.bound.get(policy).ok_or_else(|| Error::Policy {
+            policy: policy.to_owned(),
+            setting: "ssl_policy",
+            path: None,
+            message: "cannot reload: no channel of these TlsChannels is bound to it".into(),
+        })?;
+        let mut serving = state.serving();
+        refuse_generation(&state.settings, policy)?;
+        let loaded = load_bound_policy(&state.settings, policy)?;
+        let previous_serial = serving
+            .get(policy)
+            .map(|p| leaf_serial(&p.cert_chain))
+            .unwrap_or_default();
+        let serial = leaf_serial(&loaded.policy.cert_chain);
+        let change = match serving.get(policy) {
+            Some(current) if same_material(current, &loaded.policy) => {
+                ReloadChange::Unchanged { serial }
+            }
+            _ => {
+                // Compile for every channel first; swap only when all compiled.
+                let mut fresh: Vec<(&Acceptor, Acceptor)> = Vec::with_capacity(channels.len());
+                for channel in channels {
+                    let (Some(tls), Some(options)) =
+                        (self.channels.get(channel), state.options.get(channel))
+                    else {
+                        continue;
+                    };
+                    fresh.push((&tls.acceptor, self.backend.server(&loaded.policy, options)?));
+                }
+                for (acceptor, new) in &fresh {
+                    acceptor.replace_with(new);
+                }
+                crate::observe::record_policy_expiry(&loaded.policy);
+                serving.insert(policy.to_owned(), loaded.policy);
+                ReloadChange::Replaced {
+                    previous_serial,
+                    serial,
+                }
+            }
+        };
+        Ok(PolicyReload {
+            policy: policy.to_owned(),
+            channels: channels.clone(),
+            change,
+            warnings: loaded.warnings,
+        })
+    }
+}
+
+/// A reload must not replace a vanished pair with a generated one: that is a start-up choice.
+fn refuse_generation(settings: &crate::config::Settings, policy: &str) -> Result<(), Error> {
+    if !bound_policy_would_generate(settings, policy) {
+        return Ok(());
+    }
+    let path = if policy == LEGACY_POLICY {
+        legacy_key_path(settings)
+    } else {
+        settings
+            .policies
+            .get(policy)
+            .map(|p| p.private_key.clone())
+            .unwrap_or_default()
+    };
+    Err(Error::Policy {
+        policy: policy.to_owned(),
+        setting: "private_key",
+        path: Some(path),
+        message: "neither the private key nor the certificate exists; a reload never generates \
+                  a key pair (allow_key_generation applies at start-up only)"
+            .into(),
+    })
+}
+
+/// Whether two loads hold the same key, chain, trust anchors and CRLs.
+fn same_material(a: &ServerPolicy, b: &ServerPolicy) -> bool {
+    a.cert_chain == b.cert_chain
+        && a.private_key.der.secret_der() == b.private_key.der.secret_der()
+        && a.trusted == b.trusted
+        && a.crls == b.crls
+}
+
+/// The leaf's serial number as `:`-separated hex bytes, or `?` if it does not parse (the loader
+/// already parsed it, so that does not happen).
+fn leaf_serial(chain: &[rustls_pki_types::CertificateDer<'_>]) -> String {
+    chain
+        .first()
+        .and_then(|leaf| X509Certificate::from_der(leaf.as_ref()).ok())
+        .map(|(_, cert)| cert.raw_serial_as_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Logs a refused reload with the policy, the setting and the path.
+fn log_failure(policy: &str, error: &Error) {
+    match error {
+        Error::Policy {
+            setting,
+            path: Some(path),
+            ..
+        } => tracing::error!(
+            policy,
+            setting,
+            path = %path.display(),
+            "reload refused, still serving the previous material: {error}"
+        ),
+        Error::Policy { setting, .. } => tracing::error!(
+            policy,
+            setting,
+            "reload refused, still serving the previous material: {error}"
+        ),
+        _ => tracing::error!(
+            policy,
+            "reload refused, still serving the previous material: {error}"
+        ),
+    }
+}

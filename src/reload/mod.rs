@@ -1,0 +1,39 @@
+//! Hot reload: re-read each policy's files, validate them in full, and swap the new material in
+//! atomically, so that the next handshake uses it and live connections are untouched.
+//!
+//! Three triggers reach the same code: the API ([`TlsChannels::reload`],
+//! [`TlsChannels::reload_policy`]), `SIGHUP` in `tls-policy serve`, and a file watcher
+//! ([`TlsChannels::watch`]) that reloads a policy once its directories have been quiet for a
+//! moment. Each policy is reloaded all-or-nothing: when the new key, chain, trusted or revoked
+//! files are broken, the policy keeps serving what it served and the error is returned and
+//! logged with the policy, the setting and the path.
+//!
+//! ```no_run
+//! use tls_policy::{config::Settings, TlsChannels};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = Settings::from_file("conf/neo4j.conf", None)?;
+//! let channels = TlsChannels::load(&settings, None)?;
+//! let layer = channels.layer("bolt")?; // picks up every reload on its next handshake
+//! let _watcher = channels.watch()?; // reloads while it lives
+//! // ... or on demand (file I/O: off the async threads):
+//! let reloader = channels.clone();
+//! let report = tokio::task::spawn_blocking(move || reloader.reload()).await??;
+//! println!("{report}");
+//! # let _ = layer;
+//! # Ok(()) }
+//! ```
+//!
+//! Only the policies' files are re-read; a changed config file (another `tls_versions`, a new
+//! channel) takes a restart.
+
+mod apply;
+mod paths;
+mod report;
+mod state;
+mod watch;
+
+pub(crate) use state::ReloadState;
+
+pub use report::{PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport};
+pub use watch::{Watcher, DEFAULT_DEBOUNCE};

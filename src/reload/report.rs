@@ -1,0 +1,122 @@
+//! What a reload did: per policy, the certificate served before and after, or why the policy
+//! kept its material.
+
+use std::fmt;
+
+use crate::Error;
+
+/// Whether a policy's material changed, named by the leaf certificate's serial number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReloadChange {
+    /// The files hold what is already served (key, chain, trusted and revoked alike); nothing
+    /// was swapped.
+    Unchanged {
+        /// The serial of the leaf served, hex bytes separated by `:`.
+        serial: String,
+    },
+    /// The new material was compiled and swapped in: the next handshake uses it.
+    Replaced {
+        /// The serial of the leaf served before.
+        previous_serial: String,
+        /// The serial of the leaf served now.
+        serial: String,
+    },
+}
+
+/// One policy reloaded successfully.
+#[derive(Clone, Debug)]
+pub struct PolicyReload {
+    /// The policy name.
+    pub policy: String,
+    /// The channels bound to it, all swapped together.
+    pub channels: Vec<String>,
+    /// What changed.
+    pub change: ReloadChange,
+    /// The new material's warnings (already logged), as at start-up.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for PolicyReload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.change {
+            ReloadChange::Replaced {
+                previous_serial,
+                serial,
+            } => write!(
+                f,
+                "reloaded policy {}: serial {previous_serial} → {serial}",
+                self.policy
+            )?,
+            ReloadChange::Unchanged { serial } => {
+                write!(f, "policy {}: unchanged (serial {serial})", self.policy)?
+            }
+        }
+        write!(f, " (channels: {})", self.channels.join(", "))
+    }
+}
+
+/// Every policy of a [`crate::TlsChannels`] reloaded successfully.
+#[derive(Clone, Debug, Default)]
+pub struct ReloadReport {
+    /// One entry per policy, in name order.
+    pub policies: Vec<PolicyReload>,
+}
+
+impl ReloadReport {
+    /// The entry of `policy`, if it was reloaded.
+    pub fn policy(&self, policy: &str) -> Option<&PolicyReload> {
+        self.policies.iter().find(|p| p.policy == policy)
+    }
+}
+
+impl fmt::Display for ReloadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, policy) in self.policies.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{policy}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A policy whose new material was refused; it keeps serving the previous material.
+#[derive(Debug)]
+pub struct ReloadFailure {
+    /// The policy name.
+    pub policy: String,
+    /// What is wrong with the new material: the setting and path, as at start-up.
+    pub error: Error,
+}
+
+/// At least one policy kept its previous material because the new one is broken; the others
+/// were reloaded (each policy is all-or-nothing on its own).
+#[derive(Debug)]
+pub struct ReloadError {
+    /// The policies that reloaded.
+    pub reloaded: ReloadReport,
+    /// The policies that kept their previous material, and why; never empty.
+    pub failures: Vec<ReloadFailure>,
+}
+
+impl fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("reload refused, the previous material is still served: ")?;
+        for (i, failure) in self.failures.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}", failure.error)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ReloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.failures
+            .first()
+            .map(|f| &f.error as &(dyn std::error::Error + 'static))
+    }
+}
