@@ -16,7 +16,7 @@ use arc_swap::ArcSwap;
 use tls_policy_backend::{Capabilities, ClientOptions, ServerOptions, ServerPolicy, TlsBackend};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::client_stream::{ClientStreamInner, ClientTlsStream};
+use crate::stream::{ClientStreamInner, ClientTlsStream};
 use crate::stream::{StreamInner, TlsStream};
 use crate::Error;
 

@@ -6,7 +6,6 @@ pub mod bench;
 pub mod channels;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod client_stream;
 pub mod config;
 pub mod connector;
 pub mod dev_pki;
@@ -26,13 +25,13 @@ pub use error::{Error, Result, Source};
 pub use layer::{HandshakeError, HandshakeLimits, Tls, TlsLayer, TlsServiceError};
 pub use observe::HandshakeFailure;
 pub use reload::{PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher};
-pub use stream::TlsStream;
+pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
     BackendError, Capabilities, CipherSuite, ClientAuth, ServerOptions, ServerPolicy, TlsInfo,
     TlsVersion,
 };
 // The client side (cluster and backup peers are dialled with the channel's policy).
 pub use backend::ClientConnector;
-pub use client_stream::ClientTlsStream;
+
 pub use connector::{ConnectError, Target, TlsConnector};
 pub use tls_policy_backend::{ClientOptions, Policy};

@@ -1,4 +1,8 @@
-//! The established TLS stream handed to the inner service, whichever backend made it.
+//! The established TLS streams handed to services and callers, whichever backend made them.
+//!
+//! [`TlsStream`] is the server side (what [`crate::TlsLayer`] hands the inner service);
+//! [`crate::ClientTlsStream`] is the client side (what [`crate::TlsConnector`] returns). Both
+//! are defined once by [`backend_stream!`]; only the rustls stream type differs.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -8,115 +12,158 @@ use std::task::{Context, Poll};
 use tls_policy_backend::TlsInfo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// A server-side TLS stream over `IO`, with what its handshake negotiated.
+/// Defines a stream type over whichever backend's stream is inside, with its [`TlsInfo`].
 ///
-/// It reads and writes plaintext; [`TlsStream::info`] tells the protocol version, cipher suite,
-/// ALPN, SNI and the peer's certificate chain.
-pub struct TlsStream<IO> {
-    inner: StreamInner<IO>,
-    info: Arc<TlsInfo>,
-}
-
-// One variant per compiled-in backend; they differ in size, but a stream lives once per
-// connection and boxing would add an indirection to every record read and written.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum StreamInner<IO> {
-    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-    Rustls(tls_policy_rustls::tokio_rustls::server::TlsStream<IO>),
-    #[cfg(feature = "native-tls")]
-    NativeTls(tls_policy_native_tls::tokio_native_tls::TlsStream<IO>),
-    #[allow(dead_code)]
-    Never(std::convert::Infallible, std::marker::PhantomData<IO>),
-}
-
-impl<IO> TlsStream<IO> {
-    pub(crate) fn new(inner: StreamInner<IO>, info: TlsInfo) -> Self {
-        TlsStream {
-            inner,
-            info: Arc::new(info),
+/// `$side` is `server` or `client`: the tokio-rustls module whose `TlsStream` the rustls
+/// variant holds (tokio-native-tls has one type for both sides). Every poll is one `match` on
+/// the variant: no allocation, no dynamic dispatch.
+macro_rules! backend_stream {
+    ($(#[$attr:meta])* $name:ident, $inner:ident, $side:ident) => {
+        $(#[$attr])*
+        pub struct $name<IO> {
+            inner: $inner<IO>,
+            info: Arc<TlsInfo>,
         }
-    }
 
-    /// What the handshake negotiated.
-    pub fn info(&self) -> &TlsInfo {
-        &self.info
-    }
-
-    /// What the handshake negotiated, shared: cheap to clone into request extensions.
-    pub fn shared_info(&self) -> Arc<TlsInfo> {
-        Arc::clone(&self.info)
-    }
-}
-
-/// Forwards one poll call to whichever backend stream is inside.
-macro_rules! delegate {
-    ($self:ident, $s:ident => $call:expr) => {
-        match &mut $self.get_mut().inner {
+        // One variant per compiled-in backend; they differ in size, but a stream lives once per
+        // connection and boxing would add an indirection to every record read and written.
+        #[allow(clippy::large_enum_variant)]
+        pub(crate) enum $inner<IO> {
             #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            StreamInner::Rustls($s) => $call,
+            Rustls(tls_policy_rustls::tokio_rustls::$side::TlsStream<IO>),
             #[cfg(feature = "native-tls")]
-            StreamInner::NativeTls($s) => $call,
-            StreamInner::Never(never, _) => match *never {},
+            NativeTls(tls_policy_native_tls::tokio_native_tls::TlsStream<IO>),
+            #[allow(dead_code)]
+            Never(std::convert::Infallible, std::marker::PhantomData<IO>),
+        }
+
+        impl<IO> $name<IO> {
+            pub(crate) fn new(inner: $inner<IO>, info: TlsInfo) -> Self {
+                $name {
+                    inner,
+                    info: Arc::new(info),
+                }
+            }
+
+            /// What the handshake negotiated.
+            pub fn info(&self) -> &TlsInfo {
+                &self.info
+            }
+
+            /// What the handshake negotiated, shared: cheap to clone into request extensions.
+            pub fn shared_info(&self) -> Arc<TlsInfo> {
+                Arc::clone(&self.info)
+            }
+        }
+
+        impl<IO> AsyncRead for $name<IO>
+        where
+            IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                match &mut self.get_mut().inner {
+                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+                    $inner::Rustls(s) => Pin::new(s).poll_read(cx, buf),
+                    #[cfg(feature = "native-tls")]
+                    $inner::NativeTls(s) => Pin::new(s).poll_read(cx, buf),
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+        }
+
+        impl<IO> AsyncWrite for $name<IO>
+        where
+            IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match &mut self.get_mut().inner {
+                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+                    $inner::Rustls(s) => Pin::new(s).poll_write(cx, buf),
+                    #[cfg(feature = "native-tls")]
+                    $inner::NativeTls(s) => Pin::new(s).poll_write(cx, buf),
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                match &mut self.get_mut().inner {
+                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+                    $inner::Rustls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                    #[cfg(feature = "native-tls")]
+                    $inner::NativeTls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                match &self.inner {
+                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+                    $inner::Rustls(s) => s.is_write_vectored(),
+                    #[cfg(feature = "native-tls")]
+                    $inner::NativeTls(s) => s.is_write_vectored(),
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match &mut self.get_mut().inner {
+                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+                    $inner::Rustls(s) => Pin::new(s).poll_flush(cx),
+                    #[cfg(feature = "native-tls")]
+                    $inner::NativeTls(s) => Pin::new(s).poll_flush(cx),
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match &mut self.get_mut().inner {
+                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+                    $inner::Rustls(s) => Pin::new(s).poll_shutdown(cx),
+                    #[cfg(feature = "native-tls")]
+                    $inner::NativeTls(s) => Pin::new(s).poll_shutdown(cx),
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+        }
+
+        impl<IO> std::fmt::Debug for $name<IO> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("info", &self.info)
+                    .finish_non_exhaustive()
+            }
         }
     };
 }
 
-impl<IO> AsyncRead for TlsStream<IO>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_read(cx, buf))
-    }
-}
+backend_stream!(
+    /// A server-side TLS stream over `IO`, with what its handshake negotiated.
+    ///
+    /// It reads and writes plaintext; [`TlsStream::info`] tells the protocol version, cipher
+    /// suite, ALPN, SNI and the peer's certificate chain.
+    TlsStream,
+    StreamInner,
+    server
+);
 
-impl<IO> AsyncWrite for TlsStream<IO>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => Pin::new(s).poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match &self.inner {
-            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            StreamInner::Rustls(s) => s.is_write_vectored(),
-            #[cfg(feature = "native-tls")]
-            StreamInner::NativeTls(s) => s.is_write_vectored(),
-            StreamInner::Never(never, _) => match *never {},
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_flush(cx))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_shutdown(cx))
-    }
-}
-
-impl<IO> std::fmt::Debug for TlsStream<IO> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsStream")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
+backend_stream!(
+    /// A client-side TLS stream over `IO`, with what its handshake negotiated.
+    ///
+    /// It reads and writes plaintext; [`ClientTlsStream::info`] tells the protocol version,
+    /// cipher suite, ALPN, the SNI name sent and the server's certificate chain.
+    ClientTlsStream,
+    ClientStreamInner,
+    client
+);
