@@ -19,11 +19,10 @@ use rustls::crypto::{
     verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
 };
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::VerifierBuilderError;
-use rustls::{
-    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
-};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tls_policy_backend::{BackendError, ServerPolicy};
+
+use crate::trust_anchors::{builder_error, root_store};
 
 /// The server-certificate verifier `policy` asks for, using `provider` for signatures.
 pub(crate) fn build(
@@ -45,18 +44,7 @@ pub(crate) fn build(
         });
     }
 
-    let mut roots = RootCertStore::empty();
-    for (index, cert) in policy.trusted.iter().enumerate() {
-        roots
-            .add(cert.clone())
-            .map_err(|err| BackendError::Rejected {
-                setting: "trusted_dir",
-                message: format!(
-                    "trusted certificate #{} cannot be used as a trust anchor: {err}",
-                    index + 1
-                ),
-            })?;
-    }
+    let roots = root_store(&policy.trusted)?;
 
     let mut builder =
         WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
@@ -70,19 +58,6 @@ pub(crate) fn build(
         Ok(webpki)
     } else {
         Ok(Arc::new(SkipNameCheck { inner: webpki }))
-    }
-}
-
-fn builder_error(err: VerifierBuilderError) -> BackendError {
-    match err {
-        VerifierBuilderError::InvalidCrl(crl) => BackendError::Rejected {
-            setting: "revoked_dir",
-            message: format!("a revocation list could not be parsed: {crl:?}"),
-        },
-        other => BackendError::Rejected {
-            setting: "trusted_dir",
-            message: format!("cannot verify servers with these trust anchors: {other}"),
-        },
     }
 }
 

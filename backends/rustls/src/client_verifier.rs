@@ -16,9 +16,11 @@ use rustls::crypto::{
 };
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::server::{VerifierBuilderError, WebPkiClientVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tls_policy_backend::{BackendError, ClientAuth, ServerPolicy};
+
+use crate::trust_anchors::{builder_error, root_store};
 
 /// The client-certificate verifier `policy` asks for, using `provider` for signatures.
 pub(crate) fn build(
@@ -47,18 +49,7 @@ pub(crate) fn build(
         });
     }
 
-    let mut roots = RootCertStore::empty();
-    for (index, cert) in policy.trusted.iter().enumerate() {
-        roots
-            .add(cert.clone())
-            .map_err(|err| BackendError::Rejected {
-                setting: "trusted_dir",
-                message: format!(
-                    "trusted certificate #{} cannot be used as a trust anchor: {err}",
-                    index + 1
-                ),
-            })?;
-    }
+    let roots = root_store(&policy.trusted)?;
 
     let mut builder =
         WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
@@ -71,23 +62,6 @@ pub(crate) fn build(
         builder = builder.allow_unauthenticated();
     }
     builder.build().map_err(builder_error)
-}
-
-fn builder_error(err: VerifierBuilderError) -> BackendError {
-    match err {
-        VerifierBuilderError::InvalidCrl(crl) => BackendError::Rejected {
-            setting: "revoked_dir",
-            message: format!("a revocation list could not be parsed: {crl:?}"),
-        },
-        VerifierBuilderError::NoRootAnchors => BackendError::Rejected {
-            setting: "trusted_dir",
-            message: "no usable trust anchor".to_owned(),
-        },
-        other => BackendError::Rejected {
-            setting: "trusted_dir",
-            message: other.to_string(),
-        },
-    }
 }
 
 // === impl TrustAllClientCerts ===

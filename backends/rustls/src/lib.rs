@@ -63,6 +63,7 @@ mod client_trust;
 mod client_verifier;
 mod provider;
 mod server_config;
+mod trust_anchors;
 
 pub use accept::RustlsAcceptor;
 pub use classify::{classify_handshake_error, classify_rustls_error};
