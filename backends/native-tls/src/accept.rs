@@ -44,7 +44,7 @@ where
 
 /// Maps a native-tls error to an [`io::Error`], keeping the message and, when the cause was an
 /// I/O error of the underlying stream, its kind; otherwise [`io::ErrorKind::InvalidData`].
-fn handshake_error(err: native_tls::Error) -> io::Error {
+pub(crate) fn handshake_error(err: native_tls::Error) -> io::Error {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
     let mut kind = io::ErrorKind::InvalidData;
     while let Some(source) = cause {

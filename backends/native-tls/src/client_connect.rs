@@ -7,6 +7,7 @@ use tls_policy_backend::TlsInfo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_native_tls::TlsStream;
 
+use crate::accept::handshake_error;
 use crate::capabilities::NAME;
 use crate::client::NativeTlsConnector;
 
@@ -56,20 +57,4 @@ where
         peer_certificates,
     };
     Ok((stream, info))
-}
-
-/// Maps a native-tls error to an [`io::Error`], keeping the message and, when the cause was an
-/// I/O error of the underlying stream, its kind; otherwise [`io::ErrorKind::InvalidData`].
-/// (The same mapping as the server side's.)
-fn handshake_error(err: native_tls::Error) -> io::Error {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
-    let mut kind = io::ErrorKind::InvalidData;
-    while let Some(source) = cause {
-        if let Some(io_err) = source.downcast_ref::<io::Error>() {
-            kind = io_err.kind();
-            break;
-        }
-        cause = source.source();
-    }
-    io::Error::new(kind, err)
 }
