@@ -48,6 +48,15 @@ pub(crate) fn check(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError
         ClientAuth::None => {}
         other => return Err(unsupported("client_auth", other.as_str())),
     }
+    check_crls_and_ciphers(policy)?;
+    if policy.trust_all {
+        return Err(unsupported("trust_all", "true"));
+    }
+    protocol_range(policy)
+}
+
+/// Refuses revocation lists and cipher lists, which native-tls has no API for on either side.
+pub(crate) fn check_crls_and_ciphers(policy: &ServerPolicy) -> Result<(), BackendError> {
     if !policy.crls.is_empty() {
         let count = policy.crls.len();
         let plural = if count == 1 { "" } else { "s" };
@@ -56,14 +65,11 @@ pub(crate) fn check(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError
             format!("{count} revocation list{plural}"),
         ));
     }
-    if policy.trust_all {
-        return Err(unsupported("trust_all", "true"));
-    }
     if let Some(ciphers) = &policy.ciphers {
         let names: Vec<&str> = ciphers.iter().map(|suite| suite.name()).collect();
         return Err(unsupported("ciphers", names.join(",")));
     }
-    protocol_range(policy)
+    Ok(())
 }
 
 /// Maps `tls_versions` onto native-tls, refusing a list it cannot serve.
@@ -98,7 +104,7 @@ fn protocol_range(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError> 
     }
 }
 
-fn unsupported(setting: &'static str, value: impl Into<String>) -> BackendError {
+pub(crate) fn unsupported(setting: &'static str, value: impl Into<String>) -> BackendError {
     BackendError::Unsupported {
         setting,
         value: value.into(),

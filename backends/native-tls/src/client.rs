@@ -16,11 +16,8 @@ use std::fmt;
 use native_tls::{Certificate, Protocol, TlsConnector};
 use tls_policy_backend::{BackendError, ClientOptions, ServerPolicy, TlsVersion};
 
-use crate::capabilities::NAME;
+use crate::capabilities;
 use crate::identity;
-
-/// The backends that can honour what this client refuses.
-const ALTERNATIVE: &str = "rustls-aws-lc-rs or rustls-ring";
 
 /// A policy compiled for the client side with native-tls: runs client handshakes. Cheap to clone
 /// (reference counted).
@@ -45,7 +42,7 @@ pub(crate) fn build(
     policy: &ServerPolicy,
     options: &ClientOptions,
 ) -> Result<NativeTlsConnector, BackendError> {
-    check(policy)?;
+    capabilities::check_crls_and_ciphers(policy)?;
     let (min, max) = protocol_range(policy)?;
     let alpn = alpn_protocols(options)?;
     let identity = identity::identity(policy)?;
@@ -91,23 +88,6 @@ pub(crate) fn build(
     Ok(NativeTlsConnector(connector.into()))
 }
 
-/// Refuses, with [`BackendError::Unsupported`], the settings the client cannot honour.
-fn check(policy: &ServerPolicy) -> Result<(), BackendError> {
-    if !policy.crls.is_empty() {
-        let count = policy.crls.len();
-        let plural = if count == 1 { "" } else { "s" };
-        return Err(unsupported(
-            "revoked_dir",
-            format!("{count} revocation list{plural}"),
-        ));
-    }
-    if let Some(ciphers) = &policy.ciphers {
-        let names: Vec<&str> = ciphers.iter().map(|suite| suite.name()).collect();
-        return Err(unsupported("ciphers", names.join(",")));
-    }
-    Ok(())
-}
-
 /// Maps `tls_versions` onto the connector's minimum and maximum protocol versions.
 fn protocol_range(policy: &ServerPolicy) -> Result<(Protocol, Option<Protocol>), BackendError> {
     let tls12 = policy.tls_versions.contains(&TlsVersion::Tls12);
@@ -140,13 +120,4 @@ fn alpn_protocols(options: &ClientOptions) -> Result<Vec<&str>, BackendError> {
                 .map_err(|_| rejected("is not UTF-8, which native-tls requires"))
         })
         .collect()
-}
-
-fn unsupported(setting: &'static str, value: impl Into<String>) -> BackendError {
-    BackendError::Unsupported {
-        setting,
-        value: value.into(),
-        backend: NAME,
-        alternative: ALTERNATIVE,
-    }
 }
