@@ -115,7 +115,8 @@ impl DemoFiles {
             ""
         } else {
             "dbms.ssl.policy.bolt.tls_versions=TLSv1.2\n\
-             dbms.ssl.policy.web.tls_versions=TLSv1.2\n"
+             dbms.ssl.policy.web.tls_versions=TLSv1.2\n\
+             dbms.ssl.policy.mixed.tls_versions=TLSv1.2\n"
         };
         let config = home.join("neo4j.conf");
         fs::write(
@@ -126,9 +127,12 @@ impl DemoFiles {
                  dbms.ssl.policy.bolt.client_auth={bolt_auth}\n\
                  dbms.ssl.policy.web.base_directory=certificates/demo\n\
                  dbms.ssl.policy.web.client_auth={web_auth}\n\
+                 # plaintext shares mixed's port, so its policy asks for no client certificate\n\
+                 dbms.ssl.policy.mixed.base_directory=certificates/demo\n\
+                 dbms.ssl.policy.mixed.client_auth=NONE\n\
                  bolt.ssl_policy=bolt\n\
                  https.ssl_policy=web\n\
-                 mixed.ssl_policy=web\n\
+                 mixed.ssl_policy=mixed\n\
                  dbms.connector.bolt.listen_address=127.0.0.1:0\n\
                  dbms.connector.https.listen_address=127.0.0.1:0\n\
                  dbms.connector.mixed.listen_address=127.0.0.1:0\n\

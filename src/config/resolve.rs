@@ -101,7 +101,7 @@ struct ChannelDraft {
     binding: Option<(String, Origin)>,
     enabled: Option<bool>,
     listen: Option<(ListenAddress, Origin)>,
-    tls_level: Option<TlsLevel>,
+    tls_level: Option<(TlsLevel, Origin)>,
     kind: Option<ConnectorKind>,
     handshake_timeout: Option<Duration>,
     max_concurrent_handshakes: Option<usize>,
@@ -112,7 +112,7 @@ impl ChannelDraft {
         match value {
             ConnectorValue::Enabled(enabled) => self.enabled = Some(enabled),
             ConnectorValue::ListenAddress(address) => self.listen = Some((address, origin)),
-            ConnectorValue::TlsLevel(level) => self.tls_level = Some(level),
+            ConnectorValue::TlsLevel(level) => self.tls_level = Some((level, origin)),
             ConnectorValue::Kind(kind) => self.kind = Some(kind),
             ConnectorValue::HandshakeTimeout(timeout) => self.handshake_timeout = Some(timeout),
             ConnectorValue::MaxConcurrentHandshakes(n) => {
@@ -247,6 +247,7 @@ impl Draft {
                     ));
                 }
             }
+            problems.extend(plaintext_past_client_auth(&name, &draft, &policies));
             let (channel, problem) = resolve_channel(&name, draft, &default_listen_address);
             problems.extend(problem);
             channels.insert(name, channel);
@@ -279,7 +280,11 @@ fn resolve_channel(
     draft: ChannelDraft,
     default_listen_address: &str,
 ) -> (ChannelSettings, Option<(usize, Error)>) {
-    let tls_level = draft.tls_level.unwrap_or_default();
+    let tls_level = draft
+        .tls_level
+        .as_ref()
+        .map(|(level, _)| *level)
+        .unwrap_or_default();
     let listen = draft.served_listen(name);
     let problem = match listen {
         Some((_, origin)) if tls_level != TlsLevel::Disabled && draft.binding.is_none() => {
@@ -313,6 +318,41 @@ fn resolve_channel(
             .unwrap_or(DEFAULT_MAX_CONCURRENT_HANDSHAKES),
     };
     (channel, problem)
+}
+
+/// `tls_level=OPTIONAL` on a channel whose policy authenticates clients is a contradiction: a
+/// client that simply does not speak TLS presents no certificate and walks past `client_auth`.
+/// Refused (spec §3, **ours**), naming both settings, at the `tls_level` line.
+fn plaintext_past_client_auth(
+    channel: &str,
+    draft: &ChannelDraft,
+    policies: &BTreeMap<String, PolicySettings>,
+) -> Option<(usize, Error)> {
+    let (TlsLevel::Optional, origin) = draft.tls_level.as_ref()? else {
+        return None;
+    };
+    let (policy_name, _) = draft.binding.as_ref()?;
+    let policy = policies.get(policy_name)?;
+    if policy.client_auth == ClientAuth::None {
+        return None;
+    }
+    let client_auth_key = format!("dbms.ssl.policy.{policy_name}.client_auth");
+    let where_set = match policy.sources.get(PolicySuffix::ClientAuth.as_str()) {
+        Some(Source::Builder) => "set in code".to_owned(),
+        Some(source) => format!("set at {source}"),
+        None => "the default".to_owned(),
+    };
+    Some((
+        origin.order(),
+        origin.error(format!(
+            "channel `{channel}` accepts plaintext (tls_level=OPTIONAL), but its policy \
+             `{policy_name}` authenticates clients (`{client_auth_key}={}`, {where_set}): a \
+             client that does not speak TLS presents no certificate and would walk past client \
+             authentication; use tls_level=REQUIRED, or bind the channel to a policy with \
+             client_auth=NONE",
+            policy.client_auth
+        )),
+    ))
 }
 
 /// One policy with defaults applied and paths resolved, or the problem (with its file order).
@@ -647,6 +687,51 @@ mod tests {
     }
 
     #[test]
+    fn plaintext_cannot_walk_past_client_authentication() {
+        // client_auth left at its default (REQUIRE).
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=p\n\
+             bolt.ssl_policy=p\n\
+             dbms.connector.bolt.listen_address=:7687\n\
+             dbms.connector.bolt.tls_level=OPTIONAL\n",
+        );
+        assert!(
+            err.starts_with(
+                "/etc/neo4j.conf:4: dbms.connector.bolt.tls_level: channel `bolt` accepts \
+                 plaintext (tls_level=OPTIONAL), but its policy `p` authenticates clients \
+                 (`dbms.ssl.policy.p.client_auth=REQUIRE`, the default)"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("tls_level=REQUIRED"), "{err}");
+        // Written explicitly, even without a listen address: the place is named.
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=p\n\
+             dbms.ssl.policy.p.client_auth=optional\n\
+             dbms.connector.bolt.tls_level=OPTIONAL\n\
+             bolt.ssl_policy=p\n",
+        );
+        assert!(
+            err.contains("(`dbms.ssl.policy.p.client_auth=OPTIONAL`, set at /etc/neo4j.conf:2)"),
+            "{err}"
+        );
+        // NONE and the legacy system (client_auth NONE) may share a port with plaintext.
+        for binding in ["p", "legacy"] {
+            let text = format!(
+                "dbms.ssl.policy.p.base_directory=p\n\
+                 dbms.ssl.policy.p.client_auth=NONE\n\
+                 bolt.ssl_policy={binding}\n\
+                 dbms.connector.bolt.listen_address=:7687\n\
+                 dbms.connector.bolt.tls_level=OPTIONAL\n"
+            );
+            assert_eq!(
+                parse(&text).unwrap().channels["bolt"].tls_level,
+                TlsLevel::Optional
+            );
+        }
+    }
+
+    #[test]
     fn the_first_problem_in_the_file_is_reported() {
         let err = error(
             "dbms.connector.bolt.listen_address=:7687\n\
@@ -662,6 +747,7 @@ mod tests {
     fn channels_and_connectors() {
         let settings = parse(
             "dbms.ssl.policy.client.base_directory=certificates/client\n\
+             dbms.ssl.policy.client.client_auth=NONE\n\
              dbms.ssl.policy.cluster.base_directory=certificates/cluster\n\
              bolt.ssl_policy=client\n\
              https.ssl_policy=client\n\
