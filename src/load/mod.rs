@@ -45,7 +45,7 @@ pub use generate::{generate_policy_pair, would_generate, SelfSignedPair};
 pub use key::{load_private_key, KeyFormat, LoadedKey};
 pub use key_match::{check_key_matches, compare_key_and_certificate, KeyMatch};
 pub use legacy::load_legacy;
-pub use permissions::check_key_permissions;
+pub use permissions::{check_directory_permissions, check_key_permissions};
 
 /// A policy that passed start-up validation, with the warnings it raised.
 #[derive(Clone, Debug)]
@@ -146,7 +146,9 @@ pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
 /// 2. the private key and the certificate chain exist and parse, and the key matches the leaf;
 /// 3. `trusted_dir` (unless `trust_all`) and `revoked_dir` exist and every file in them parses;
 /// 4. `client_auth=REQUIRE` has at least one trust anchor (unless `trust_all`);
-/// 5. the private key file is not readable by others (group-readable: a warning).
+/// 5. the private key file is not readable by others (group-readable: a warning);
+/// 7. `base_directory`, `trusted_dir` and `revoked_dir` are not writable by others
+///    (group-writable: a warning).
 ///
 /// The first broken rule is returned as [`Error::Policy`]. Warnings (trust_all, an expired or
 /// not-yet-valid leaf, a group-readable key, a key whose match could not be checked) are logged
@@ -232,6 +234,9 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
     // 5. permissions of the private key.
     warnings.extend(check_key_permissions(policy, &settings.private_key)?);
 
+    // 7. whoever writes to these directories decides whom the server trusts.
+    warnings.extend(check_policy_directories(settings)?);
+
     if settings.tls_versions.is_empty() {
         return Err(policy_error(
             policy,
@@ -261,6 +266,21 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
         },
         warnings,
     })
+}
+
+/// Rule 7: `base_directory`, `trusted_dir` (unless `trust_all` ignores it) and `revoked_dir` are
+/// not writable by others; group-writable ones are returned as warnings.
+fn check_policy_directories(settings: &PolicySettings) -> Result<Vec<String>> {
+    let mut directories = vec![("base_directory", &settings.base_directory)];
+    if !settings.trust_all {
+        directories.push(("trusted_dir", &settings.trusted_dir));
+    }
+    directories.push(("revoked_dir", &settings.revoked_dir));
+    let mut warnings = Vec::new();
+    for (setting, path) in directories {
+        warnings.extend(check_directory_permissions(&settings.name, setting, path)?);
+    }
+    Ok(warnings)
 }
 
 /// Rule 1: `base_directory` must exist and be a directory; nothing is created here.

@@ -1,4 +1,5 @@
-//! Checking that the private key file is not readable by others, as ssh does (unix only).
+//! Checking permissions as ssh does (unix only): the private key file is not readable by others,
+//! and the directories that decide whom the server trusts are not writable by others.
 
 use std::path::Path;
 
@@ -17,6 +18,30 @@ pub fn check_key_permissions(policy: &str, path: &Path) -> Result<Option<String>
     #[cfg(not(unix))]
     {
         let _ = (policy, path);
+        Ok(None)
+    }
+}
+
+/// Checks the permission bits of a directory of `policy` (`setting`: `base_directory`,
+/// `trusted_dir` or `revoked_dir`; symbolic links followed): whoever can write there decides
+/// which key is served, whom the server trusts and which certificates count as revoked.
+///
+/// Writable by others (`o+w`, sticky bit or not: a sticky directory still takes new files): an
+/// error naming the directory, the mode found and the mode wanted. Writable by the group
+/// (`g+w`): `Ok(Some(warning))`. Otherwise, and on platforms without unix permissions,
+/// `Ok(None)`. A directory that cannot be read is left to the loader, which names it.
+pub fn check_directory_permissions(
+    policy: &str,
+    setting: &'static str,
+    path: &Path,
+) -> Result<Option<String>> {
+    #[cfg(unix)]
+    {
+        unix::check_directory(policy, setting, path)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (policy, setting, path);
         Ok(None)
     }
 }
@@ -60,6 +85,44 @@ mod unix {
                 &format!(
                     "private key file is readable by its group (mode {mode:04o}); 0600 or 0400 \
                      is recommended: `chmod 600 {}`",
+                    path.display()
+                ),
+            )));
+        }
+        Ok(None)
+    }
+
+    pub(super) fn check_directory(
+        policy: &str,
+        setting: &'static str,
+        path: &Path,
+    ) -> Result<Option<String>> {
+        let Ok(meta) = fs::metadata(path) else {
+            return Ok(None);
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        let wanted = mode & !0o022 & 0o7777;
+        if mode & 0o002 != 0 {
+            return Err(policy_error(
+                policy,
+                setting,
+                path,
+                format!(
+                    "directory is writable by others (mode {mode:04o}), so anyone on this host \
+                     could decide whom the server trusts; refusing to start: wanted {wanted:04o} \
+                     or stricter, run `chmod o-w {}`",
+                    path.display()
+                ),
+            ));
+        }
+        if mode & 0o020 != 0 {
+            return Ok(Some(policy_warning(
+                policy,
+                setting,
+                Some(path),
+                &format!(
+                    "directory is writable by its group (mode {mode:04o}); {wanted:04o} or \
+                     stricter is recommended: `chmod g-w {}`",
                     path.display()
                 ),
             )));
@@ -112,6 +175,55 @@ mod tests {
         let (_tmp, path) = key_file(0o604);
         let e = check_key_permissions("p", &path).unwrap_err().to_string();
         assert!(e.contains("0604"), "{e}");
+    }
+
+    fn dir(mode: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("trusted");
+        std::fs::create_dir(&path).unwrap();
+        set_mode(&path, mode);
+        (tmp, path)
+    }
+
+    #[test]
+    fn directories_writable_by_others_are_refused() {
+        for mode in [0o777, 0o1777, 0o702] {
+            let (_tmp, path) = dir(mode);
+            let e = check_directory_permissions("p", "trusted_dir", &path).unwrap_err();
+            let Error::Policy {
+                policy,
+                setting,
+                path: p,
+                message,
+            } = &e
+            else {
+                panic!("{e:?}")
+            };
+            assert_eq!((policy.as_str(), *setting), ("p", "trusted_dir"));
+            assert_eq!(p.as_deref(), Some(path.as_path()));
+            assert!(message.contains(&format!("{mode:04o}")), "{message}");
+            assert!(message.contains("writable by others"), "{message}");
+            assert!(message.contains("chmod o-w"), "{message}");
+        }
+        let (_tmp, path) = dir(0o777);
+        let e = check_directory_permissions("p", "revoked_dir", &path).unwrap_err();
+        assert!(e.to_string().contains("wanted 0755"), "{e}");
+    }
+
+    #[test]
+    fn directories_writable_by_the_group_warn_others_pass() {
+        let (_tmp, path) = dir(0o775);
+        let w = check_directory_permissions("p", "base_directory", &path)
+            .unwrap()
+            .unwrap();
+        assert!(w.contains("0775") && w.contains("base_directory"), "{w}");
+        for mode in [0o755, 0o700, 0o555] {
+            let (_tmp, path) = dir(mode);
+            assert_eq!(
+                check_directory_permissions("p", "base_directory", &path).unwrap(),
+                None
+            );
+        }
     }
 
     #[test]

@@ -428,3 +428,45 @@ fn rules_apply_in_order() {
     let (setting, _, _) = policy_err(load_policy(&f.settings));
     assert_eq!(setting, "client_auth");
 }
+
+// === rule 7: directories others can write to ===
+
+#[cfg(unix)]
+#[test]
+fn directories_writable_by_others_are_refused() {
+    for setting in ["base_directory", "trusted_dir", "revoked_dir"] {
+        let f = Fixture::new();
+        let dir = match setting {
+            "base_directory" => f.settings.base_directory.clone(),
+            "trusted_dir" => f.settings.trusted_dir.clone(),
+            _ => f.settings.revoked_dir.clone(),
+        };
+        set_mode(&dir, 0o777);
+        let (refused, path, message) = policy_err(load_policy(&f.settings));
+        assert_eq!((refused, path), (setting, dir.clone()));
+        assert!(
+            message.contains("writable by others (mode 0777)"),
+            "{message}"
+        );
+        assert!(message.contains("wanted 0755"), "{message}");
+    }
+    // trust_all ignores trusted_dir, so its mode does not matter.
+    let mut f = Fixture::new();
+    f.settings.trust_all = true;
+    set_mode(&f.settings.trusted_dir, 0o777);
+    assert!(load_policy(&f.settings).is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn group_writable_directory_warns() {
+    let f = Fixture::new();
+    set_mode(&f.settings.revoked_dir, 0o775);
+    let loaded = load_policy(&f.settings).unwrap();
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0].contains("revoked_dir") && loaded.warnings[0].contains("0775"),
+        "{:?}",
+        loaded.warnings
+    );
+}
