@@ -10,18 +10,10 @@ use support::{pki, Home, STEP};
 use tls_policy::{BackendError, Error};
 use tokio::io::AsyncWriteExt;
 
-/// The `openssl` binary, or `None` (with a note) outside CI when it is not installed.
+/// The `openssl` binary, or `None` when it is missing and skipping was asked for (see
+/// [`support::tools::tool`]: otherwise a missing one fails the test).
 fn openssl() -> Option<&'static str> {
-    let found = std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install openssl");
-        eprintln!("openssl not installed: skipping (scripts/test.sh installs it)");
-        return None;
-    }
-    Some("openssl")
+    support::tools::tool("openssl").then_some("openssl")
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

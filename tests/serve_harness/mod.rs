@@ -15,6 +15,7 @@ use tls_policy::Backend;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
+pub use crate::support::tools::tool;
 use crate::support::{pki, STEP};
 
 /// The subject's common name of the PKI's good client certificate.
@@ -401,30 +402,6 @@ fn keep_reading(
 }
 
 // === real clients ===
-
-/// Whether `program` is installed; outside CI a missing one skips the test with a note, in CI
-/// it fails it.
-pub fn tool(program: &str) -> bool {
-    let probe = if program == "openssl" {
-        "version"
-    } else {
-        "--version"
-    };
-    let found = std::process::Command::new(program)
-        .arg(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install {program} (scripts/test.sh does)"
-        );
-        eprintln!("{program} is not installed: skipping (scripts/test.sh installs it)");
-    }
-    found
-}
 
 /// What a client that was sent a line did with it.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod server;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
