@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use arc_swap::ArcSwap;
 
@@ -269,17 +269,43 @@ impl Backend {
         Ok(ClientConnector {
             backend: self,
             policy: policy.name.clone(),
-            inner,
+            inner: Arc::new(ArcSwap::from_pointee(inner)),
         })
     }
 }
 
 /// A policy's client side compiled for one backend: runs client handshakes. Cheap to clone.
+///
+/// Like [`Acceptor`], every clone shares one swappable slot: a connector made by
+/// [`TlsChannels::connector`](crate::TlsChannels::connector) dials with the policy's material
+/// current when each handshake starts, so a reload that rotates the trusted CAs, the CRLs or
+/// the certificate presented reaches the next dial; handshakes in flight keep what they began
+/// with.
 #[derive(Clone)]
 pub struct ClientConnector {
     backend: Backend,
     policy: String,
-    inner: ConnectorInner,
+    inner: Arc<ArcSwap<ConnectorInner>>,
+}
+
+/// A [`ClientConnector`] that does not keep it alive: what a reload holds to reach the
+/// connectors still in use, and only those.
+#[derive(Clone)]
+pub(crate) struct WeakClientConnector {
+    backend: Backend,
+    policy: String,
+    inner: Weak<ArcSwap<ConnectorInner>>,
+}
+
+impl WeakClientConnector {
+    /// The connector, if any clone of it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<ClientConnector> {
+        Some(ClientConnector {
+            backend: self.backend,
+            policy: self.policy.clone(),
+            inner: self.inner.upgrade()?,
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -301,6 +327,24 @@ impl ClientConnector {
         &self.policy
     }
 
+    /// A handle that reaches this connector's slot while any clone of it lives.
+    pub(crate) fn downgrade(&self) -> WeakClientConnector {
+        WeakClientConnector {
+            backend: self.backend,
+            policy: self.policy.clone(),
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// Puts `fresh`'s compiled config in this connector's slot, shared by all its clones: the
+    /// next handshake of every holder uses it. `fresh` must be the same policy compiled for the
+    /// same backend (the reload module guarantees it).
+    pub(crate) fn replace_with(&self, fresh: &ClientConnector) {
+        debug_assert_eq!(self.backend, fresh.backend);
+        debug_assert_eq!(self.policy, fresh.policy);
+        self.inner.store(fresh.inner.load_full());
+    }
+
     /// Runs the client side of a TLS handshake over `io` with the server known as
     /// `server_name`: a DNS name (sent as SNI) or an IP address. The server's certificate must
     /// match it when the policy has `verify_hostname=true`.
@@ -308,7 +352,9 @@ impl ClientConnector {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (inner, info) = match &self.inner {
+        // One atomic load: the handshake keeps the material it started with.
+        let current = self.inner.load_full();
+        let (inner, info) = match &*current {
             #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
             ConnectorInner::Rustls(connector) => {
                 let (stream, info) = RustlsBackend::connect(connector, server_name, io).await?;

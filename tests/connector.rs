@@ -297,6 +297,61 @@ for_each_backend! {
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
         holder.abort();
     }
+
+    async fn a_channel_connector_follows_reloads_of_its_policy(backend: Backend) {
+        // The client's channel trusts our root; a rotation moves it to the foreign PKI, then a
+        // CRL revokes the foreign server. One connector (and a clone made before the reloads)
+        // dials throughout and always uses the policy's current material.
+        let (ours, foreign) = (pki(), foreign_pki());
+        let server_backend = Backend::default_backend().expect("a backend");
+        let our_server = serve(&home(&ours.server, &[&ours.root], &[], &["client_auth=NONE"]), server_backend, &[]).await;
+        let foreign_server = serve(&home(&foreign.server, &[&foreign.root], &[], &["client_auth=NONE"]), server_backend, &[]).await;
+
+        // client_auth=NONE: every backend can serve this policy too, which loading compiles.
+        let client = client_home(&["client_auth=NONE"]);
+        let channels = TlsChannels::load(&client.settings, Some(backend))
+            .unwrap_or_else(|err| panic!("{backend} loads the client policy: {err}"));
+        let dialler = channels.connector("cluster").expect("a channel connector");
+        let before = dialler.clone();
+        ping(&dialler, local(&our_server, "localhost")).await.expect("our server before rotation");
+        ping(&dialler, local(&foreign_server, "localhost")).await.expect_err("foreign server before rotation");
+
+        // Rotate the trusted CA.
+        let base = client.settings.policies["p"].base_directory.clone();
+        std::fs::write(base.join("trusted/0.crt"), &foreign.root.cert_pem).expect("rotate CA");
+        std::fs::write(base.join("trusted/1.crt"), &foreign.intermediate.cert_pem).expect("rotate CA");
+        channels.reload().expect("the rotation reloads");
+        for dialler in [&dialler, &before] {
+            ping(dialler, local(&foreign_server, "localhost")).await.expect("foreign server after rotation");
+            ping(dialler, local(&our_server, "localhost")).await.expect_err("our server after rotation");
+        }
+
+        // Add a CRL revoking the foreign server (and the root's, covering the intermediate).
+        let revoking = foreign.crl_revoking(&[foreign.server.serial]).expect("crl");
+        std::fs::write(base.join("revoked/0.crl"), &revoking.pem).expect("add CRL");
+        std::fs::write(base.join("revoked/1.crl"), &foreign.root_crl.pem).expect("add CRL");
+        let reloaded = channels.reload();
+        if !backend.capabilities().crls {
+            // The client side cannot honour CRLs: the reload is refused whole, and the
+            // connector keeps dialling with what it had.
+            let err = reloaded.expect_err("CRLs refused on this backend").to_string();
+            assert!(err.contains("revoked_dir"), "{err}");
+            ping(&dialler, local(&foreign_server, "localhost")).await.expect("old material kept");
+            return;
+        }
+        reloaded.expect("the CRL reloads");
+        for dialler in [&dialler, &before] {
+            let err = ping(dialler, local(&foreign_server, "localhost")).await.expect_err("revoked server");
+            assert_eq!(
+                rustls_error(&err),
+                Some(&rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked)),
+                "{err}"
+            );
+        }
+        // A connector made now starts from the current material too.
+        let fresh = channels.connector("cluster").expect("a channel connector");
+        ping(&fresh, local(&foreign_server, "localhost")).await.expect_err("revoked server");
+    }
 }
 
 fn assert_unsupported(result: Result<TlsConnector, Error>, setting: &str, backend: Backend) {

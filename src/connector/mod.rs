@@ -10,7 +10,8 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use tls_policy::config::Settings;
-//! use tls_policy::connector::{Target, TlsConnector};
+//! use tls_policy::connector::Target;
+//! use tls_policy::TlsChannels;
 //! use tokio::io::AsyncWriteExt;
 //! use tower::ServiceExt;
 //!
@@ -19,7 +20,9 @@
 //! //   dbms.ssl.policy.cluster.verify_hostname=true
 //! //   causal_clustering.ssl_policy=cluster
 //! let settings = Settings::from_file("neo4j.conf", None)?;
-//! let connector = TlsConnector::for_channel(&settings, "cluster", None)?;
+//! let channels = TlsChannels::load(&settings, None)?;
+//! // Follows reloads of the policy; `TlsConnector::for_channel` makes a standalone snapshot.
+//! let connector = channels.connector("cluster")?;
 //! let mut stream = connector.oneshot(Target::new("core-2.example.net", 6000)).await?;
 //! println!("{:?}", stream.info().protocol_version);
 //! stream.write_all(b"hello").await?;

@@ -13,8 +13,9 @@ use crate::{Acceptor, Error, TlsChannels};
 impl TlsChannels {
     /// Re-reads every bound policy's key, chain, `trusted_dir` and `revoked_dir`, validates them
     /// as at start-up (permissions included), compiles them for the same backend and swaps each
-    /// policy's new material into every clone of its channels' acceptors: the next handshake
-    /// uses it; established connections keep their session.
+    /// policy's new material into every clone of its channels' acceptors and of the connectors
+    /// made by [`TlsChannels::connector`]: the next handshake or dial uses it; established
+    /// connections keep their session.
     ///
     /// Each policy is all-or-nothing: a broken one keeps serving its previous material, and is
     /// reported in [`ReloadError::failures`] (and logged with `tracing::error!`) while the others
@@ -86,8 +87,18 @@ impl TlsChannels {
                     };
                     fresh.push((&tls.acceptor, self.backend.server(&loaded.policy, options)?));
                 }
+                // The connectors that dial with this policy follow it (compiled first too, so
+                // a client side the backend cannot honour refuses the whole reload).
+                let mut fresh_diallers = Vec::new();
+                for (options, connector) in state.live_diallers(policy) {
+                    let new = self.backend.client(&loaded.policy, &options)?;
+                    fresh_diallers.push((connector, new));
+                }
                 for (acceptor, new) in &fresh {
                     acceptor.replace_with(new);
+                }
+                for (connector, new) in &fresh_diallers {
+                    connector.replace_with(new);
                 }
                 crate::observe::record_policy_expiry(&loaded.policy);
                 serving.insert(policy.to_owned(), loaded.policy);

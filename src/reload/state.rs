@@ -1,13 +1,15 @@
 //! What a reload needs, kept by `TlsChannels`: the settings and per-channel options the channels
-//! were compiled with, and the material each policy serves now.
+//! were compiled with, the material each policy serves now, and the connectors that dial with it.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use tls_policy_backend::{ServerOptions, ServerPolicy};
+use tls_policy_backend::{ClientOptions, ServerOptions, ServerPolicy};
 
+use crate::backend::WeakClientConnector;
 use crate::config::Settings;
+use crate::{ClientConnector, Error};
 
 /// The inputs of a reload and the material in service, one lock serialising reloads.
 pub(crate) struct ReloadState {
@@ -19,6 +21,17 @@ pub(crate) struct ReloadState {
     pub(crate) bound: BTreeMap<String, Vec<String>>,
     /// Each policy's material in service; held for the whole of a reload.
     serving: Mutex<BTreeMap<String, ServerPolicy>>,
+    /// Each policy's connectors made by `TlsChannels::connector`, with the options they were
+    /// compiled with; dropped connectors are pruned at the next registration or reload.
+    diallers: Mutex<BTreeMap<String, Vec<Dialler>>>,
+}
+
+/// A connector that follows its policy's reloads, held weakly.
+pub(crate) struct Dialler {
+    /// The options it was compiled with (ALPN).
+    pub(crate) options: ClientOptions,
+    /// Its shared slot, while any clone of it lives.
+    pub(crate) connector: WeakClientConnector,
 }
 
 impl ReloadState {
@@ -46,7 +59,60 @@ impl ReloadState {
             options,
             bound,
             serving: Mutex::new(serving),
+            diallers: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Compiles a connector for `policy` from the material it serves now (with `compile`, given
+    /// `options`) and registers it, so that reloads of the policy compile new material with the
+    /// same options and swap it in. Holds the reload lock, so a reload cannot slip between
+    /// reading the material and registering.
+    pub(crate) fn register_dialler(
+        &self,
+        policy: &str,
+        options: &ClientOptions,
+        compile: impl FnOnce(&ServerPolicy, &ClientOptions) -> Result<ClientConnector, Error>,
+    ) -> Result<ClientConnector, Error> {
+        let serving = self.serving();
+        let material = serving.get(policy).ok_or_else(|| Error::Policy {
+            policy: policy.to_owned(),
+            setting: "ssl_policy",
+            path: None,
+            message: "no channel of these TlsChannels serves this policy, so there is no \
+                      material to dial with"
+                .into(),
+        })?;
+        let connector = compile(material, options)?;
+        let mut diallers = self.diallers();
+        let registered = diallers.entry(policy.to_owned()).or_default();
+        registered.retain(|dialler| dialler.connector.upgrade().is_some());
+        registered.push(Dialler {
+            options: options.clone(),
+            connector: connector.downgrade(),
+        });
+        Ok(connector)
+    }
+
+    /// The live connectors of `policy`, with their options; dropped ones are forgotten. Call
+    /// it with the reload lock ([`ReloadState::serving`]) held.
+    pub(crate) fn live_diallers(&self, policy: &str) -> Vec<(ClientOptions, ClientConnector)> {
+        let mut diallers = self.diallers();
+        let Some(registered) = diallers.get_mut(policy) else {
+            return Vec::new();
+        };
+        let mut live = Vec::with_capacity(registered.len());
+        registered.retain(|dialler| match dialler.connector.upgrade() {
+            Some(connector) => {
+                live.push((dialler.options.clone(), connector));
+                true
+            }
+            None => false,
+        });
+        live
+    }
+
+    fn diallers(&self) -> MutexGuard<'_, BTreeMap<String, Vec<Dialler>>> {
+        self.diallers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Locks the material in service; one reload at a time. A reload that panicked left the

@@ -15,6 +15,7 @@ use tls_policy::Backend;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
+#[allow(unused_imports)] // not every test file that includes the harness drives a real peer
 pub use crate::support::tools::tool;
 use crate::support::{pki, STEP};
 
