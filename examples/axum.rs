@@ -4,7 +4,7 @@
 //! certificates asked for but optional where the backend can ask, ALPN `h2` and `http/1.1`),
 //! serves an axum router on 127.0.0.1 and prints the `curl` commands that reach it. Each
 //! request is answered with its connection's TLS version, cipher suite, ALPN and client
-//! certificate subject, which the handler reads from `ConnectInfo<TlsConnectInfo>`.
+//! certificate subject, which the handler reads from `ConnectInfo<TlsConnectInfo>` (`peer_identity()`: no X.509 crate needed).
 //! Ctrl-C stops it.
 //!
 //! Arguments: `[PORT]` (default 0: any free port), `--backend NAME` (a compiled-in backend).
@@ -94,11 +94,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
 async fn describe(ConnectInfo(conn): ConnectInfo<TlsConnectInfo>, version: Version) -> String {
     let tls = &conn.tls;
     let alpn = tls.alpn.as_deref().map(String::from_utf8_lossy);
-    let client_certificate = match tls.peer_certificate() {
+    let client_certificate = match tls.peer_identity() {
+        Some(peer) => peer.subject.clone(),
         None => "none".to_string(),
-        Some(der) => x509_parser::parse_x509_certificate(der)
-            .map(|(_, cert)| cert.subject().to_string())
-            .unwrap_or_else(|_| "unparsable".into()),
     };
     format!(
         "remote_addr: {}\nhttp_version: {version:?}\nbackend: {}\nprotocol_version: {}\n\

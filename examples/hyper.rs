@@ -117,11 +117,9 @@ async fn describe(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, I
         )));
     };
     let alpn = tls.alpn.as_deref().map(String::from_utf8_lossy);
-    let client_certificate = match tls.peer_certificate() {
+    let client_certificate = match tls.peer_identity() {
+        Some(peer) => peer.subject.clone(),
         None => "none".to_string(),
-        Some(der) => x509_parser::parse_x509_certificate(der)
-            .map(|(_, cert)| cert.subject().to_string())
-            .unwrap_or_else(|_| "unparsable".into()),
     };
     let body = format!(
         "http_version: {:?}\nbackend: {}\nprotocol_version: {}\ncipher_suite: {}\nalpn: {}\n\

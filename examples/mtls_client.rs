@@ -103,11 +103,9 @@ async fn serve_one(listener: TcpListener, layer: TlsLayer) -> Result<TlsInfo, St
 fn describe(info: &TlsInfo) -> String {
     let version = info.protocol_version.map_or("not reported", |v| v.as_str());
     let suite = info.cipher_suite.map_or("not reported", |s| s.name());
-    let peer = match info.peer_certificate() {
+    let peer = match info.peer_identity() {
+        Some(peer) => peer.subject.clone(),
         None => "none".to_string(),
-        Some(der) => x509_parser::parse_x509_certificate(der)
-            .map(|(_, cert)| cert.subject().to_string())
-            .unwrap_or_else(|_| "unparsable".into()),
     };
     format!(
         "backend={} version={version} suite={suite} peer_certificate={peer}",

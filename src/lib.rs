@@ -27,8 +27,8 @@ pub use observe::HandshakeFailure;
 pub use reload::{PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher};
 pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
-    BackendError, Capabilities, CipherSuite, ClientAuth, ServerOptions, ServerPolicy, TlsInfo,
-    TlsVersion,
+    BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError, PeerIdentity,
+    ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
 };
 // The client side (cluster and backup peers are dialled with the channel's policy).
 pub use backend::ClientConnector;

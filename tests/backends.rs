@@ -72,6 +72,13 @@ for_each_backend! {
         Client::with_cert(&pki().client).exchange(server.addr).await.expect("good client");
         let info = server.outcome().await.expect("server side handshake");
         assert_eq!(info.peer_certificate(), Some(&pki().client.cert_der));
+        // Who connected, in one call, whatever the backend.
+        let peer = info.peer_identity().expect("the client's identity");
+        assert!(peer.subject.contains("CN=tls-policy development client"), "{}", peer.subject);
+        assert!(peer.issuer.contains("intermediate"), "{}", peer.issuer);
+        assert!(!peer.serial.is_empty());
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &pki().client.cert_der);
+        assert_eq!(&peer.sha256_fingerprint[..], digest.as_ref());
     }
 
     async fn require_refuses_no_foreign_revoked_and_expired_client_certificates(backend: Backend) {

@@ -161,6 +161,8 @@ for_each_backend! {
             let info = stream.info();
             assert_eq!(info.backend, client_backend.name(), "{what}");
             assert_eq!(info.peer_certificate(), Some(&pki.server.cert_der), "{what}");
+            let server_identity = info.peer_identity().expect("the server's identity");
+            assert!(server_identity.dns_names.iter().any(|name| name == "localhost"), "{what}");
             assert_eq!(info.sni.as_deref(), Some("localhost"), "{what}");
             assert_eq!(info.alpn.as_deref(), Some(&b"h2"[..]), "{what}");
             assert_eq!(seen.alpn.as_deref(), Some(&b"h2"[..]), "{what}");

@@ -58,11 +58,9 @@ fn home_for(backend: Backend) -> Home {
 
 /// What a handler reports about its request's connection, one `key: value` per line.
 fn describe(tls: &TlsInfo, http_version: Version) -> String {
-    let client_certificate = match tls.peer_certificate() {
+    let client_certificate = match tls.peer_identity() {
+        Some(peer) => peer.subject.clone(),
         None => "none".to_string(),
-        Some(der) => x509_parser::parse_x509_certificate(der)
-            .map(|(_, cert)| cert.subject().to_string())
-            .unwrap_or_else(|_| "unparsable".into()),
     };
     format!(
         "http_version: {http_version:?}\nbackend: {}\nprotocol_version: {}\nalpn: {}\n\

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
 use crate::listener::Connection;
-use crate::TlsInfo;
+use crate::{PeerIdentity, TlsInfo};
 
 /// The error of one HTTP connection (hyper's, boxed).
 pub(crate) type HttpError = Box<dyn std::error::Error + Send + Sync>;
@@ -112,24 +112,30 @@ fn describe(page: &Page, tls: Option<&TlsInfo>) -> Result<String, serde_json::Er
         }),
         sni: tls.and_then(|info| info.sni.as_deref()),
         client_certificate: tls
-            .and_then(TlsInfo::peer_certificate)
-            .map(|der| certificate(der)),
+            .filter(|info| info.peer_certificate().is_some())
+            .map(|info| certificate(info.peer_identity())),
     };
     let mut text = serde_json::to_string(&report)?;
     text.push('\n');
     Ok(text)
 }
 
-/// `{subject, issuer, serial, not_after}` of a DER certificate, or `{error}` if it does not parse.
-fn certificate(der: &[u8]) -> Value {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, cert)) => json!({
-            "subject": cert.subject().to_string(),
-            "issuer": cert.issuer().to_string(),
-            "serial": cert.raw_serial_as_string(),
-            "not_after": rfc3339(cert.validity().not_after.to_datetime()),
+/// The peer's identity: `{subject, issuer, serial, not_after, sha256_fingerprint, dns_names,
+/// ip_addresses, uris, spiffe_id}`, or `{error}` if its certificate does not parse.
+fn certificate(identity: Option<&PeerIdentity>) -> Value {
+    match identity {
+        Some(peer) => json!({
+            "subject": peer.subject,
+            "issuer": peer.issuer,
+            "serial": peer.serial,
+            "not_after": rfc3339(time::OffsetDateTime::from(peer.not_after)),
+            "sha256_fingerprint": peer.fingerprint_hex(),
+            "dns_names": peer.dns_names,
+            "ip_addresses": peer.ip_addresses.iter().map(|ip| ip.to_string()).collect::<Vec<_>>(),
+            "uris": peer.uris,
+            "spiffe_id": peer.spiffe_id(),
         }),
-        Err(error) => json!({ "error": format!("the certificate does not parse: {error}") }),
+        None => json!({ "error": "the certificate does not parse" }),
     }
 }
 
@@ -178,7 +184,15 @@ mod tests {
     #[test]
     fn a_certificate_is_described() {
         let pki = crate::dev_pki::DevPki::generate(&Default::default()).expect("PKI");
-        let value = certificate(&pki.client.cert_der);
+        let mut info = TlsInfo::new("test");
+        info.peer_certificates = vec![pki.client.cert_der.clone()];
+        let value = certificate(info.peer_identity());
+        let fingerprint = value["sha256_fingerprint"].as_str().expect("fingerprint");
+        assert_eq!(fingerprint.len(), 32 * 3 - 1, "{value}");
+        assert!(
+            value["dns_names"].is_array() && value["uris"].is_array(),
+            "{value}"
+        );
         let subject = value["subject"].as_str().expect("subject");
         assert!(subject.contains("tls-policy development client"), "{value}");
         assert!(
@@ -194,7 +208,9 @@ mod tests {
             not_after.ends_with('Z') && not_after.len() == 20,
             "{not_after}"
         );
-        assert!(certificate(b"not a certificate")["error"].is_string());
+        let mut garbage = TlsInfo::new("test");
+        garbage.peer_certificates = vec![b"not a certificate".to_vec().into()];
+        assert!(certificate(garbage.peer_identity())["error"].is_string());
     }
 
     #[test]

@@ -131,12 +131,10 @@ mod tests {
 
     #[tokio::test]
     async fn every_request_carries_the_connections_info() {
-        let info = Arc::new(TlsInfo {
-            backend: "test",
-            protocol_version: Some(TlsVersion::Tls13),
-            alpn: Some(b"h2".to_vec()),
-            ..TlsInfo::default()
-        });
+        let mut info = TlsInfo::new("test");
+        info.protocol_version = Some(TlsVersion::Tls13);
+        info.alpn = Some(b"h2".to_vec());
+        let info = Arc::new(info);
         let seen = service_fn(|request: Request<()>| async move {
             Ok::<_, std::convert::Infallible>(request.extensions().get::<Arc<TlsInfo>>().cloned())
         });
@@ -153,10 +151,7 @@ mod tests {
 
     #[tokio::test]
     async fn replaces_an_info_already_present() {
-        let ours = Arc::new(TlsInfo {
-            backend: "ours",
-            ..TlsInfo::default()
-        });
+        let ours = Arc::new(TlsInfo::new("ours"));
         let seen = service_fn(|request: Request<()>| async move {
             Ok::<_, std::convert::Infallible>(
                 request
@@ -166,10 +161,9 @@ mod tests {
             )
         });
         let mut request = Request::new(());
-        request.extensions_mut().insert(Arc::new(TlsInfo {
-            backend: "forged",
-            ..TlsInfo::default()
-        }));
+        request
+            .extensions_mut()
+            .insert(Arc::new(TlsInfo::new("forged")));
         let got = TlsInfoLayer::new(ours).layer(seen).oneshot(request).await;
         assert_eq!(got.ok().flatten(), Some("ours"));
     }

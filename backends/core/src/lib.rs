@@ -11,6 +11,7 @@ pub mod backend;
 pub mod cipher_suite;
 pub mod classify;
 pub mod error;
+pub mod identity;
 pub mod info;
 pub mod policy;
 
@@ -18,6 +19,7 @@ pub use backend::{Capabilities, TlsBackend};
 pub use cipher_suite::CipherSuite;
 pub use classify::HandshakeFailure;
 pub use error::BackendError;
+pub use identity::{IdentityError, PeerIdentity};
 pub use info::TlsInfo;
 pub use policy::{
     ClientAuth, ClientOptions, Policy, PrivateKey, ServerOptions, ServerPolicy, TlsVersion,

@@ -48,13 +48,9 @@ where
         )],
         None => Vec::new(),
     };
-    let info = TlsInfo {
-        backend: NAME,
-        protocol_version: None,
-        cipher_suite: None,
-        alpn,
-        sni,
-        peer_certificates,
-    };
+    let mut info = TlsInfo::new(NAME);
+    info.alpn = alpn;
+    info.sni = sni;
+    info.peer_certificates = peer_certificates;
     Ok((stream, info))
 }

@@ -65,19 +65,18 @@ where
 
 /// Reads the negotiated parameters of an established connection.
 pub(crate) fn tls_info(backend: &'static str, conn: &ServerConnection) -> TlsInfo {
-    TlsInfo {
-        backend,
-        protocol_version: conn.protocol_version().and_then(tls_version),
-        cipher_suite: conn
-            .negotiated_cipher_suite()
-            .and_then(|suite| CipherSuite::from_code(u16::from(suite.suite()))),
-        alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
-        sni: conn.server_name().map(str::to_owned),
-        peer_certificates: conn
-            .peer_certificates()
-            .map(|chain| chain.iter().map(|cert| cert.clone().into_owned()).collect())
-            .unwrap_or_default(),
-    }
+    let mut info = TlsInfo::new(backend);
+    info.protocol_version = conn.protocol_version().and_then(tls_version);
+    info.cipher_suite = conn
+        .negotiated_cipher_suite()
+        .and_then(|suite| CipherSuite::from_code(u16::from(suite.suite())));
+    info.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+    info.sni = conn.server_name().map(str::to_owned);
+    info.peer_certificates = conn
+        .peer_certificates()
+        .map(|chain| chain.iter().map(|cert| cert.clone().into_owned()).collect())
+        .unwrap_or_default();
+    info
 }
 
 fn tls_version(version: ProtocolVersion) -> Option<TlsVersion> {

@@ -81,21 +81,20 @@ where
 
 /// Reads the negotiated parameters of an established client connection; `sni` is the name sent.
 fn tls_info(backend: &'static str, conn: &ClientConnection, sni: Option<String>) -> TlsInfo {
-    TlsInfo {
-        backend,
-        protocol_version: conn.protocol_version().and_then(|version| match version {
-            ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
-            ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
-            _ => None,
-        }),
-        cipher_suite: conn
-            .negotiated_cipher_suite()
-            .and_then(|suite| CipherSuite::from_code(u16::from(suite.suite()))),
-        alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
-        sni,
-        peer_certificates: conn
-            .peer_certificates()
-            .map(|chain| chain.iter().map(|cert| cert.clone().into_owned()).collect())
-            .unwrap_or_default(),
-    }
+    let mut info = TlsInfo::new(backend);
+    info.protocol_version = conn.protocol_version().and_then(|version| match version {
+        ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
+        ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
+        _ => None,
+    });
+    info.cipher_suite = conn
+        .negotiated_cipher_suite()
+        .and_then(|suite| CipherSuite::from_code(u16::from(suite.suite())));
+    info.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+    info.sni = sni;
+    info.peer_certificates = conn
+        .peer_certificates()
+        .map(|chain| chain.iter().map(|cert| cert.clone().into_owned()).collect())
+        .unwrap_or_default();
+    info
 }
