@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::CliResult;
-use crate::config::{Settings, LEGACY_POLICY};
+use crate::config::{binding_key, Settings, LEGACY_POLICY};
 use crate::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Arguments of `tls-policy init`.
@@ -36,11 +36,25 @@ pub struct InitArgs {
     /// Replace an existing private.key and public.crt (with --dev-certs).
     #[arg(long)]
     pub force: bool,
+    /// The channel the printed config binds to the policy and gives a listen address (default:
+    /// the policy's name when it is `bolt`, `https`, `cluster` or `backup`, else `bolt`).
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
 }
+
+/// The channels of the framework, with the port each listens on by convention.
+const KNOWN_CHANNELS: [(&str, u16); 4] = [
+    ("bolt", 7687),
+    ("https", 7473),
+    ("cluster", 6000),
+    ("backup", 6362),
+];
 
 /// Runs `tls-policy init`.
 pub async fn run(args: InitArgs) -> CliResult {
     check_name(&args.policy)?;
+    let channel = channel_for(&args);
+    check_name(&channel)?;
     let home = match &args.home {
         Some(home) => {
             std::path::absolute(home).map_err(|e| format!("--home {}: {e}", home.display()))?
@@ -68,7 +82,7 @@ pub async fn run(args: InitArgs) -> CliResult {
         None
     };
 
-    let config = config_lines(&args.policy, &relative_base, dev.is_some());
+    let config = config_lines(&args.policy, &channel, &relative_base, dev.is_some());
     // The lines must be what the parser accepts: check them before suggesting them.
     Settings::parse(&config, Path::new("(init)"), &home)
         .map_err(|e| format!("internal error: the suggested config does not parse: {e}"))?;
@@ -94,9 +108,9 @@ pub async fn run(args: InitArgs) -> CliResult {
         let _ = write!(
             out,
             "\nand try it (after `tls-policy serve --config {}`):\n\n  openssl s_client -connect \
-             127.0.0.1:7687 -servername localhost -CAfile {} -cert {cert} -cert_chain {cert} -key \
-             {}\n",
+             {} -servername localhost -CAfile {} -cert {cert} -cert_chain {cert} -key {}\n",
             config_path.display(),
+            listen_address(&channel),
             client.ca.display(),
             client.key.display(),
             cert = client.cert.display(),
@@ -210,8 +224,27 @@ fn write_dev_certs(args: &InitArgs, base: &Path, out: &mut String) -> Result<Cli
     })
 }
 
-/// The lines defining the policy and binding `bolt` to it.
-fn config_lines(policy: &str, relative_base: &str, dev_certs: bool) -> String {
+/// `--channel`, else the policy's name when it is a known channel, else `bolt`.
+fn channel_for(args: &InitArgs) -> String {
+    match &args.channel {
+        Some(channel) => channel.clone(),
+        None if KNOWN_CHANNELS.iter().any(|(name, _)| *name == args.policy) => args.policy.clone(),
+        None => "bolt".to_owned(),
+    }
+}
+
+/// Where the printed config has `channel` listen: its conventional port on loopback, or any
+/// free port for a channel of the application's own.
+fn listen_address(channel: &str) -> String {
+    let port = KNOWN_CHANNELS
+        .iter()
+        .find(|(name, _)| *name == channel)
+        .map_or(0, |(_, port)| *port);
+    format!("127.0.0.1:{port}")
+}
+
+/// The lines defining the policy and binding `channel` to it.
+fn config_lines(policy: &str, channel: &str, relative_base: &str, dev_certs: bool) -> String {
     let client_auth = if dev_certs {
         "# REQUIRE (the default): mutual TLS, clients need a certificate from a CA in trusted/\n\
          dbms.ssl.policy.{p}.client_auth=REQUIRE\n"
@@ -221,10 +254,12 @@ fn config_lines(policy: &str, relative_base: &str, dev_certs: bool) -> String {
     };
     format!(
         "dbms.ssl.policy.{policy}.base_directory={relative_base}\n{}\
-         # bind a channel to the policy, and give it an address to listen on\n\
-         bolt.ssl_policy={policy}\n\
-         dbms.connector.bolt.listen_address=127.0.0.1:7687\n",
-        client_auth.replace("{p}", policy)
+         # bind the channel to the policy, and give it an address to listen on\n\
+         {}={policy}\n\
+         dbms.connector.{channel}.listen_address={}\n",
+        client_auth.replace("{p}", policy),
+        binding_key(channel),
+        listen_address(channel),
     )
 }
 
@@ -243,12 +278,52 @@ mod tests {
     #[test]
     fn suggested_config_parses() {
         for dev in [false, true] {
-            let text = config_lines("p", "certificates/p", dev);
-            let settings = Settings::parse(&text, Path::new("x"), Path::new("/h")).unwrap();
-            assert_eq!(
-                settings.channel_policy("bolt").map(|p| p.name.as_str()),
-                Some("p")
-            );
+            for (channel, address) in [
+                ("bolt", "127.0.0.1:7687"),
+                ("https", "127.0.0.1:7473"),
+                ("cluster", "127.0.0.1:6000"),
+                ("backup", "127.0.0.1:6362"),
+                ("metrics", "127.0.0.1:0"),
+            ] {
+                let text = config_lines("p", channel, "certificates/p", dev);
+                let settings = Settings::parse(&text, Path::new("x"), Path::new("/h")).unwrap();
+                assert_eq!(
+                    settings.channel_policy(channel).map(|p| p.name.as_str()),
+                    Some("p"),
+                    "{text}"
+                );
+                let listen = settings.channels[channel].listen_address.as_deref();
+                assert_eq!(listen, Some(address), "{text}");
+                assert_eq!(
+                    settings.channels.len(),
+                    1,
+                    "only {channel} is bound: {text}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn the_channel_defaults_to_a_known_policy_name() {
+        let args = |policy: &str, channel: Option<&str>| InitArgs {
+            policy: policy.to_owned(),
+            home: None,
+            dev_certs: false,
+            hostnames: Vec::new(),
+            force: false,
+            channel: channel.map(str::to_owned),
+        };
+        assert_eq!(channel_for(&args("https", None)), "https");
+        assert_eq!(channel_for(&args("cluster", None)), "cluster");
+        assert_eq!(channel_for(&args("client", None)), "bolt");
+        assert_eq!(channel_for(&args("web", Some("https"))), "https");
+        let text = config_lines("https", "https", "certificates/https", false);
+        assert!(text.contains("\nhttps.ssl_policy=https\n"), "{text}");
+        assert!(!text.contains("bolt"), "{text}");
+        let text = config_lines("cluster", "cluster", "certificates/cluster", false);
+        assert!(
+            text.contains("\ncausal_clustering.ssl_policy=cluster\n"),
+            "{text}"
+        );
     }
 }

@@ -197,6 +197,16 @@ impl fmt::Display for Target {
     }
 }
 
+/// The key that binds `channel` to a policy, as an operator writes it:
+/// `causal_clustering.ssl_policy` for `cluster`, `dbms.backup.ssl_policy` for `backup`,
+/// `<channel>.ssl_policy` otherwise.
+pub(crate) fn binding_key(channel: &str) -> String {
+    Target::Binding {
+        channel: channel.to_owned(),
+    }
+    .to_string()
+}
+
 /// Whether `name` is a valid policy or channel name: `[A-Za-z0-9_-]+`.
 pub(crate) fn is_valid_name(name: &str) -> bool {
     !name.is_empty()

@@ -23,6 +23,7 @@ mod suggest;
 mod values;
 
 pub use builder::{PolicyBuilder, SettingsBuilder};
+pub(crate) use keys::binding_key;
 pub use keys::LEGACY_POLICY;
 pub use model::{
     ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT,

@@ -4,7 +4,8 @@ use tls_policy_backend::ClientOptions;
 
 use super::TlsConnector;
 use crate::channels::choose_backend;
-use crate::config::{Settings, LEGACY_POLICY};
+
+use crate::config::{binding_key, Settings, LEGACY_POLICY};
 use crate::load::load_bound_policy;
 use crate::{Backend, Error, TlsChannels};
 
@@ -138,13 +139,4 @@ fn dial_policy<'a>(settings: &'a Settings, channel: &str) -> Result<&'a str, Err
         });
     }
     Ok(policy)
-}
-
-/// The key that binds `channel` to a policy, as an operator writes it.
-fn binding_key(channel: &str) -> String {
-    match channel {
-        "cluster" => "causal_clustering.ssl_policy".to_owned(),
-        "backup" => "dbms.backup.ssl_policy".to_owned(),
-        other => format!("{other}.ssl_policy"),
-    }
 }

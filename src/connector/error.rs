@@ -6,7 +6,9 @@ use std::time::Duration;
 
 /// Why a [`TlsConnector`](super::TlsConnector) could not hand back a stream. Every variant
 /// names the target dialled (`host:port`) and, once connected, the peer's socket address.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the `Display` text (and causes it does not include), like [`crate::Error`].
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
     /// The TCP connection failed (name resolution, refused, unreachable, ...).
@@ -74,5 +76,11 @@ impl From<ConnectError> for io::Error {
             }
         };
         io::Error::new(kind, err)
+    }
+}
+
+impl std::fmt::Debug for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::error::debug_as_display(self, f)
     }
 }

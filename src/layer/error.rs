@@ -9,7 +9,9 @@ use tls_policy_backend::HandshakeFailure;
 /// The error of [`super::Tls`]: a failed or timed-out handshake, or the inner service's error.
 ///
 /// A handshake error concerns that connection only; the listener and other connections go on.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the `Display` text (and causes it does not include), like [`crate::Error`].
+#[derive(thiserror::Error)]
 pub enum TlsServiceError<E> {
     /// The TLS handshake failed (bad certificate, protocol mismatch, garbage bytes, peer closed...).
     #[error("TLS handshake failed: {0}")]
@@ -34,8 +36,15 @@ impl<E> TlsServiceError<E> {
     }
 }
 
+impl<E: std::error::Error + 'static> fmt::Debug for TlsServiceError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::error::debug_as_display(self, f)
+    }
+}
+
 /// A failed handshake: the backend's error and its classified reason.
-#[derive(Debug)]
+///
+/// `Debug` prints the `Display` text (and causes it does not include), like [`crate::Error`].
 pub struct HandshakeError {
     reason: HandshakeFailure,
     source: io::Error,
@@ -66,6 +75,12 @@ impl HandshakeError {
 impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.source, self.reason)
+    }
+}
+
+impl fmt::Debug for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::error::debug_as_display(self, f)
     }
 }
 

@@ -8,7 +8,9 @@ use crate::config::TlsLevel;
 ///
 /// Once a listener runs, nothing ends it but its shutdown signal: accept errors are logged and
 /// retried, a failed handshake ends that connection only.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the `Display` text (and causes it does not include), like [`crate::Error`].
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ListenError {
     /// The channel is not in the configuration at all.
@@ -41,4 +43,10 @@ pub enum ListenError {
         /// The operating system's reason.
         source: io::Error,
     },
+}
+
+impl std::fmt::Debug for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::error::debug_as_display(self, f)
+    }
 }

@@ -92,7 +92,8 @@ pub struct ReloadFailure {
 
 /// At least one policy kept its previous material because the new one is broken; the others
 /// were reloaded (each policy is all-or-nothing on its own).
-#[derive(Debug)]
+///
+/// `Debug` prints the `Display` text, like [`crate::Error`].
 pub struct ReloadError {
     /// The policies that reloaded.
     pub reloaded: ReloadReport,
@@ -110,6 +111,12 @@ impl fmt::Display for ReloadError {
             write!(f, "{}", failure.error)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for ReloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::error::debug_as_display(self, f)
     }
 }
 

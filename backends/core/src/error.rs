@@ -1,7 +1,9 @@
 //! Errors a backend reports when it cannot compile a policy.
 
 /// Why a backend refused a policy.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same text as `Display` (neither variant has a cause).
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// The policy asks for something this backend cannot honour.
@@ -24,6 +26,12 @@ pub enum BackendError {
         /// What the TLS library said.
         message: String,
     },
+}
+
+impl std::fmt::Debug for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 fn alternative_hint(alternative: &str) -> String {
