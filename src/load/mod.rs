@@ -271,14 +271,32 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
 /// Rule 7: `base_directory`, `trusted_dir` (unless `trust_all` ignores it) and `revoked_dir` are
 /// not writable by others; group-writable ones are returned as warnings.
 fn check_policy_directories(settings: &PolicySettings) -> Result<Vec<String>> {
-    let mut directories = vec![("base_directory", &settings.base_directory)];
+    // In base_directory only named entries are read — the key, the chain, trusted_dir and
+    // revoked_dir — so a sticky directory may protect them; in trusted_dir and revoked_dir
+    // every file is read.
+    let named_files = [
+        settings.private_key.as_path(),
+        settings.public_certificate.as_path(),
+        settings.trusted_dir.as_path(),
+        settings.revoked_dir.as_path(),
+    ];
+    let in_base: Vec<&Path> = named_files
+        .into_iter()
+        .filter(|file| file.parent() == Some(settings.base_directory.as_path()))
+        .collect();
+    let mut directories = vec![("base_directory", &settings.base_directory, in_base)];
     if !settings.trust_all {
-        directories.push(("trusted_dir", &settings.trusted_dir));
+        directories.push(("trusted_dir", &settings.trusted_dir, Vec::new()));
     }
-    directories.push(("revoked_dir", &settings.revoked_dir));
+    directories.push(("revoked_dir", &settings.revoked_dir, Vec::new()));
     let mut warnings = Vec::new();
-    for (setting, path) in directories {
-        warnings.extend(check_directory_permissions(&settings.name, setting, path)?);
+    for (setting, path, protected) in directories {
+        warnings.extend(check_directory_permissions(
+            &settings.name,
+            setting,
+            path,
+            &protected,
+        )?);
     }
     Ok(warnings)
 }

@@ -26,22 +26,28 @@ pub fn check_key_permissions(policy: &str, path: &Path) -> Result<Option<String>
 /// `trusted_dir` or `revoked_dir`; symbolic links followed): whoever can write there decides
 /// which key is served, whom the server trusts and which certificates count as revoked.
 ///
-/// Writable by others (`o+w`, sticky bit or not: a sticky directory still takes new files): an
-/// error naming the directory, the mode found and the mode wanted. Writable by the group
-/// (`g+w`): `Ok(Some(warning))`. Otherwise, and on platforms without unix permissions,
-/// `Ok(None)`. A directory that cannot be read is left to the loader, which names it.
+/// Writable by others (`o+w`): an error naming the directory, the mode found and the mode
+/// wanted — unless the directory is sticky (`+t`, as a Kubernetes Secret or ConfigMap mount
+/// is) and every file of `protected` is owned by root or by the user running this process: the
+/// sticky bit then keeps others from replacing those entries, and nothing else in the directory
+/// is read. `trusted_dir` and `revoked_dir`, where every file is read, pass no `protected`
+/// files, so a writable one is always refused (a new file there would be a new trust anchor or
+/// CRL). Writable by the group (`g+w`): `Ok(Some(warning))`. Otherwise, and on platforms
+/// without unix permissions, `Ok(None)`. A directory that cannot be read is left to the loader,
+/// which names it.
 pub fn check_directory_permissions(
     policy: &str,
     setting: &'static str,
     path: &Path,
+    protected: &[&Path],
 ) -> Result<Option<String>> {
     #[cfg(unix)]
     {
-        unix::check_directory(policy, setting, path)
+        unix::check_directory(policy, setting, path, protected)
     }
     #[cfg(not(unix))]
     {
-        let _ = (policy, setting, path);
+        let _ = (policy, setting, path, protected);
         Ok(None)
     }
 }
@@ -96,12 +102,16 @@ mod unix {
         policy: &str,
         setting: &'static str,
         path: &Path,
+        protected: &[&Path],
     ) -> Result<Option<String>> {
         let Ok(meta) = fs::metadata(path) else {
             return Ok(None);
         };
         let mode = meta.permissions().mode() & 0o7777;
         let wanted = mode & !0o022 & 0o7777;
+        if mode & 0o022 != 0 && sticky_and_protected(mode, protected) {
+            return Ok(None);
+        }
         if mode & 0o002 != 0 {
             return Err(policy_error(
                 policy,
@@ -128,6 +138,19 @@ mod unix {
             )));
         }
         Ok(None)
+    }
+
+    /// Whether a sticky directory keeps others from replacing every `protected` entry: each
+    /// exists and is owned (the entry itself, not a link's target) by root or by us.
+    fn sticky_and_protected(mode: u32, protected: &[&Path]) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        const STICKY: u32 = 0o1000;
+        let us = rustix::process::geteuid().as_raw();
+        mode & STICKY != 0
+            && !protected.is_empty()
+            && protected.iter().all(|entry| {
+                fs::symlink_metadata(entry).is_ok_and(|meta| meta.uid() == 0 || meta.uid() == us)
+            })
     }
 }
 
@@ -189,7 +212,7 @@ mod tests {
     fn directories_writable_by_others_are_refused() {
         for mode in [0o777, 0o1777, 0o702] {
             let (_tmp, path) = dir(mode);
-            let e = check_directory_permissions("p", "trusted_dir", &path).unwrap_err();
+            let e = check_directory_permissions("p", "trusted_dir", &path, &[]).unwrap_err();
             let Error::Policy {
                 policy,
                 setting,
@@ -206,21 +229,48 @@ mod tests {
             assert!(message.contains("chmod o-w"), "{message}");
         }
         let (_tmp, path) = dir(0o777);
-        let e = check_directory_permissions("p", "revoked_dir", &path).unwrap_err();
+        let e = check_directory_permissions("p", "revoked_dir", &path, &[]).unwrap_err();
         assert!(e.to_string().contains("wanted 0755"), "{e}");
+    }
+
+    #[test]
+    fn a_sticky_directory_may_hold_the_files_it_protects() {
+        // A Kubernetes Secret mount: drwxrwxrwt, its entries owned by root (here: by us).
+        let (tmp, path) = dir(0o1777);
+        let key = path.join("private.key");
+        std::fs::write(&key, b"k").unwrap();
+        assert_eq!(
+            check_directory_permissions("p", "base_directory", &path, &[&key]).unwrap(),
+            None
+        );
+        // Not sticky, or an entry missing: refused.
+        set_mode(&path, 0o777);
+        assert!(check_directory_permissions("p", "base_directory", &path, &[&key]).is_err());
+        set_mode(&path, 0o1777);
+        let missing = path.join("public.crt");
+        assert!(
+            check_directory_permissions("p", "base_directory", &path, &[&key, &missing]).is_err()
+        );
+        // An entry owned by someone else could be theirs to replace: refused (needs root to set up).
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::lchown(&key, Some(65534), Some(65534)).unwrap();
+            let e = check_directory_permissions("p", "base_directory", &path, &[&key]).unwrap_err();
+            assert!(e.to_string().contains("1777"), "{e}");
+        }
+        drop(tmp);
     }
 
     #[test]
     fn directories_writable_by_the_group_warn_others_pass() {
         let (_tmp, path) = dir(0o775);
-        let w = check_directory_permissions("p", "base_directory", &path)
+        let w = check_directory_permissions("p", "base_directory", &path, &[])
             .unwrap()
             .unwrap();
         assert!(w.contains("0775") && w.contains("base_directory"), "{w}");
         for mode in [0o755, 0o700, 0o555] {
             let (_tmp, path) = dir(mode);
             assert_eq!(
-                check_directory_permissions("p", "base_directory", &path).unwrap(),
+                check_directory_permissions("p", "base_directory", &path, &[]).unwrap(),
                 None
             );
         }

@@ -470,3 +470,19 @@ fn group_writable_directory_warns() {
         loaded.warnings
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_sticky_base_directory_like_a_kubernetes_secret_mount_loads() {
+    // drwxrwxrwt, as Kubernetes mounts a Secret; the entries read are ours, so others cannot
+    // replace them. trusted_dir and revoked_dir stay 0755.
+    let f = Fixture::new();
+    set_mode(&f.settings.base_directory, 0o1777);
+    let loaded = load_policy(&f.settings).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // A sticky trusted_dir is still refused: a new file there is a new trust anchor.
+    set_mode(&f.settings.trusted_dir, 0o1777);
+    let (setting, _, message) = policy_err(load_policy(&f.settings));
+    assert_eq!(setting, "trusted_dir");
+    assert!(message.contains("mode 1777"), "{message}");
+}
