@@ -135,11 +135,33 @@ impl Ca {
         params.signed_by(key, &self.issuer).unwrap()
     }
 
-    /// A CRL revoking serial 42.
+    /// A fresh CA whose certificate's key usage lacks cRLSign, though it still signs CRLs
+    /// (rcgen refuses to, so the issuer's parameters keep cRLSign; only the certificate lacks it).
+    pub fn without_crl_sign(name: &str) -> Ca {
+        let ca = Ca::new(name);
+        let key = KeyPair::try_from(ca.issuer.key().serialize_der()).unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        Ca {
+            cert: params.self_signed(&key).unwrap(),
+            issuer: ca.issuer,
+        }
+    }
+
+    /// A CRL revoking serial 42, current until 2100.
     pub fn crl(&self) -> CertificateRevocationList {
+        self.crl_until(rcgen::date_time_ymd(2100, 1, 1))
+    }
+
+    /// A CRL revoking serial 42 whose nextUpdate is `next_update`.
+    pub fn crl_until(&self, next_update: time::OffsetDateTime) -> CertificateRevocationList {
         CertificateRevocationListParams {
-            this_update: rcgen::date_time_ymd(2024, 1, 1),
-            next_update: rcgen::date_time_ymd(2100, 1, 1),
+            this_update: rcgen::date_time_ymd(2001, 1, 1),
+            next_update,
             crl_number: SerialNumber::from(1u64),
             issuing_distribution_point: None,
             revoked_certs: vec![RevokedCertParams {
