@@ -141,8 +141,8 @@ fn check_one_crl(
     if named.is_empty() {
         return Err(format!(
             "is issued by '{issuer}', which is not among the trusted certificates of trusted_dir \
-             ({}): revocation could never apply to it; put the issuing CA's certificate in \
-             trusted_dir, or remove the CRL",
+             ({}), and only a CRL from a trusted CA is believed: put the issuing CA's \
+             certificate (an intermediate CA's too) in trusted_dir, or remove the CRL",
             trusted_dir.display()
         ));
     }
