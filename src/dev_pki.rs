@@ -513,6 +513,18 @@ impl DevPki {
         )
     }
 
+    /// Issues a CRL from the intermediate revoking `serials` whose nextUpdate is `next_update`
+    /// (in the past for an expired CRL, seconds ahead for one that expires while serving); its
+    /// thisUpdate is set back as usual, and before `next_update` when that is earlier still.
+    pub fn crl_revoking_until(
+        &self,
+        serials: &[u64],
+        next_update: OffsetDateTime,
+    ) -> Result<Crl, rcgen::Error> {
+        let this_update = (OffsetDateTime::now_utc() - BACKDATE).min(next_update - BACKDATE);
+        build_crl(&self.intermediate_issuer, serials, this_update, next_update)
+    }
+
     /// Writes a policy directory (spec §2) for the server side, and for cluster channels, whose
     /// certificate is valid in both directions:
     ///
