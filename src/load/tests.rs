@@ -351,7 +351,7 @@ fn crl_from_an_untrusted_ca_is_refused_naming_file_and_issuer() {
         "{message}"
     );
     assert!(
-        message.contains("put the issuing CA's certificate in trusted_dir"),
+        message.contains("put the issuing CA's certificate"),
         "{message}"
     );
 }
