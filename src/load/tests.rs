@@ -385,6 +385,17 @@ fn expired_crl_is_refused_naming_the_date() {
 }
 
 #[test]
+fn crl_without_next_update_is_refused() {
+    let f = Fixture::new();
+    let file = f.settings.revoked_dir.join("open-ended.crl");
+    fs::write(&file, f.ca.crl_without_next_update()).unwrap();
+    let (setting, path, message) = policy_err(load_policy(&f.settings));
+    assert_eq!((setting, path), ("revoked_dir", file));
+    assert!(message.contains("CN=Test CA"), "{message}");
+    assert!(message.contains("has no nextUpdate"), "{message}");
+}
+
+#[test]
 fn crl_from_an_issuer_without_crl_sign_is_refused() {
     let f = Fixture::new();
     let ca = Ca::without_crl_sign("No CRL Sign CA");
