@@ -5,7 +5,7 @@
 //! - its server has no client-certificate API at all, so `client_auth=OPTIONAL|REQUIRE` is
 //!   refused. With `client_auth=NONE` no client certificate is ever asked for, so
 //!   `trusted_dir`, `revoked_dir` (CRLs) and `trust_all` play no part on the wire (the seed:
-//!   they "will be ignored"): the policy is served, and a warning says so once per build;
+//!   they "will be ignored"): the policy is served, and a warning says so once;
 //! - its client has no CRL API, so the client side refuses CRLs (see the `client` module);
 //! - it has no cipher-suite API, so an explicit `ciphers` list cannot be honoured;
 //! - on OpenSSL its acceptor starts from `SslAcceptor::mozilla_intermediate`, which sets
@@ -57,17 +57,32 @@ pub(crate) fn check(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError
 
 /// The server with `client_auth=NONE` never asks for a client certificate, so the policy's
 /// CRLs and `trust_all` change nothing on the wire: serve, and say once that they play no part.
+///
+/// Once per process for each policy and state (CRL count, trust_all): a policy bound to several
+/// channels is compiled for each, and a reload that changes nothing of the kind recompiles it.
 fn warn_unused_peer_verification(policy: &ServerPolicy) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+
+    static WARNED: OnceLock<Mutex<HashSet<(String, usize, bool)>>> = OnceLock::new();
     let count = policy.crls.len();
-    if count > 0 || policy.trust_all {
+    if count == 0 && !policy.trust_all {
+        return;
+    }
+    let first = WARNED
+        .get_or_init(Mutex::default)
+        .lock()
+        .map(|mut warned| warned.insert((policy.name.clone(), count, policy.trust_all)))
+        .unwrap_or(true);
+    if first {
         tracing::warn!(
             policy = %policy.name,
             backend = NAME,
             crls = count,
             trust_all = policy.trust_all,
             "client_auth=NONE: no client certificate is asked for, so trusted_dir, revoked_dir \
-             ({count} CRL(s)) and trust_all play no part on this server (they still apply to \
-             {ALTERNATIVE} and to the client side)"
+             ({count} CRL(s)) and trust_all play no part on this server; {ALTERNATIVE} can \
+             verify clients with them"
         );
     }
 }
