@@ -89,10 +89,11 @@ pub fn summarize_crl(der: &[u8]) -> std::result::Result<CrlSummary, String> {
 /// by a certificate of `trusted` (read from `trusted_dir`), signed with that certificate's key,
 /// and current: it has a `nextUpdate` and that is after `now`.
 ///
-/// A CRL from a CA that is not trusted could never cover a certificate that verifies, a forged
-/// one must not be believed, and an expired one would refuse every certificate it was meant to
-/// cover: each is refused at load, so that start-up and reload fail closed instead of serving a
-/// policy whose revocation checking does not do what the operator expects.
+/// A CRL from a CA that is not trusted, or a forged one, must not be believed, and an expired
+/// one would refuse every certificate it was meant to cover (`revocation_unknown`): each is
+/// refused at load, so that start-up and reload fail closed instead of serving a policy whose
+/// revocation checking does not do what the operator expects. An intermediate CA's CRL needs
+/// the intermediate's certificate in `trusted_dir`, which makes it a trust anchor too.
 ///
 /// Errors (setting `revoked_dir`, path: the CRL's file) name the issuer's distinguished name and
 /// say what to do.
