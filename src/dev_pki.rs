@@ -9,7 +9,8 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pki = DevPki::generate(&DevPkiOptions::default())?;
 //! let dir = std::env::temp_dir().join(format!("tls-policy-doc-{}", std::process::id()));
-//! // base/private.key (0600), base/public.crt, base/trusted/root.crt, base/revoked/*.crl
+//! // base/private.key (0600), base/public.crt, base/trusted/{root,intermediate}.crt,
+//! // base/revoked/{intermediate,root}.crl
 //! pki.write_policy_dir(&dir, &WritePolicy::default())?;
 //! // A client certificate and key for `curl --cert ... --key ...`.
 //! let (cert, key) = pki.write_client(&pki.client, &dir.join("clients"))?;
@@ -512,6 +513,18 @@ impl DevPki {
         )
     }
 
+    /// Issues a CRL from the intermediate revoking `serials` whose nextUpdate is `next_update`
+    /// (in the past for an expired CRL, seconds ahead for one that expires while serving); its
+    /// thisUpdate is set back as usual, and before `next_update` when that is earlier still.
+    pub fn crl_revoking_until(
+        &self,
+        serials: &[u64],
+        next_update: OffsetDateTime,
+    ) -> Result<Crl, rcgen::Error> {
+        let this_update = (OffsetDateTime::now_utc() - BACKDATE).min(next_update - BACKDATE);
+        build_crl(&self.intermediate_issuer, serials, this_update, next_update)
+    }
+
     /// Writes a policy directory (spec §2) for the server side, and for cluster channels, whose
     /// certificate is valid in both directions:
     ///
@@ -519,6 +532,9 @@ impl DevPki {
     ///   mode, never readable by others even briefly; an existing file is replaced);
     /// - `base/public.crt`: the server chain, leaf then intermediate;
     /// - `base/trusted/root.crt`: the root CA;
+    /// - `base/trusted/intermediate.crt`: the intermediate CA, which issues the leaves and the
+    ///   CRL that revokes [`DevPki::revoked_client`] (spec §2 rule 8: every CRL's issuer must
+    ///   be a certificate of trusted_dir);
     /// - `base/revoked/intermediate.crl` and `base/revoked/root.crl` when
     ///   [`WritePolicy::with_crl`].
     ///
@@ -532,6 +548,10 @@ impl DevPki {
         write_private(&base.join("private.key"), self.server.key_pem.as_bytes())?;
         fs::write(base.join("public.crt"), self.server.chain_pem())?;
         fs::write(trusted.join("root.crt"), &self.root.cert_pem)?;
+        fs::write(
+            trusted.join("intermediate.crt"),
+            &self.intermediate.cert_pem,
+        )?;
         if options.with_crl {
             fs::write(revoked.join("intermediate.crl"), &self.crl.pem)?;
             fs::write(revoked.join("root.crl"), &self.root_crl.pem)?;

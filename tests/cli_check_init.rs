@@ -113,6 +113,7 @@ fn init_with_dev_certs_then_check_passes() {
         "private.key",
         "public.crt",
         "trusted/root.crt",
+        "trusted/intermediate.crt",
         "revoked/intermediate.crl",
         "client/client.crt",
         "client/client.key",
@@ -155,7 +156,8 @@ fn init_with_dev_certs_then_check_passes() {
         "key type        EC P-256",
         "ciphers         backend default",
         "trusted_dir",
-        "(1 certificate(s))",
+        // The root and the intermediate, which issues the CRL of revoked/intermediate.crl.
+        "(2 certificate(s))",
         "(2 CRL(s))",
         "OK:",
     ] {
@@ -355,7 +357,11 @@ fn check_names_a_bad_crl() {
 fn check_names_require_with_an_empty_trusted_dir() {
     assert_check_fails(
         "dbms.ssl.policy.test.client_auth=REQUIRE\n",
-        |base| fs::remove_file(base.join("trusted/root.crt")).unwrap(),
+        |base| {
+            for cert in fs::read_dir(base.join("trusted")).unwrap() {
+                fs::remove_file(cert.unwrap().path()).unwrap();
+            }
+        },
         &[],
         &[
             "dbms.ssl.policy.test.client_auth",

@@ -90,7 +90,14 @@ fn server_home(backend: Backend) -> PolicyHome {
     } else {
         &[]
     };
-    home(&pki.server, &[&pki.root], crls, &[client_auth])
+    // The intermediate issues the CRL of the client certificates, so it is trusted too (spec
+    // rule 8: a CRL's issuer must be in trusted_dir).
+    home(
+        &pki.server,
+        &[&pki.root, &pki.intermediate],
+        crls,
+        &[client_auth],
+    )
 }
 
 /// The client side: presents the development client certificate, trusts our root.
@@ -187,7 +194,7 @@ for_each_backend! {
         }
         // Cluster style: the same home, the same policy, both directions.
         let pki = pki();
-        let home = home(&pki.server, &[&pki.root], &[&pki.crl, &pki.root_crl], &["client_auth=REQUIRE"]);
+        let home = home(&pki.server, &[&pki.root, &pki.intermediate], &[&pki.crl, &pki.root_crl], &["client_auth=REQUIRE"]);
         let mut server = serve(&home, backend, &[]).await;
         ping(&connector(&home, backend), Target::new("localhost", server.addr.port()))
             .await
@@ -249,7 +256,7 @@ for_each_backend! {
         // Without the CRL the server passes: the control.
         ping(&connector(&client_home(&[]), backend), local(&server, "localhost")).await.expect("no CRL");
 
-        let with_crl = home(&pki.client, &[&pki.root], &[&crl], &[]);
+        let with_crl = home(&pki.client, &[&pki.root, &pki.intermediate], &[&crl], &[]);
         let dialer = TlsConnector::for_channel(&with_crl.settings, "cluster", Some(backend));
         if !backend.capabilities().crls {
             assert_unsupported(dialer, "revoked_dir", backend);

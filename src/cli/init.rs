@@ -203,14 +203,16 @@ fn write_dev_certs(args: &InitArgs, base: &Path, out: &mut String) -> Result<Cli
     let _ = writeln!(
         out,
         "wrote   {} (server key, mode 0600)\nwrote   {} (server certificate for {}, and the \
-         intermediate CA)\nwrote   {} (the development root CA: clients it issued are \
-         trusted)\nwrote   {} and {} (CRLs)\nwrote   {} and {} (a client certificate and key, \
+         intermediate CA)\nwrote   {} and {} (the development root and intermediate CAs: \
+         clients they issued are trusted, and the CRLs they issued are believed)\n\
+         wrote   {} and {} (CRLs)\nwrote   {} and {} (a client certificate and key, \
          mode 0600)\nwrote   {} (the root CA, for clients to verify the server)\n\
          These certificates are for development only.",
         key.display(),
         cert.display(),
         options.hostnames.join(", "),
         base.join("trusted/root.crt").display(),
+        base.join("trusted/intermediate.crt").display(),
         base.join("revoked/intermediate.crl").display(),
         base.join("revoked/root.crl").display(),
         client_cert.display(),

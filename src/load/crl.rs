@@ -1,11 +1,14 @@
-//! Reading the certificate revocation lists of revoked_dir (PEM or DER, one or more a file).
+//! Reading the certificate revocation lists of revoked_dir (PEM or DER, one or more a file) and
+//! checking that each is issued, signed and current (spec §2 rule 8).
 
 use std::fs;
 use std::path::Path;
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateRevocationListDer;
-use x509_parser::prelude::{CertificateRevocationList, FromDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
+use x509_parser::prelude::{
+    ASN1Time, CertificateRevocationList, FromDer, X509Certificate, X509Error,
+};
 
 use super::dir::{list_dir_files, DirFile};
 use super::policy_error;
@@ -57,6 +60,138 @@ pub fn parse_crl(
     } else {
         check_crl(&bytes).map_err(|e| format!("neither PEM nor a DER CRL: {e}"))?;
         Ok(vec![CertificateRevocationListDer::from(bytes)])
+    }
+}
+
+/// What one CRL says about itself: who issued it and until when it is current.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrlSummary {
+    /// The issuer's distinguished name, as `CN=..., O=...`.
+    pub issuer: String,
+    /// Its `nextUpdate` as seconds since the Unix epoch, or `None` when it has none.
+    pub next_update: Option<i64>,
+    /// Its `nextUpdate` as text (`Jan  1 00:00:00 2100 +00:00`), or `None`.
+    pub next_update_text: Option<String>,
+}
+
+/// Summarizes one DER CRL (the loader already parsed it; the error says why it does not parse).
+pub fn summarize_crl(der: &[u8]) -> std::result::Result<CrlSummary, String> {
+    let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| e.to_string())?;
+    let next_update = crl.next_update();
+    Ok(CrlSummary {
+        issuer: crl.issuer().to_string(),
+        next_update: next_update.map(|t| t.timestamp()),
+        next_update_text: next_update.map(|t| t.to_string()),
+    })
+}
+
+/// Spec §2 rule 8: every CRL of `files` (read from the `revoked_dir` of `policy`) must be issued
+/// by a certificate of `trusted` (read from `trusted_dir`), signed with that certificate's key,
+/// and current: it has a `nextUpdate` and that is after `now`.
+///
+/// A CRL from a CA that is not trusted, or a forged one, must not be believed, and an expired
+/// one would refuse every certificate it was meant to cover (`revocation_unknown`): each is
+/// refused at load, so that start-up and reload fail closed instead of serving a policy whose
+/// revocation checking does not do what the operator expects. An intermediate CA's CRL needs
+/// the intermediate's certificate in `trusted_dir`, which makes it a trust anchor too.
+///
+/// Errors (setting `revoked_dir`, path: the CRL's file) name the issuer's distinguished name and
+/// say what to do.
+pub fn check_crls(
+    policy: &str,
+    files: &[DirFile<CertificateRevocationListDer<'static>>],
+    trusted: &[CertificateDer<'_>],
+    trusted_dir: &Path,
+    now: ASN1Time,
+) -> Result<()> {
+    let anchors: Vec<X509Certificate<'_>> = trusted
+        .iter()
+        .filter_map(|cert| X509Certificate::from_der(cert.as_ref()).ok())
+        .map(|(_, cert)| cert)
+        .collect();
+    for file in files {
+        let several = file.items.len() > 1;
+        for (index, der) in file.items.iter().enumerate() {
+            let which = if several {
+                format!("CRL #{}", index + 1)
+            } else {
+                "the CRL".to_owned()
+            };
+            check_one_crl(der.as_ref(), &anchors, trusted_dir, now).map_err(|why| {
+                policy_error(policy, "revoked_dir", &file.path, format!("{which} {why}"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Rule 8 for one CRL; the error completes a sentence that starts with "the CRL".
+fn check_one_crl(
+    der: &[u8],
+    anchors: &[X509Certificate<'_>],
+    trusted_dir: &Path,
+    now: ASN1Time,
+) -> std::result::Result<(), String> {
+    let (_, crl) =
+        CertificateRevocationList::from_der(der).map_err(|e| format!("does not parse: {e}"))?;
+    let issuer = crl.issuer();
+    let named: Vec<&X509Certificate<'_>> = anchors
+        .iter()
+        .filter(|cert| cert.subject().as_raw() == issuer.as_raw())
+        .collect();
+    if named.is_empty() {
+        return Err(format!(
+            "is issued by '{issuer}', which is not among the trusted certificates of trusted_dir \
+             ({}), and only a CRL from a trusted CA is believed: put the issuing CA's \
+             certificate (an intermediate CA's too) in trusted_dir, or remove the CRL",
+            trusted_dir.display()
+        ));
+    }
+    let mut last_error = None;
+    let signer = named
+        .iter()
+        .find(|cert| match crl.verify_signature(cert.public_key()) {
+            Ok(()) => true,
+            Err(e) => {
+                last_error = Some(e);
+                false
+            }
+        });
+    let Some(signer) = signer else {
+        let why = match last_error {
+            Some(X509Error::SignatureUnsupportedAlgorithm) => {
+                "its signature algorithm is not supported".to_owned()
+            }
+            _ => "its signature does not verify with that certificate's key (it was not signed \
+                  by that CA, or it was altered)"
+                .to_owned(),
+        };
+        return Err(format!(
+            "names '{issuer}' as its issuer, a trusted certificate of trusted_dir ({}), but {why}: \
+             put the certificate of the CA that really issued it in trusted_dir, or replace the \
+             CRL with one that CA signed",
+            trusted_dir.display()
+        ));
+    };
+    if let Ok(Some(usage)) = signer.key_usage() {
+        if !usage.value.crl_sign() {
+            return Err(format!(
+                "is issued by '{issuer}', whose certificate in trusted_dir ({}) has a key usage \
+                 without cRLSign: it may not sign CRLs, and verifiers would refuse this one",
+                trusted_dir.display()
+            ));
+        }
+    }
+    match crl.next_update() {
+        None => Err(format!(
+            "from '{issuer}' has no nextUpdate, so whether it is still current can never be told; \
+             issue it with a nextUpdate"
+        )),
+        Some(next_update) if next_update <= now => Err(format!(
+            "from '{issuer}' expired: its nextUpdate was {next_update}; install a current CRL \
+             from that CA (or remove this one)"
+        )),
+        Some(_) => Ok(()),
     }
 }
 

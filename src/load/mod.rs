@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 pub use certs::{
     load_cert_chain, load_trusted_dir, read_cert_file, summarize_certificate, CertSummary,
 };
-pub use crl::{load_revoked_dir, read_crl_file};
+pub use crl::{check_crls, load_revoked_dir, read_crl_file, summarize_crl, CrlSummary};
 pub use dir::{list_dir_files, DirFile};
 pub use generate::{generate_policy_pair, would_generate, SelfSignedPair};
 pub use key::{load_private_key, KeyFormat, LoadedKey};
@@ -145,6 +145,9 @@ pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
 /// 1. `base_directory` exists and is a directory;
 /// 2. the private key and the certificate chain exist and parse, and the key matches the leaf;
 /// 3. `trusted_dir` (unless `trust_all`) and `revoked_dir` exist and every file in them parses;
+///    unless `trust_all`, every CRL is issued and signed by a certificate of `trusted_dir` and
+///    has a `nextUpdate` still ahead (spec rule 8, [`crl::check_crls`]); with `trust_all` the
+///    CRLs play no part (a warning says so) and the policy carries none;
 /// 4. `client_auth=REQUIRE` has at least one trust anchor (unless `trust_all`);
 /// 5. the private key file is not readable by others (group-readable: a warning);
 /// 7. `base_directory`, `trusted_dir` and `revoked_dir` are not writable by others
@@ -212,12 +215,30 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
             |cert| cert.as_ref().to_vec(),
         )
     };
-    let crls = dedup(
-        load_revoked_dir(policy, &settings.revoked_dir)?
-            .into_iter()
-            .flat_map(|file| file.items),
-        |crl| crl.as_ref().to_vec(),
-    );
+    let revoked = load_revoked_dir(policy, &settings.revoked_dir)?;
+    let crl_count: usize = revoked.iter().map(|file| file.items.len()).sum();
+    let crls = if settings.trust_all {
+        // trust_all accepts any peer certificate: no chain is built, so no CRL can apply, and
+        // with trusted_dir ignored there is nothing to check a CRL's issuer against. The files
+        // must still parse (rule 3); they play no part, and the operator is told so.
+        if crl_count > 0 {
+            warnings.push(policy_warning(
+                policy,
+                "revoked_dir",
+                Some(&settings.revoked_dir),
+                &format!(
+                    "trust_all=true: the {crl_count} revocation list(s) play no part (any peer \
+                     certificate is accepted) and are not checked against trusted_dir"
+                ),
+            ));
+        }
+        Vec::new()
+    } else {
+        dedup(
+            revoked.iter().flat_map(|file| file.items.iter().cloned()),
+            |crl| crl.as_ref().to_vec(),
+        )
+    };
 
     // 4. REQUIRE needs a trust anchor.
     if settings.client_auth == ClientAuth::Require && !settings.trust_all && trusted.is_empty() {
@@ -229,6 +250,18 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
              none: add the certificates of the CAs that issue client certificates, or set \
              client_auth to OPTIONAL or NONE",
         ));
+    }
+
+    // Rule 8 (after rule 4, whose error says more when trusted_dir is empty): each CRL is
+    // issued and signed by a trusted certificate, and current.
+    if !settings.trust_all {
+        crl::check_crls(
+            policy,
+            &revoked,
+            &trusted,
+            &settings.trusted_dir,
+            x509_parser::time::ASN1Time::now(),
+        )?;
     }
 
     // 5. permissions of the private key.

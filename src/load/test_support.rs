@@ -135,11 +135,33 @@ impl Ca {
         params.signed_by(key, &self.issuer).unwrap()
     }
 
-    /// A CRL revoking serial 42.
+    /// A fresh CA whose certificate's key usage lacks cRLSign, though it still signs CRLs
+    /// (rcgen refuses to, so the issuer's parameters keep cRLSign; only the certificate lacks it).
+    pub fn without_crl_sign(name: &str) -> Ca {
+        let ca = Ca::new(name);
+        let key = KeyPair::try_from(ca.issuer.key().serialize_der()).unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        Ca {
+            cert: params.self_signed(&key).unwrap(),
+            issuer: ca.issuer,
+        }
+    }
+
+    /// A CRL revoking serial 42, current until 2100.
     pub fn crl(&self) -> CertificateRevocationList {
+        self.crl_until(rcgen::date_time_ymd(2100, 1, 1))
+    }
+
+    /// A CRL revoking serial 42 whose nextUpdate is `next_update`.
+    pub fn crl_until(&self, next_update: time::OffsetDateTime) -> CertificateRevocationList {
         CertificateRevocationListParams {
-            this_update: rcgen::date_time_ymd(2024, 1, 1),
-            next_update: rcgen::date_time_ymd(2100, 1, 1),
+            this_update: rcgen::date_time_ymd(2001, 1, 1),
+            next_update,
             crl_number: SerialNumber::from(1u64),
             issuing_distribution_point: None,
             revoked_certs: vec![RevokedCertParams {
@@ -152,6 +174,47 @@ impl Ca {
         }
         .signed_by(&self.issuer)
         .unwrap()
+    }
+}
+
+impl Ca {
+    /// A CRL signed by this CA (ECDSA P-256 with SHA-256) that has no nextUpdate, which rcgen
+    /// cannot make: DER written by hand, revoking nothing.
+    pub fn crl_without_next_update(&self) -> Vec<u8> {
+        use rcgen::SigningKey;
+        use x509_parser::prelude::{FromDer, X509Certificate};
+
+        fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+            let mut out = vec![tag];
+            let len = content.len();
+            if len < 0x80 {
+                out.push(len as u8);
+            } else if len < 0x100 {
+                out.extend([0x81, len as u8]);
+            } else {
+                out.extend([0x82, (len >> 8) as u8, len as u8]);
+            }
+            out.extend_from_slice(content);
+            out
+        }
+        // AlgorithmIdentifier { ecdsa-with-SHA256 }.
+        let algorithm = tlv(
+            0x30,
+            &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02],
+        );
+        let (_, cert) = X509Certificate::from_der(self.cert.der()).unwrap();
+        let mut tbs = vec![0x02, 0x01, 0x01]; // version v2
+        tbs.extend_from_slice(&algorithm);
+        tbs.extend_from_slice(cert.subject().as_raw());
+        tbs.extend(tlv(0x17, b"240101000000Z")); // thisUpdate, and no nextUpdate
+        let tbs = tlv(0x30, &tbs);
+        let signature = self.issuer.key().sign(&tbs).unwrap();
+        let mut bits = vec![0x00];
+        bits.extend(signature);
+        let mut list = tbs;
+        list.extend(algorithm);
+        list.extend(tlv(0x03, &bits));
+        tlv(0x30, &list)
     }
 }
 

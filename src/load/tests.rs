@@ -329,8 +329,122 @@ fn pem_and_der_crls_load() {
     )
     .unwrap();
     fs::write(f.settings.revoked_dir.join("b.crl"), other.crl().der()).unwrap();
+    // Rule 8: each CRL's issuer must be trusted.
+    fs::write(f.settings.trusted_dir.join("other.pem"), other.cert.pem()).unwrap();
     let loaded = load_policy(&f.settings).unwrap();
     assert_eq!(loaded.policy.crls.len(), 2);
+}
+
+// === rule 8: every CRL issued and signed by a trusted certificate, and current ===
+
+#[test]
+fn crl_from_an_untrusted_ca_is_refused_naming_file_and_issuer() {
+    let f = Fixture::new();
+    let stranger = Ca::new("Stranger CA");
+    let file = f.settings.revoked_dir.join("stranger.crl");
+    fs::write(&file, stranger.crl().der()).unwrap();
+    let (setting, path, message) = policy_err(load_policy(&f.settings));
+    assert_eq!((setting, path), ("revoked_dir", file));
+    assert!(message.contains("CN=Stranger CA"), "{message}");
+    assert!(
+        message.contains("not among the trusted certificates"),
+        "{message}"
+    );
+    assert!(
+        message.contains("put the issuing CA's certificate"),
+        "{message}"
+    );
+}
+
+#[test]
+fn crl_with_a_bad_signature_is_refused() {
+    let f = Fixture::new();
+    // Same issuer name as the trusted CA, another key.
+    let impostor = Ca::new("Test CA");
+    let file = f.settings.revoked_dir.join("forged.crl");
+    fs::write(&file, impostor.crl().pem().unwrap()).unwrap();
+    let (setting, path, message) = policy_err(load_policy(&f.settings));
+    assert_eq!((setting, path), ("revoked_dir", file));
+    assert!(message.contains("CN=Test CA"), "{message}");
+    assert!(message.contains("signature does not verify"), "{message}");
+}
+
+#[test]
+fn expired_crl_is_refused_naming_the_date() {
+    let f = Fixture::new();
+    let file = f.settings.revoked_dir.join("old.crl");
+    fs::write(
+        &file,
+        f.ca.crl_until(rcgen::date_time_ymd(2020, 6, 1)).der(),
+    )
+    .unwrap();
+    let (setting, path, message) = policy_err(load_policy(&f.settings));
+    assert_eq!((setting, path), ("revoked_dir", file));
+    assert!(message.contains("expired"), "{message}");
+    assert!(message.contains("2020"), "{message}");
+}
+
+#[test]
+fn crl_without_next_update_is_refused() {
+    let f = Fixture::new();
+    let file = f.settings.revoked_dir.join("open-ended.crl");
+    fs::write(&file, f.ca.crl_without_next_update()).unwrap();
+    let (setting, path, message) = policy_err(load_policy(&f.settings));
+    assert_eq!((setting, path), ("revoked_dir", file));
+    assert!(message.contains("CN=Test CA"), "{message}");
+    assert!(message.contains("has no nextUpdate"), "{message}");
+}
+
+#[test]
+fn crl_from_an_issuer_without_crl_sign_is_refused() {
+    let f = Fixture::new();
+    let ca = Ca::without_crl_sign("No CRL Sign CA");
+    fs::write(f.settings.trusted_dir.join("nocrl.pem"), ca.cert.pem()).unwrap();
+    let file = f.settings.revoked_dir.join("nocrl.crl");
+    fs::write(&file, ca.crl().der()).unwrap();
+    let (setting, path, message) = policy_err(load_policy(&f.settings));
+    assert_eq!((setting, path), ("revoked_dir", file));
+    assert!(message.contains("cRLSign"), "{message}");
+}
+
+#[test]
+fn crl_in_a_bundle_is_numbered() {
+    let f = Fixture::new();
+    let file = f.settings.revoked_dir.join("bundle.pem");
+    let stranger = Ca::new("Stranger CA");
+    fs::write(
+        &file,
+        format!(
+            "{}{}",
+            f.ca.crl().pem().unwrap(),
+            stranger.crl().pem().unwrap()
+        ),
+    )
+    .unwrap();
+    let (_, path, message) = policy_err(load_policy(&f.settings));
+    assert_eq!(path, file);
+    assert!(message.starts_with("CRL #2 "), "{message}");
+}
+
+#[test]
+fn trust_all_ignores_crls_with_a_warning() {
+    let mut f = Fixture::new();
+    f.settings.trust_all = true;
+    fs::write(
+        f.settings.revoked_dir.join("stranger.crl"),
+        Ca::new("Stranger CA").crl().der(),
+    )
+    .unwrap();
+    let loaded = load_policy(&f.settings).unwrap();
+    assert!(loaded.policy.crls.is_empty());
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("revoked_dir") && w.contains("play no part")),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]

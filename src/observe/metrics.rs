@@ -21,6 +21,10 @@ pub const BYTES_READ: &str = "tls_policy_bytes_read_total";
 pub const BYTES_WRITTEN: &str = "tls_policy_bytes_written_total";
 /// Gauge: seconds until a policy's certificate expires.
 pub const CERTIFICATE_EXPIRY: &str = "tls_policy_certificate_expiry_seconds";
+/// Gauge: seconds until a CRL of a policy reaches its nextUpdate (labels `policy`, `crl`: the
+/// CRL issuer's distinguished name); past it, handshakes it should cover fail as
+/// `revocation_unknown`.
+pub const CRL_NEXT_UPDATE: &str = "tls_policy_crl_next_update_seconds";
 
 /// The metrics of one channel (`channel`, `policy`, `backend` labels), shared by its connections.
 ///

@@ -14,6 +14,7 @@
 //! | `tls_policy_bytes_read_total` | counter | `channel`, `policy`, `backend` (listener only: plaintext bytes the service read) |
 //! | `tls_policy_bytes_written_total` | counter | `channel`, `policy`, `backend` (listener only) |
 //! | `tls_policy_certificate_expiry_seconds` | gauge | `policy`: seconds until the leaf certificate's notAfter (negative once expired) |
+//! | `tls_policy_crl_next_update_seconds` | gauge | `policy`, `crl` (the CRL issuer's DN): seconds until that CRL's nextUpdate (negative once past: handshakes it covers then fail as `revocation_unknown`) |
 
 mod classify;
 mod expiry;
@@ -24,12 +25,13 @@ pub mod prometheus;
 
 pub use classify::classify_handshake_error;
 pub use expiry::{
-    record_certificate_expiry, record_policy_expiry, record_settings_expiry, seconds_until_expiry,
+    record_certificate_expiry, record_crl_next_update, record_policy_expiry,
+    record_settings_expiry, seconds_until_expiry,
 };
 pub use log::is_routine;
 pub(crate) use log::log_refusal;
 pub use metrics::{
     ActiveConnection, ChannelMetrics, ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN,
-    CERTIFICATE_EXPIRY, HANDSHAKES, HANDSHAKE_DURATION,
+    CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE, HANDSHAKES, HANDSHAKE_DURATION,
 };
 pub use tls_policy_backend::HandshakeFailure;

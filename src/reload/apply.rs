@@ -72,6 +72,9 @@ impl TlsChannels {
             .map(|p| leaf_serial(&p.cert_chain))
             .unwrap_or_default();
         let serial = leaf_serial(&loaded.policy.cert_chain);
+        if let Some(current) = serving.get(policy) {
+            refuse_revocation_off(&state.settings, current, &loaded.policy)?;
+        }
         let change = match serving.get(policy) {
             Some(current) if same_material(current, &loaded.policy) => {
                 ReloadChange::Unchanged { serial }
@@ -138,6 +141,36 @@ fn refuse_generation(settings: &crate::config::Settings, policy: &str) -> Result
         message: "neither the private key nor the certificate exists; a reload never generates \
                   a key pair (allow_key_generation applies at start-up only)"
             .into(),
+    })
+}
+
+/// A reload never weakens a policy silently (spec §2, "Revocation"): one that would leave a
+/// policy serving with CRLs without any (revocation checking off) is refused, and the policy
+/// keeps its previous material, CRLs included. Turning revocation off is a deliberate act: a
+/// restart does it.
+fn refuse_revocation_off(
+    settings: &crate::config::Settings,
+    current: &ServerPolicy,
+    loaded: &ServerPolicy,
+) -> Result<(), Error> {
+    if current.crls.is_empty() || !loaded.crls.is_empty() {
+        return Ok(());
+    }
+    let path = settings
+        .policies
+        .get(&current.name)
+        .map(|p| p.revoked_dir.clone());
+    Err(Error::Policy {
+        policy: current.name.clone(),
+        setting: "revoked_dir",
+        path,
+        message: format!(
+            "holds no CRL any more, which would switch revocation checking off (the policy \
+             serves with {} CRL(s)); a reload never weakens a policy, so the previous material \
+             and its CRLs stay in service: put a current CRL back, or restart to turn \
+             revocation checking off deliberately",
+            current.crls.len()
+        ),
     })
 }
 

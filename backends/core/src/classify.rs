@@ -15,6 +15,10 @@ pub enum HandshakeFailure {
     UnknownCa,
     /// The peer's certificate is revoked by a CRL (or the peer said ours is).
     Revoked,
+    /// Revocation checking is on (the policy has CRLs) and the revocation status of the peer's
+    /// certificate, or of an intermediate below the trust anchor, cannot be determined: no CRL
+    /// from its issuer, or only one past its nextUpdate. Refused, never let through.
+    RevocationUnknown,
     /// The peer's certificate has expired (or the peer said ours has).
     Expired,
     /// A client certificate was required and none was presented.
@@ -38,9 +42,10 @@ pub enum HandshakeFailure {
 
 impl HandshakeFailure {
     /// Every reason, in declaration order.
-    pub const ALL: [HandshakeFailure; 11] = [
+    pub const ALL: [HandshakeFailure; 12] = [
         HandshakeFailure::UnknownCa,
         HandshakeFailure::Revoked,
+        HandshakeFailure::RevocationUnknown,
         HandshakeFailure::Expired,
         HandshakeFailure::NoClientCertificate,
         HandshakeFailure::ProtocolVersion,
@@ -52,13 +57,14 @@ impl HandshakeFailure {
         HandshakeFailure::Other,
     ];
 
-    /// The stable label: `unknown_ca`, `revoked`, `expired`, `no_client_certificate`,
+    /// The stable label: `unknown_ca`, `revoked`, `revocation_unknown`, `expired`, `no_client_certificate`,
     /// `protocol_version`, `cipher_mismatch`, `timeout`, `not_tls`, `peer_closed`,
     /// `bad_certificate` or `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             HandshakeFailure::UnknownCa => "unknown_ca",
             HandshakeFailure::Revoked => "revoked",
+            HandshakeFailure::RevocationUnknown => "revocation_unknown",
             HandshakeFailure::Expired => "expired",
             HandshakeFailure::NoClientCertificate => "no_client_certificate",
             HandshakeFailure::ProtocolVersion => "protocol_version",

@@ -106,7 +106,11 @@ pub struct ServerPolicy {
     pub private_key: PrivateKey,
     /// Trust anchors for verifying peers (from `trusted_dir`).
     pub trusted: Vec<CertificateDer<'static>>,
-    /// Revocation lists (from `revoked_dir`); any present switches revocation checking on.
+    /// Revocation lists (from `revoked_dir`); any present switches revocation checking on, fail
+    /// closed: the peer's leaf and every intermediate below the trust anchor must be covered by
+    /// a current CRL from its issuer, else the handshake is refused
+    /// ([`crate::HandshakeFailure::RevocationUnknown`]). The loader has checked that each is
+    /// issued and signed by a certificate of `trusted` and not past its nextUpdate.
     pub crls: Vec<CertificateRevocationListDer<'static>>,
     /// Whether clients must present a certificate.
     pub client_auth: ClientAuth,

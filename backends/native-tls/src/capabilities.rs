@@ -2,9 +2,11 @@
 //!
 //! native-tls is a lowest-common-denominator API over OpenSSL, Secure Transport and SChannel:
 //!
-//! - its server has no client-certificate API at all, so `client_auth=OPTIONAL|REQUIRE`, CRLs
-//!   (`revoked_dir`) and `trust_all` cannot be honoured; trust anchors are simply unused when
-//!   `client_auth=NONE`;
+//! - its server has no client-certificate API at all, so `client_auth=OPTIONAL|REQUIRE` is
+//!   refused. With `client_auth=NONE` no client certificate is ever asked for, so
+//!   `trusted_dir`, `revoked_dir` (CRLs) and `trust_all` play no part on the wire (the seed:
+//!   they "will be ignored"): the policy is served, and a warning says so once;
+//! - its client has no CRL API, so the client side refuses CRLs (see the `client` module);
 //! - it has no cipher-suite API, so an explicit `ciphers` list cannot be honoured;
 //! - on OpenSSL its acceptor starts from `SslAcceptor::mozilla_intermediate`, which sets
 //!   `SSL_OP_NO_TLSv1_3`; `max_protocol_version` cannot clear that option, so its server never
@@ -48,14 +50,45 @@ pub(crate) fn check(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError
         ClientAuth::None => {}
         other => return Err(unsupported("client_auth", other.as_str())),
     }
-    check_crls_and_ciphers(policy)?;
-    if policy.trust_all {
-        return Err(unsupported("trust_all", "true"));
-    }
+    check_ciphers(policy)?;
+    warn_unused_peer_verification(policy);
     protocol_range(policy)
 }
 
-/// Refuses revocation lists and cipher lists, which native-tls has no API for on either side.
+/// The server with `client_auth=NONE` never asks for a client certificate, so the policy's
+/// CRLs and `trust_all` change nothing on the wire: serve, and say once that they play no part.
+///
+/// Once per process for each policy and state (CRL count, trust_all): a policy bound to several
+/// channels is compiled for each, and a reload that changes nothing of the kind recompiles it.
+fn warn_unused_peer_verification(policy: &ServerPolicy) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+
+    static WARNED: OnceLock<Mutex<HashSet<(String, usize, bool)>>> = OnceLock::new();
+    let count = policy.crls.len();
+    if count == 0 && !policy.trust_all {
+        return;
+    }
+    let first = WARNED
+        .get_or_init(Mutex::default)
+        .lock()
+        .map(|mut warned| warned.insert((policy.name.clone(), count, policy.trust_all)))
+        .unwrap_or(true);
+    if first {
+        tracing::warn!(
+            policy = %policy.name,
+            backend = NAME,
+            crls = count,
+            trust_all = policy.trust_all,
+            "client_auth=NONE: no client certificate is asked for, so trusted_dir, revoked_dir \
+             ({count} CRL(s)) and trust_all play no part on this server; {ALTERNATIVE} can \
+             verify clients with them"
+        );
+    }
+}
+
+/// Refuses revocation lists (the client side verifies servers and has no CRL API) and cipher
+/// lists (no API on either side).
 pub(crate) fn check_crls_and_ciphers(policy: &ServerPolicy) -> Result<(), BackendError> {
     if !policy.crls.is_empty() {
         let count = policy.crls.len();
@@ -65,6 +98,11 @@ pub(crate) fn check_crls_and_ciphers(policy: &ServerPolicy) -> Result<(), Backen
             format!("{count} revocation list{plural}"),
         ));
     }
+    check_ciphers(policy)
+}
+
+/// Refuses a cipher list, which native-tls has no API for on either side.
+fn check_ciphers(policy: &ServerPolicy) -> Result<(), BackendError> {
     if let Some(ciphers) = &policy.ciphers {
         let names: Vec<&str> = ciphers.iter().map(|suite| suite.name()).collect();
         return Err(unsupported("ciphers", names.join(",")));

@@ -14,6 +14,13 @@ const RULES: &[(&str, HandshakeFailure)] = &[
         HandshakeFailure::UnknownCa,
     ),
     ("certificate revoked", HandshakeFailure::Revoked),
+    // OpenSSL's X509_V_ERR_UNABLE_TO_GET_CRL and X509_V_ERR_CRL_HAS_EXPIRED: revocation checking
+    // was on and no current CRL covered the certificate (a peer's OpenSSL may report these).
+    (
+        "unable to get certificate crl",
+        HandshakeFailure::RevocationUnknown,
+    ),
+    ("crl has expired", HandshakeFailure::RevocationUnknown),
     ("certificate expired", HandshakeFailure::Expired),
     ("certificate has expired", HandshakeFailure::Expired),
     (
@@ -105,6 +112,8 @@ mod tests {
             ("error:0A00010B:SSL routines:ssl3_get_record:wrong version number", HandshakeFailure::NotTls),
             ("error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca", HandshakeFailure::UnknownCa),
             ("error:0A000126:SSL routines:ssl3_read_n:unexpected eof while reading", HandshakeFailure::PeerClosed),
+            ("error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed (unable to get certificate CRL)", HandshakeFailure::RevocationUnknown),
+            ("error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed (CRL has expired)", HandshakeFailure::RevocationUnknown),
             ("something new", HandshakeFailure::Other),
         ];
         for (message, expected) in cases {

@@ -8,9 +8,7 @@
 //! | setting | native-tls |
 //! |---|---|
 //! | `client_auth=OPTIONAL`/`REQUIRE` | refused: native-tls has no server-side client-certificate API |
-//! | `revoked_dir` with any CRL | refused (no client certificates to check) |
-//! | `trust_all=true` | refused (no client certificates to trust) |
-//! | `trusted_dir` with `client_auth=NONE` | accepted, unused |
+//! | `trusted_dir`, `revoked_dir` (CRLs), `trust_all` with `client_auth=NONE` | served: no client certificate is asked for, so they play no part (a warning says so when there are CRLs or trust_all) |
 //! | `ciphers` | refused: no cipher-suite API |
 //! | `tls_versions=TLSv1.2` | served |
 //! | `tls_versions=TLSv1.2,TLSv1.3` | served as TLS 1.2 only, with a warning |

@@ -51,6 +51,13 @@ fn classify_certificate(error: &CertificateError) -> HandshakeFailure {
     match error {
         CertificateError::UnknownIssuer => HandshakeFailure::UnknownCa,
         CertificateError::Revoked => HandshakeFailure::Revoked,
+        // Revocation checking is on and no current CRL from the issuer covers the certificate
+        // (none at all, or only one past its nextUpdate).
+        CertificateError::UnknownRevocationStatus
+        | CertificateError::ExpiredRevocationList
+        | CertificateError::ExpiredRevocationListContext { .. } => {
+            HandshakeFailure::RevocationUnknown
+        }
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
             HandshakeFailure::Expired
         }
@@ -105,6 +112,25 @@ mod tests {
         let cases = [
             (CertificateError::UnknownIssuer, HandshakeFailure::UnknownCa),
             (CertificateError::Revoked, HandshakeFailure::Revoked),
+            (
+                CertificateError::UnknownRevocationStatus,
+                HandshakeFailure::RevocationUnknown,
+            ),
+            (
+                CertificateError::ExpiredRevocationList,
+                HandshakeFailure::RevocationUnknown,
+            ),
+            (
+                CertificateError::ExpiredRevocationListContext {
+                    time: rustls::pki_types::UnixTime::since_unix_epoch(
+                        std::time::Duration::from_secs(2),
+                    ),
+                    next_update: rustls::pki_types::UnixTime::since_unix_epoch(
+                        std::time::Duration::from_secs(1),
+                    ),
+                },
+                HandshakeFailure::RevocationUnknown,
+            ),
             (CertificateError::Expired, HandshakeFailure::Expired),
             (
                 CertificateError::BadSignature,

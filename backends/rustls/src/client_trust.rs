@@ -1,9 +1,10 @@
 //! Chooses how the client side verifies servers: WebPKI against `trusted_dir` (with `revoked_dir`
 //! CRLs), with or without the host-name check (`verify_hostname`), or `trust_all`.
 //!
-//! Revocation has the server side's semantics: a CRL covers the certificates of its issuer, and
-//! a certificate whose issuer has no CRL in `revoked_dir` is not refused for that reason
-//! (`allow_unknown_revocation_status`).
+//! Revocation has the server side's fail-closed semantics (see `client_verifier`): once the
+//! policy has any CRL, the server's leaf and every intermediate below the trust anchor must be
+//! covered by a current CRL from its issuer; otherwise the handshake is refused
+//! (`revocation_unknown`), never let through.
 //!
 //! `verify_hostname=false` (the default, as in the framework the policies come from) still
 //! verifies the whole chain, its validity dates, the serverAuth usage and revocation; only the
@@ -49,9 +50,10 @@ pub(crate) fn build(
     let mut builder =
         WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
     if !policy.crls.is_empty() {
+        // Fail closed, as the server side: whole chain, unknown status refused, expiry enforced.
         builder = builder
             .with_crls(policy.crls.iter().cloned())
-            .allow_unknown_revocation_status();
+            .enforce_revocation_expiration();
     }
     let webpki = builder.build().map_err(builder_error)?;
     if policy.verify_hostname {

@@ -1,9 +1,14 @@
 //! Chooses how a server verifies client certificates: none, WebPKI against `trusted_dir` (with
 //! `revoked_dir` CRLs), or `trust_all`.
 //!
-//! Revocation: a CRL covers the certificates of its issuer. A certificate whose issuer has no
-//! CRL in `revoked_dir` is not refused for that reason (rustls's
-//! `allow_unknown_revocation_status`), so one CRL does not lock out the clients of every other CA.
+//! Revocation fails closed (spec §2, "Revocation"): once the policy has any CRL, every
+//! certificate of the client's chain below the trust anchor (the leaf and each intermediate) is
+//! accepted only when a current CRL from its issuer covers it. A certificate whose issuer has no
+//! CRL, or only one past its nextUpdate (`enforce_revocation_expiration`), is refused with
+//! `CertificateError::UnknownRevocationStatus` / `ExpiredRevocationList[Context]`, classified
+//! as `revocation_unknown`; a listed one with `CertificateError::Revoked` (`revoked`). The
+//! loader has already checked that every CRL is signed by a certificate of `trusted_dir` and is
+//! current at load time.
 //!
 //! `trust_all`: any client chain is accepted (`trusted_dir` and `revoked_dir` are ignored), but
 //! the client must still prove it holds the key of the certificate it sent.
@@ -54,9 +59,11 @@ pub(crate) fn build(
     let mut builder =
         WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
     if !policy.crls.is_empty() {
+        // Fail closed: no `allow_unknown_revocation_status`, no `only_check_end_entity_revocation`
+        // (the whole chain below the anchor), and an expired CRL counts as no CRL.
         builder = builder
             .with_crls(policy.crls.iter().cloned())
-            .allow_unknown_revocation_status();
+            .enforce_revocation_expiration();
     }
     if !mandatory {
         builder = builder.allow_unauthenticated();

@@ -31,8 +31,11 @@
 //!
 //! [`TlsBackend::client`]: tls_policy_backend::TlsBackend::client
 //!
-//! Revocation: a CRL covers the certificates of its issuer; a certificate whose issuer has no
-//! CRL is not refused for lack of one.
+//! Revocation fails closed on both sides: once the policy has any CRL, the peer's leaf and every
+//! intermediate below the trust anchor must be covered by a current CRL (not past its
+//! nextUpdate) from its issuer; a certificate whose status cannot be determined that way is
+//! refused (`CertificateError::UnknownRevocationStatus` or `ExpiredRevocationList[Context]`,
+//! classified as `revocation_unknown`).
 //!
 //! # Example
 //!

@@ -110,22 +110,39 @@ async fn revoked_client_is_accepted_without_the_crl() {
     }
 }
 
+/// Revocation fails closed: once the policy has a CRL, a client whose issuer has none is refused
+/// for unknown revocation status (`revocation_unknown`), never let through.
 #[tokio::test]
-async fn issuers_without_a_crl_are_not_refused() {
+async fn issuers_without_a_crl_are_refused_as_unknown() {
     let pki = pki();
     for backend in backends() {
+        let name = backend.name();
         let mut policy = policy();
         policy.trusted.push(pki.other_ca.clone());
-        policy.crls = vec![pki.crl.clone()];
-        let acceptor = support::acceptor(&backend, &policy);
         let client = Client {
             identity: Some(&pki.other_ca_client),
             ..Client::default()
         };
-        let (info, _) = handshake(&acceptor, client.config(&backend))
+        // The control: without any CRL the other CA's client passes.
+        let acceptor = support::acceptor(&backend, &policy);
+        handshake(&acceptor, client.config(&backend))
             .await
-            .ok(backend.name());
-        assert_eq!(info.peer_certificates, pki.other_ca_client.chain);
+            .ok(&format!("{name}: no CRL at all"));
+
+        policy.crls = vec![pki.crl.clone()];
+        let acceptor = support::acceptor(&backend, &policy);
+        let err = handshake(&acceptor, client.config(&backend))
+            .await
+            .refused(&format!("{name}: issuer without a CRL"));
+        assert_eq!(
+            err,
+            rustls::Error::InvalidCertificate(CertificateError::UnknownRevocationStatus),
+            "{name}"
+        );
+        assert_eq!(
+            tls_policy_rustls::classify_rustls_error(&err),
+            tls_policy_backend::HandshakeFailure::RevocationUnknown
+        );
     }
 }
 
