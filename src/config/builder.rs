@@ -469,6 +469,17 @@ impl PolicyBuilder {
         )
     }
 
+    /// `session_ticket_keys` (default none): the file of session-ticket keys shared by every
+    /// replica, so a session started on one resumes on another; relative to the base directory.
+    /// Needs `session_resumption=true`; rustls backends only.
+    pub fn session_ticket_keys(self, file: impl Into<PathBuf>) -> Self {
+        self.path(
+            PolicySuffix::SessionTicketKeys,
+            file.into(),
+            PolicyValue::SessionTicketKeys,
+        )
+    }
+
     fn path(self, suffix: PolicySuffix, path: PathBuf, make: fn(PathBuf) -> PolicyValue) -> Self {
         let parsed = non_empty(path)
             .map(make)
