@@ -11,7 +11,8 @@ use crate::load::{bound_policy_would_generate, load_bound_policy};
 use crate::{Acceptor, Error, TlsChannels};
 
 impl TlsChannels {
-    /// Re-reads every bound policy's key, chain, `trusted_dir` and `revoked_dir`, validates them
+    /// Re-reads every bound policy's key, chain, `trusted_dir`, `revoked_dir` and
+    /// `session_ticket_keys` file, validates them
     /// as at start-up (permissions included), compiles them for the same backend and swaps each
     /// policy's new material into every clone of its channels' acceptors and of the connectors
     /// made by [`TlsChannels::connector`]: the next handshake or dial uses it; established
@@ -141,12 +142,13 @@ fn refuse_generation(settings: &crate::config::Settings, policy: &str) -> Result
     })
 }
 
-/// Whether two loads hold the same key, chain, trust anchors and CRLs.
+/// Whether two loads hold the same key, chain, trust anchors, CRLs and session-ticket keys.
 fn same_material(a: &ServerPolicy, b: &ServerPolicy) -> bool {
     a.cert_chain == b.cert_chain
         && a.private_key.der.secret_der() == b.private_key.der.secret_der()
         && a.trusted == b.trusted
         && a.crls == b.crls
+        && a.session_ticket_keys == b.session_ticket_keys
 }
 
 /// The leaf's serial number as `:`-separated hex bytes, or `?` if it does not parse (the loader

@@ -63,6 +63,7 @@ mod client_trust;
 mod client_verifier;
 mod provider;
 mod server_config;
+mod shared_ticketer;
 mod trust_anchors;
 
 pub use accept::RustlsAcceptor;
