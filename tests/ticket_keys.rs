@@ -388,6 +388,12 @@ async fn after_a_rotation_old_tickets_resume_and_new_ones_use_the_new_key() {
     // Both replicas watch the file and reload.
     for replica in [&a, &b] {
         wait_for_log(replica, "reloaded policy fleet", 1).await;
+        wait_for_log(
+            replica,
+            &format!("session tickets now sealed with key {new_name}"),
+            1,
+        )
+        .await;
     }
 
     // Tickets sealed under the previous key still resume, on either replica.
@@ -429,6 +435,17 @@ async fn a_key_file_readable_by_others_or_malformed_stops_the_start() {
         .ticket_keys(&["new", &keys.display().to_string()])
         .await;
     let config = fleet.config("ticket.keys").display().to_string();
+    if rustls_compiled() {
+        let (status, stdout, stderr) =
+            run_to_end(&["check".into(), "--config".into(), config.clone()]).await;
+        assert!(status.success(), "{stdout}\n{stderr}");
+        let wanted = format!(
+            "session tickets shared: {} (raw, mode 0600), 1 key(s), new tickets sealed with {}",
+            keys.display(),
+            first_key_name(&keys)
+        );
+        assert!(stdout.contains(&wanted), "{wanted:?} in {stdout}");
+    }
     let check = || async { run_to_end(&["check".into(), "--config".into(), config.clone()]).await };
 
     #[cfg(unix)]

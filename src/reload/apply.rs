@@ -102,6 +102,7 @@ impl TlsChannels {
                     connector.replace_with(new);
                 }
                 crate::observe::record_policy_expiry(&loaded.policy);
+                log_ticket_keys(policy, serving.get(policy), &loaded.policy);
                 serving.insert(policy.to_owned(), loaded.policy);
                 ReloadChange::Replaced {
                     previous_serial,
@@ -149,6 +150,24 @@ fn same_material(a: &ServerPolicy, b: &ServerPolicy) -> bool {
         && a.trusted == b.trusted
         && a.crls == b.crls
         && a.session_ticket_keys == b.session_ticket_keys
+}
+
+/// Says which key now seals session tickets when the shared keys changed (key names only:
+/// they travel in every ticket; the secrets never reach a log).
+fn log_ticket_keys(policy: &str, before: Option<&ServerPolicy>, after: &ServerPolicy) {
+    let before = before.and_then(|p| p.session_ticket_keys.as_ref());
+    let Some(keys) = &after.session_ticket_keys else {
+        return;
+    };
+    if before != Some(keys) {
+        tracing::info!(
+            policy,
+            keys = keys.len(),
+            "session tickets now sealed with key {} ({} key(s) open them)",
+            keys.current().name_hex(),
+            keys.len()
+        );
+    }
 }
 
 /// The leaf's serial number as `:`-separated hex bytes, or `?` if it does not parse (the loader
