@@ -875,6 +875,40 @@ dbms.backup.ssl_policy=backup
     }
 
     #[test]
+    fn builder_session_ticket_keys_match_the_file_and_need_resumption() {
+        let from_file = Settings::parse(
+            "dbms.ssl.policy.p.base_directory=p\ndbms.ssl.policy.p.session_ticket_keys=t.keys\n",
+            Path::new("neo4j.conf"),
+            Path::new("/srv"),
+        )
+        .unwrap();
+        let built = Settings::builder()
+            .home("/srv")
+            .policy("p", |p| p.base_directory("p").session_ticket_keys("t.keys"))
+            .build()
+            .unwrap();
+        assert_eq!(built, without_sources(from_file));
+        assert_eq!(
+            built.policies["p"].session_ticket_keys.as_deref(),
+            Some(Path::new("/srv/p/t.keys"))
+        );
+        let e = Settings::builder()
+            .policy("p", |p| {
+                p.base_directory("p")
+                    .session_resumption(false)
+                    .session_ticket_keys("t.keys")
+            })
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("dbms.ssl.policy.p.session_ticket_keys")
+                && e.contains("session_resumption=false"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn debug_hides_the_password() {
         let builder = Settings::builder().policy("p", |p| {
             p.base_directory("x").private_key_password("hunter2")

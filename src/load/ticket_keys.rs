@@ -301,6 +301,33 @@ mod tests {
         assert!(e.contains("keys 1 and 2 have the same name"), "{e}");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any bytes: a parse or an error, never a panic; a parse re-encodes to the same keys.
+        #[test]
+        fn never_panics_and_round_trips(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            if let Ok(file) = parse_ticket_keys(&bytes) {
+                let again = encode_ticket_keys(file.keys.keys(), file.format);
+                proptest::prop_assert_eq!(parse_ticket_keys(&again).unwrap(), file);
+            }
+        }
+
+        /// Any whole number of keys with distinct names, raw or base64, parses back to them.
+        #[test]
+        fn keys_written_parse_back(seeds in proptest::collection::btree_set(0u8..=255, 1..6), base64 in proptest::bool::ANY) {
+            let keys: Vec<TicketKey> = seeds.iter().map(|seed| {
+                let mut raw = [0x90u8; TICKET_KEY_LEN];
+                raw[..16].fill(*seed);
+                TicketKey::from_bytes(&raw)
+            }).collect();
+            let format = if base64 { TicketKeyFormat::Base64 } else { TicketKeyFormat::Raw };
+            let file = parse_ticket_keys(&encode_ticket_keys(&keys, format)).unwrap();
+            proptest::prop_assert_eq!(file.format, format);
+            proptest::prop_assert_eq!(file.keys.keys(), &keys[..]);
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn load_checks_permissions_and_names_the_file() {
