@@ -19,6 +19,7 @@ use crate::client_connect::{self, RustlsConnector};
 use crate::shared_ticketer::AwsLcRs;
 #[cfg(feature = "ring")]
 use crate::shared_ticketer::Ring;
+#[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
 use crate::shared_ticketer::SharedTicketer;
 use crate::{client_config, server_config};
 
@@ -26,7 +27,8 @@ use crate::{client_config, server_config};
 pub(crate) type MakeTicketer = fn() -> Result<Arc<dyn ProducesTickets>, rustls::Error>;
 
 /// Makes the session-ticket encrypter over a fleet's shared keys, on a provider's own crate.
-pub(crate) type MakeSharedTicketer = fn(&TicketKeys) -> Arc<dyn ProducesTickets>;
+pub(crate) type MakeSharedTicketer =
+    fn(&TicketKeys) -> Result<Arc<dyn ProducesTickets>, BackendError>;
 
 /// The rustls backend with one crypto provider (aws-lc-rs or ring).
 ///
@@ -77,7 +79,10 @@ impl RustlsBackend {
     }
 
     /// Makes the session-ticket encrypter over a fleet's `session_ticket_keys`.
-    pub(crate) fn make_shared_ticketer(&self, keys: &TicketKeys) -> Arc<dyn ProducesTickets> {
+    pub(crate) fn make_shared_ticketer(
+        &self,
+        keys: &TicketKeys,
+    ) -> Result<Arc<dyn ProducesTickets>, BackendError> {
         (self.shared_ticketer)(keys)
     }
 }

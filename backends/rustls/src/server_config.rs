@@ -62,7 +62,7 @@ pub(crate) fn build(
         return Ok(config);
     }
     if let Some(keys) = &policy.session_ticket_keys {
-        config.ticketer = backend.make_shared_ticketer(keys);
+        config.ticketer = backend.make_shared_ticketer(keys)?;
         return Ok(config);
     }
     match backend.make_ticketer() {

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustls::server::ProducesTickets;
-use tls_policy_backend::{TicketKey, TicketKeys};
+use tls_policy_backend::{BackendError, TicketKey, TicketKeys};
 
 /// How long a ticket resumes a session: 12 hours, in seconds.
 pub(crate) const TICKET_LIFETIME: u32 = 12 * 60 * 60;
@@ -53,8 +53,9 @@ pub(crate) trait TicketCrypto: Send + Sync + 'static {
     type Key: Send + Sync;
     /// The provider's name, for `Debug`.
     const NAME: &'static str;
-    /// Derives the AES-256-GCM key of `key` (see the module documentation).
-    fn derive(key: &TicketKey) -> Self::Key;
+    /// Derives the AES-256-GCM key of `key` (see the module documentation); `None` only if
+    /// the provider refuses HKDF-SHA256 output of 32 bytes, which it never does.
+    fn derive(key: &TicketKey) -> Option<Self::Key>;
     /// Fills `out` from the system RNG.
     fn fill_random(out: &mut [u8]) -> Option<()>;
     /// Encrypts `in_out` in place and appends the tag.
@@ -84,17 +85,17 @@ macro_rules! provider_crypto {
             type Key = $krate::aead::LessSafeKey;
             const NAME: &'static str = $name;
 
-            fn derive(key: &TicketKey) -> Self::Key {
+            fn derive(key: &TicketKey) -> Option<Self::Key> {
                 let mut ikm = [0u8; 64];
                 ikm[..32].copy_from_slice(key.hmac_secret());
                 ikm[32..].copy_from_slice(key.aes_secret());
                 let prk =
                     $krate::hkdf::Salt::new($krate::hkdf::HKDF_SHA256, key.name()).extract(&ikm);
                 ikm.fill(0);
-                let okm = prk
-                    .expand(&[HKDF_INFO], &$krate::aead::AES_256_GCM)
-                    .expect("32 bytes is within HKDF-SHA256's output limit");
-                $krate::aead::LessSafeKey::new($krate::aead::UnboundKey::from(okm))
+                let okm = prk.expand(&[HKDF_INFO], &$krate::aead::AES_256_GCM).ok()?;
+                Some($krate::aead::LessSafeKey::new(
+                    $krate::aead::UnboundKey::from(okm),
+                ))
             }
 
             fn fill_random(out: &mut [u8]) -> Option<()> {
@@ -147,13 +148,21 @@ pub(crate) struct SharedTicketer<C: TicketCrypto> {
 
 impl<C: TicketCrypto> SharedTicketer<C> {
     /// Derives the ticket key of every key in `keys`.
-    pub(crate) fn new(keys: &TicketKeys) -> SharedTicketer<C> {
-        SharedTicketer {
-            keys: keys
-                .keys()
-                .iter()
-                .map(|key| (*key.name(), C::derive(key)))
-                .collect(),
+    pub(crate) fn new(keys: &TicketKeys) -> Result<SharedTicketer<C>, BackendError> {
+        let mut derived = Vec::with_capacity(keys.len());
+        for key in keys.keys() {
+            let sealing = C::derive(key).ok_or_else(|| BackendError::Rejected {
+                setting: "session_ticket_keys",
+                message: format!(
+                    "{} cannot derive the ticket key of key {}",
+                    C::NAME,
+                    key.name_hex()
+                ),
+            })?;
+            derived.push((*key.name(), sealing));
+        }
+        Ok(SharedTicketer {
+            keys: derived,
             names: keys
                 .keys()
                 .iter()
@@ -161,12 +170,12 @@ impl<C: TicketCrypto> SharedTicketer<C> {
                 .collect::<Vec<_>>()
                 .join(","),
             _crypto: PhantomData,
-        }
+        })
     }
 
     /// The same, as rustls takes it.
-    pub(crate) fn shared(keys: &TicketKeys) -> Arc<dyn ProducesTickets> {
-        Arc::new(SharedTicketer::<C>::new(keys))
+    pub(crate) fn shared(keys: &TicketKeys) -> Result<Arc<dyn ProducesTickets>, BackendError> {
+        Ok(Arc::new(SharedTicketer::<C>::new(keys)?))
     }
 
     fn seal_at(&self, plain: &[u8], now: u64) -> Option<Vec<u8>> {
@@ -263,7 +272,7 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn round_trip<C: TicketCrypto>() {
-        let ticketer = SharedTicketer::<C>::new(&keys(&[1, 2]));
+        let ticketer = SharedTicketer::<C>::new(&keys(&[1, 2])).unwrap();
         let ticket = ticketer.seal_at(b"session state", NOW).unwrap();
         assert_eq!(&ticket[..16], keys(&[1]).current().name());
         assert_eq!(ticket.len(), 16 + 12 + 8 + 13 + 16);
@@ -276,11 +285,11 @@ mod tests {
     }
 
     fn refusals<C: TicketCrypto>() {
-        let ticketer = SharedTicketer::<C>::new(&keys(&[1, 2]));
+        let ticketer = SharedTicketer::<C>::new(&keys(&[1, 2])).unwrap();
         let ticket = ticketer.seal_at(b"session state", NOW).unwrap();
 
         // A key not in the file: None.
-        let stranger = SharedTicketer::<C>::new(&keys(&[3]));
+        let stranger = SharedTicketer::<C>::new(&keys(&[3])).unwrap();
         assert_eq!(stranger.open_at(&ticket, NOW), None);
 
         // Every byte flipped in turn (name, nonce, body, tag): None, never a panic.
@@ -304,8 +313,8 @@ mod tests {
 
     fn rotation<C: TicketCrypto>() {
         // Before: [old]; after `rotate`: [new, old].
-        let before = SharedTicketer::<C>::new(&keys(&[1]));
-        let after = SharedTicketer::<C>::new(&keys(&[9, 1]));
+        let before = SharedTicketer::<C>::new(&keys(&[1])).unwrap();
+        let after = SharedTicketer::<C>::new(&keys(&[9, 1])).unwrap();
         let old_ticket = before.seal_at(b"old", NOW).unwrap();
         assert_eq!(after.open_at(&old_ticket, NOW).unwrap(), b"old");
         let new_ticket = after.seal_at(b"new", NOW).unwrap();
@@ -317,9 +326,9 @@ mod tests {
     #[test]
     fn debug_shows_names_not_secrets() {
         #[cfg(feature = "aws-lc-rs")]
-        let shown = format!("{:?}", SharedTicketer::<AwsLcRs>::new(&keys(&[1])));
+        let shown = format!("{:?}", SharedTicketer::<AwsLcRs>::new(&keys(&[1])).unwrap());
         #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-        let shown = format!("{:?}", SharedTicketer::<Ring>::new(&keys(&[1])));
+        let shown = format!("{:?}", SharedTicketer::<Ring>::new(&keys(&[1])).unwrap());
         assert!(shown.contains(&keys(&[1]).current().name_hex()), "{shown}");
         let secret = keys(&[1]).current().aes_secret()[..4]
             .iter()
@@ -348,8 +357,8 @@ mod tests {
     #[test]
     fn sealed_by_one_provider_opens_on_the_other() {
         let fleet = keys(&[4, 5]);
-        let aws = SharedTicketer::<AwsLcRs>::new(&fleet);
-        let ring = SharedTicketer::<Ring>::new(&fleet);
+        let aws = SharedTicketer::<AwsLcRs>::new(&fleet).unwrap();
+        let ring = SharedTicketer::<Ring>::new(&fleet).unwrap();
         let by_aws = aws.seal_at(b"from aws-lc-rs", NOW).unwrap();
         let by_ring = ring.seal_at(b"from ring", NOW).unwrap();
         assert_eq!(ring.open_at(&by_aws, NOW).unwrap(), b"from aws-lc-rs");
