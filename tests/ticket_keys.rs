@@ -479,6 +479,58 @@ async fn a_key_file_readable_by_others_or_malformed_stops_the_start() {
     assert_eq!(std::fs::read(&keys).unwrap(), b"not base64 at all!\n");
 }
 
+#[test]
+fn reload_replaces_only_when_the_keys_change_and_refuses_a_broken_file() {
+    let Some(backend) = tls_policy::Backend::compiled()
+        .iter()
+        .copied()
+        .find(|b| b.name().starts_with("rustls"))
+    else {
+        return;
+    };
+    let home = support::Home::with_crl(
+        &["client_auth=NONE", "session_ticket_keys=ticket.keys"],
+        false,
+    );
+    let keys = home.base().join("ticket.keys");
+    let write = |bytes: &[u8]| {
+        std::fs::write(&keys, bytes).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    };
+    write(&[0x90; 80]);
+    let settings = home.settings().expect("config parses");
+    let channels = tls_policy::TlsChannels::load(&settings, Some(backend)).expect("loads");
+    let change =
+        |channels: &tls_policy::TlsChannels| channels.reload_policy("test").map(|done| done.change);
+    assert!(matches!(
+        change(&channels),
+        Ok(tls_policy::ReloadChange::Unchanged { .. })
+    ));
+    let mut rotated = vec![0x91; 80];
+    rotated.extend_from_slice(&[0x90; 80]);
+    write(&rotated);
+    assert!(matches!(
+        change(&channels),
+        Ok(tls_policy::ReloadChange::Replaced { .. })
+    ));
+    write(b"garbage that is no key\n");
+    let e = change(&channels).unwrap_err().to_string();
+    assert!(
+        e.contains("session_ticket_keys") && e.contains("ticket.keys") && e.contains("line 1"),
+        "{e}"
+    );
+    // Put back what is served: nothing to swap, so the refused file changed nothing.
+    write(&rotated);
+    assert!(matches!(
+        change(&channels),
+        Ok(tls_policy::ReloadChange::Unchanged { .. })
+    ));
+}
+
 #[cfg(feature = "native-tls")]
 #[tokio::test]
 async fn native_tls_refuses_shared_ticket_keys() {
