@@ -364,6 +364,7 @@ const POLICY_SUFFIXES: &[&str] = &[
     "trust_all",
     "verify_hostname",
     "session_resumption",
+    "session_ticket_keys",
 ];
 
 /// Comment and blank lines to pad a config with.

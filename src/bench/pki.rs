@@ -69,6 +69,7 @@ impl Identity {
             ciphers: None,
             verify_hostname: false,
             session_resumption: true,
+            session_ticket_keys: None,
         }
     }
 }

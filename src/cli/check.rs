@@ -288,11 +288,44 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
         None => "backend default".to_owned(),
     };
     row(text, "ciphers", &ciphers);
+    let ticket_file = settings
+        .policies
+        .get(policy)
+        .and_then(|p| p.session_ticket_keys.as_deref());
+    row(
+        text,
+        "session tickets",
+        &describe_tickets(server, ticket_file),
+    );
     if let Some(leaf) = server.cert_chain.first() {
         describe_leaf(text, leaf);
     }
     for warning in &loaded.warnings {
         row(text, "warning", warning);
+    }
+}
+
+/// How sessions resume: the fleet's shared keys (file, form, mode, count and the sealing key's
+/// name, never a secret), the backend's own key, or not at all.
+fn describe_tickets(server: &tls_policy_backend::ServerPolicy, file: Option<&Path>) -> String {
+    if !server.session_resumption {
+        return "off (session_resumption=false)".to_owned();
+    }
+    match (&server.session_ticket_keys, file) {
+        (Some(keys), Some(file)) => {
+            let form = crate::load::ticket_keys::read_key_file(file)
+                .ok()
+                .and_then(|bytes| crate::load::parse_ticket_keys(&bytes).ok())
+                .map_or("?", |parsed| parsed.format.as_str());
+            format!(
+                "shared: {} ({form}{}), {} key(s), new tickets sealed with {}",
+                file.display(),
+                mode_of(file),
+                keys.len(),
+                keys.current().name_hex()
+            )
+        }
+        _ => "this server's own key (session_ticket_keys not set)".to_owned(),
     }
 }
 

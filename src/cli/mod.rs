@@ -7,6 +7,7 @@ mod echo;
 mod http_page;
 pub mod init;
 pub mod serve;
+pub mod ticket_keys;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Compare the compiled-in backends, through our layer and raw, side by side.
     Bench(bench::BenchArgs),
+    /// Create or rotate a session_ticket_keys file (80-byte keys shared by a fleet).
+    TicketKeys(ticket_keys::TicketKeysArgs),
 }
 
 /// Parses the command line, runs the subcommand on a tokio runtime, and maps errors to exit 1.
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
             Command::Init(args) => init::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::TicketKeys(args) => ticket_keys::run(args).await,
         }
     });
     match result {

@@ -469,6 +469,17 @@ impl PolicyBuilder {
         )
     }
 
+    /// `session_ticket_keys` (default none): the file of session-ticket keys shared by every
+    /// replica, so a session started on one resumes on another; relative to the base directory.
+    /// Needs `session_resumption=true`; rustls backends only.
+    pub fn session_ticket_keys(self, file: impl Into<PathBuf>) -> Self {
+        self.path(
+            PolicySuffix::SessionTicketKeys,
+            file.into(),
+            PolicyValue::SessionTicketKeys,
+        )
+    }
+
     fn path(self, suffix: PolicySuffix, path: PathBuf, make: fn(PathBuf) -> PolicyValue) -> Self {
         let parsed = non_empty(path)
             .map(make)
@@ -861,6 +872,40 @@ dbms.backup.ssl_policy=backup
             .build()
             .unwrap();
         assert_eq!(built, direct);
+    }
+
+    #[test]
+    fn builder_session_ticket_keys_match_the_file_and_need_resumption() {
+        let from_file = Settings::parse(
+            "dbms.ssl.policy.p.base_directory=p\ndbms.ssl.policy.p.session_ticket_keys=t.keys\n",
+            Path::new("neo4j.conf"),
+            Path::new("/srv"),
+        )
+        .unwrap();
+        let built = Settings::builder()
+            .home("/srv")
+            .policy("p", |p| p.base_directory("p").session_ticket_keys("t.keys"))
+            .build()
+            .unwrap();
+        assert_eq!(built, without_sources(from_file));
+        assert_eq!(
+            built.policies["p"].session_ticket_keys.as_deref(),
+            Some(Path::new("/srv/p/t.keys"))
+        );
+        let e = Settings::builder()
+            .policy("p", |p| {
+                p.base_directory("p")
+                    .session_resumption(false)
+                    .session_ticket_keys("t.keys")
+            })
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("dbms.ssl.policy.p.session_ticket_keys")
+                && e.contains("session_resumption=false"),
+            "{e}"
+        );
     }
 
     #[test]

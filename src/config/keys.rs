@@ -53,11 +53,12 @@ pub(crate) enum PolicySuffix {
     TrustAll,
     VerifyHostname,
     SessionResumption,
+    SessionTicketKeys,
 }
 
 impl PolicySuffix {
     /// Every policy suffix, in the order of the spec's table.
-    pub(crate) const ALL: [PolicySuffix; 13] = [
+    pub(crate) const ALL: [PolicySuffix; 14] = [
         PolicySuffix::BaseDirectory,
         PolicySuffix::PrivateKey,
         PolicySuffix::PrivateKeyPassword,
@@ -71,6 +72,7 @@ impl PolicySuffix {
         PolicySuffix::TrustAll,
         PolicySuffix::VerifyHostname,
         PolicySuffix::SessionResumption,
+        PolicySuffix::SessionTicketKeys,
     ];
 
     /// The suffix as written in a key.
@@ -89,6 +91,7 @@ impl PolicySuffix {
             PolicySuffix::TrustAll => "trust_all",
             PolicySuffix::VerifyHostname => "verify_hostname",
             PolicySuffix::SessionResumption => "session_resumption",
+            PolicySuffix::SessionTicketKeys => "session_ticket_keys",
         }
     }
 

@@ -74,6 +74,9 @@ pub struct PolicySettings {
     pub verify_hostname: bool,
     /// `session_resumption` (default `true`; **ours**): session cache and tickets on the server side.
     pub session_resumption: bool,
+    /// `session_ticket_keys` (default none; **ours**): the session-ticket key file shared by a
+    /// fleet, resolved against base_directory. `None`: each server makes its own ticket key.
+    pub session_ticket_keys: Option<PathBuf>,
     /// Where each explicitly set suffix was written, for error messages.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -98,6 +101,7 @@ impl fmt::Debug for PolicySettings {
             .field("trust_all", &self.trust_all)
             .field("verify_hostname", &self.verify_hostname)
             .field("session_resumption", &self.session_resumption)
+            .field("session_ticket_keys", &self.session_ticket_keys)
             .finish()
     }
 }

@@ -72,6 +72,7 @@ struct PolicyDraft {
     trust_all: Option<bool>,
     verify_hostname: Option<bool>,
     session_resumption: Option<bool>,
+    session_ticket_keys: Option<PathBuf>,
     origins: BTreeMap<PolicySuffix, Origin>,
 }
 
@@ -91,6 +92,7 @@ impl PolicyDraft {
             PolicyValue::TrustAll(v) => self.trust_all = Some(v),
             PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
             PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
+            PolicyValue::SessionTicketKeys(v) => self.session_ticket_keys = Some(v),
         }
     }
 }
@@ -379,6 +381,7 @@ fn resolve_policy(
             ),
         });
     };
+    ticket_keys_need_resumption(name, draft)?;
     let base_directory = home.join(base_directory);
     let in_base = |path: &Option<PathBuf>, default: &str| match path {
         Some(path) => base_directory.join(path),
@@ -401,6 +404,10 @@ fn resolve_policy(
         trust_all: draft.trust_all.unwrap_or(false),
         verify_hostname: draft.verify_hostname.unwrap_or(false),
         session_resumption: draft.session_resumption.unwrap_or(true),
+        session_ticket_keys: draft
+            .session_ticket_keys
+            .as_ref()
+            .map(|file| base_directory.join(file)),
         sources: draft
             .origins
             .iter()
@@ -408,6 +415,35 @@ fn resolve_policy(
             .collect(),
         base_directory,
     })
+}
+
+/// `session_ticket_keys` with `session_resumption=false` is a contradiction (tickets are a way
+/// of resuming): refused at the `session_ticket_keys` line, naming both settings, rather than
+/// ignored, so that a fleet never silently loses the resumption it was configured for.
+fn ticket_keys_need_resumption(
+    name: &str,
+    draft: &PolicyDraft,
+) -> std::result::Result<(), (usize, Error)> {
+    if draft.session_ticket_keys.is_none() || draft.session_resumption != Some(false) {
+        return Ok(());
+    }
+    let Some(origin) = draft.origins.get(&PolicySuffix::SessionTicketKeys) else {
+        return Ok(());
+    };
+    let where_off = match draft.origins.get(&PolicySuffix::SessionResumption) {
+        Some(Origin {
+            source: Source::File { line, .. },
+            ..
+        }) => format!(" (line {line})"),
+        _ => String::new(),
+    };
+    Err((
+        origin.order(),
+        origin.error(format!(
+            "session-ticket keys are set, but `dbms.ssl.policy.{name}.session_resumption=false`\
+             {where_off} switches resumption (and so tickets) off; remove one of the two"
+        )),
+    ))
 }
 
 fn undefined_policy(
@@ -528,6 +564,62 @@ mod tests {
             }
         );
         assert!(!format!("{p:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn session_ticket_keys_resolve_against_base_directory() {
+        let settings = parse(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\n\
+             dbms.ssl.policy.p.session_ticket_keys=ticket.keys\n\
+             dbms.ssl.policy.q.base_directory=/etc/q\n\
+             dbms.ssl.policy.q.session_ticket_keys=/run/secrets/fleet.keys\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.policies["p"].session_ticket_keys.as_deref(),
+            Some(Path::new("/etc/tls/ticket.keys"))
+        );
+        assert_eq!(
+            settings.policies["q"].session_ticket_keys.as_deref(),
+            Some(Path::new("/run/secrets/fleet.keys"))
+        );
+        assert_eq!(parse_default_keys(), None);
+    }
+
+    fn parse_default_keys() -> Option<PathBuf> {
+        parse("dbms.ssl.policy.p.base_directory=/etc/tls\n")
+            .unwrap()
+            .policies["p"]
+            .session_ticket_keys
+            .clone()
+    }
+
+    #[test]
+    fn session_ticket_keys_without_resumption_is_an_error() {
+        let e = error(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\n\
+             dbms.ssl.policy.p.session_resumption=false\n\
+             dbms.ssl.policy.p.session_ticket_keys=ticket.keys\n",
+        );
+        assert!(
+            e.starts_with("/etc/neo4j.conf:3: dbms.ssl.policy.p.session_ticket_keys: "),
+            "{e}"
+        );
+        assert!(
+            e.contains("dbms.ssl.policy.p.session_resumption=false` (line 2)"),
+            "{e}"
+        );
+        let e = error(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\ndbms.ssl.policy.p.session_ticket_keys=\n",
+        );
+        assert!(
+            e.contains("session_ticket_keys") && e.contains(":2:"),
+            "{e}"
+        );
+        let e = error(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\ndbms.ssl.policy.p.session_ticket_key=k\n",
+        );
+        assert!(e.contains("did you mean `session_ticket_keys`?"), "{e}");
     }
 
     #[test]

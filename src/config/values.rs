@@ -50,6 +50,7 @@ pub(crate) enum PolicyValue {
     TrustAll(bool),
     VerifyHostname(bool),
     SessionResumption(bool),
+    SessionTicketKeys(PathBuf),
 }
 
 /// The value of one connector setting; the variant is the suffix.
@@ -103,6 +104,7 @@ impl PolicyValue {
             PolicyValue::TrustAll(_) => PolicySuffix::TrustAll,
             PolicyValue::VerifyHostname(_) => PolicySuffix::VerifyHostname,
             PolicyValue::SessionResumption(_) => PolicySuffix::SessionResumption,
+            PolicyValue::SessionTicketKeys(_) => PolicySuffix::SessionTicketKeys,
         }
     }
 }
@@ -159,6 +161,7 @@ fn policy_value(suffix: PolicySuffix, raw: &str) -> Result<PolicyValue, String> 
         PolicySuffix::TrustAll => PolicyValue::TrustAll(boolean(raw)?),
         PolicySuffix::VerifyHostname => PolicyValue::VerifyHostname(boolean(raw)?),
         PolicySuffix::SessionResumption => PolicyValue::SessionResumption(boolean(raw)?),
+        PolicySuffix::SessionTicketKeys => PolicyValue::SessionTicketKeys(path(raw)?),
     })
 }
 

@@ -142,6 +142,7 @@ pub fn load_legacy(settings: &Settings) -> Result<LoadedPolicy> {
             ciphers: None,
             verify_hostname: false,
             session_resumption: true,
+            session_ticket_keys: None,
         },
         warnings,
     })

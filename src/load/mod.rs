@@ -20,6 +20,7 @@ pub mod key;
 pub mod key_match;
 pub mod legacy;
 pub mod permissions;
+pub mod ticket_keys;
 
 #[cfg(test)]
 mod test_support;
@@ -45,7 +46,10 @@ pub use generate::{generate_policy_pair, would_generate, SelfSignedPair};
 pub use key::{load_private_key, KeyFormat, LoadedKey};
 pub use key_match::{check_key_matches, compare_key_and_certificate, KeyMatch};
 pub use legacy::load_legacy;
-pub use permissions::{check_directory_permissions, check_key_permissions};
+pub use permissions::{
+    check_directory_permissions, check_key_permissions, check_secret_file_permissions,
+};
+pub use ticket_keys::{load_ticket_keys, parse_ticket_keys, TicketKeyFile, TicketKeyFormat};
 
 /// A policy that passed start-up validation, with the warnings it raised.
 #[derive(Clone, Debug)]
@@ -151,7 +155,9 @@ pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
 /// 4. `client_auth=REQUIRE` has at least one trust anchor (unless `trust_all`);
 /// 5. the private key file is not readable by others (group-readable: a warning);
 /// 7. `base_directory`, `trusted_dir` and `revoked_dir` are not writable by others
-///    (group-writable: a warning).
+///    (group-writable: a warning);
+/// 9. **ours**: the `session_ticket_keys` file, when set, parses ([`load_ticket_keys`]) and is
+///    not readable by others (group-readable: a warning).
 ///
 /// The first broken rule is returned as [`Error::Policy`]. Warnings (trust_all, an expired or
 /// not-yet-valid leaf, a group-readable key, a key whose match could not be checked) are logged
@@ -270,6 +276,16 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
     // 7. whoever writes to these directories decides whom the server trusts.
     warnings.extend(check_policy_directories(settings)?);
 
+    // 9. the fleet's session-ticket keys, held to the private key's permission rule.
+    let session_ticket_keys = match &settings.session_ticket_keys {
+        Some(path) => {
+            let loaded = load_ticket_keys(policy, path)?;
+            warnings.extend(loaded.warning);
+            Some(loaded.file.keys)
+        }
+        None => None,
+    };
+
     if settings.tls_versions.is_empty() {
         return Err(policy_error(
             policy,
@@ -296,6 +312,7 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
             ciphers: settings.ciphers.clone(),
             verify_hostname: settings.verify_hostname,
             session_resumption: settings.session_resumption,
+            session_ticket_keys,
         },
         warnings,
     })

@@ -11,13 +11,26 @@ use crate::error::Result;
 /// and the mode wanted. Readable by the group (`g+r`): `Ok(Some(warning))`. Otherwise, and on
 /// platforms without unix permissions, `Ok(None)`. The caller logs the warning.
 pub fn check_key_permissions(policy: &str, path: &Path) -> Result<Option<String>> {
+    check_secret_file_permissions(policy, "private_key", "private key file", path)
+}
+
+/// Checks the permission bits of a file of `policy` that holds secrets (`setting`:
+/// `private_key`, `session_ticket_keys`; `what` names the file in the message, e.g. `private
+/// key file`), by the private key's rule: readable by others is an error, readable by the group
+/// a warning (see [`check_key_permissions`]).
+pub fn check_secret_file_permissions(
+    policy: &str,
+    setting: &'static str,
+    what: &str,
+    path: &Path,
+) -> Result<Option<String>> {
     #[cfg(unix)]
     {
-        unix::check(policy, path)
+        unix::check(policy, setting, what, path)
     }
     #[cfg(not(unix))]
     {
-        let _ = (policy, path);
+        let _ = (policy, setting, what, path);
         Ok(None)
     }
 }
@@ -61,23 +74,28 @@ mod unix {
     use crate::error::Result;
     use crate::load::{policy_error, policy_warning};
 
-    pub(super) fn check(policy: &str, path: &Path) -> Result<Option<String>> {
+    pub(super) fn check(
+        policy: &str,
+        setting: &'static str,
+        what: &str,
+        path: &Path,
+    ) -> Result<Option<String>> {
         let meta = fs::metadata(path).map_err(|e| {
             policy_error(
                 policy,
-                "private_key",
+                setting,
                 path,
-                format!("cannot read the permissions of the private key file: {e}"),
+                format!("cannot read the permissions of the {what}: {e}"),
             )
         })?;
         let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o004 != 0 {
             return Err(policy_error(
                 policy,
-                "private_key",
+                setting,
                 path,
                 format!(
-                    "private key file is readable by others (mode {mode:04o}); refusing to \
+                    "{what} is readable by others (mode {mode:04o}); refusing to \
                      start: wanted 0600 or 0400, run `chmod 600 {}`",
                     path.display()
                 ),
@@ -86,10 +104,10 @@ mod unix {
         if mode & 0o040 != 0 {
             return Ok(Some(policy_warning(
                 policy,
-                "private_key",
+                setting,
                 Some(path),
                 &format!(
-                    "private key file is readable by its group (mode {mode:04o}); 0600 or 0400 \
+                    "{what} is readable by its group (mode {mode:04o}); 0600 or 0400 \
                      is recommended: `chmod 600 {}`",
                     path.display()
                 ),

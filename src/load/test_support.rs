@@ -275,6 +275,7 @@ pub fn settings_for(name: &str, base: &Path) -> PolicySettings {
         trust_all: false,
         verify_hostname: false,
         session_resumption: true,
+        session_ticket_keys: None,
         sources: BTreeMap::new(),
     }
 }

@@ -600,3 +600,64 @@ fn a_sticky_base_directory_like_a_kubernetes_secret_mount_loads() {
     assert_eq!(setting, "trusted_dir");
     assert!(message.contains("mode 1777"), "{message}");
 }
+
+// === rule 8 (ours): session_ticket_keys ===
+
+#[test]
+fn session_ticket_keys_load_into_the_policy() {
+    let f = Fixture::new();
+    assert!(load_policy(&f.settings)
+        .unwrap()
+        .policy
+        .session_ticket_keys
+        .is_none());
+    let mut settings = f.settings.clone();
+    let file = f.base("ticket.keys");
+    let mut raw = [0x90u8; 160];
+    raw[80] = 0x91; // a second key with its own name
+    write_private(&file, &raw);
+    settings.session_ticket_keys = Some(file.clone());
+    let keys = load_policy(&settings)
+        .unwrap()
+        .policy
+        .session_ticket_keys
+        .unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys.current().to_bytes()[..], raw[..80]);
+
+    write_private(&file, &raw[..100]);
+    let (setting, path, message) = policy_err(load_policy(&settings));
+    assert_eq!((setting, path), ("session_ticket_keys", file.clone()));
+    assert!(message.contains("100 bytes"), "{message}");
+
+    fs::remove_file(&file).unwrap();
+    let (setting, _, message) = policy_err(load_policy(&settings));
+    assert_eq!(setting, "session_ticket_keys");
+    assert!(message.contains("does not exist"), "{message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn session_ticket_keys_follow_the_private_key_permission_rule() {
+    let f = Fixture::new();
+    let mut settings = f.settings.clone();
+    let file = f.base("ticket.keys");
+    write_private(&file, &[0x90u8; 80]);
+    settings.session_ticket_keys = Some(file.clone());
+
+    set_mode(&file, 0o640);
+    let loaded = load_policy(&settings).unwrap();
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("session_ticket_keys") && w.contains("0640")),
+        "{:?}",
+        loaded.warnings
+    );
+
+    set_mode(&file, 0o604);
+    let (setting, path, message) = policy_err(load_policy(&settings));
+    assert_eq!((setting, path), ("session_ticket_keys", file));
+    assert!(message.contains("readable by others"), "{message}");
+}

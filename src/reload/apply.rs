@@ -11,7 +11,8 @@ use crate::load::{bound_policy_would_generate, load_bound_policy};
 use crate::{Acceptor, Error, TlsChannels};
 
 impl TlsChannels {
-    /// Re-reads every bound policy's key, chain, `trusted_dir` and `revoked_dir`, validates them
+    /// Re-reads every bound policy's key, chain, `trusted_dir`, `revoked_dir` and
+    /// `session_ticket_keys` file, validates them
     /// as at start-up (permissions included), compiles them for the same backend and swaps each
     /// policy's new material into every clone of its channels' acceptors and of the connectors
     /// made by [`TlsChannels::connector`]: the next handshake or dial uses it; established
@@ -104,6 +105,7 @@ impl TlsChannels {
                     connector.replace_with(new);
                 }
                 crate::observe::record_policy_expiry(&loaded.policy);
+                log_ticket_keys(policy, serving.get(policy), &loaded.policy);
                 serving.insert(policy.to_owned(), loaded.policy);
                 ReloadChange::Replaced {
                     previous_serial,
@@ -174,12 +176,31 @@ fn refuse_revocation_off(
     })
 }
 
-/// Whether two loads hold the same key, chain, trust anchors and CRLs.
+/// Whether two loads hold the same key, chain, trust anchors, CRLs and session-ticket keys.
 fn same_material(a: &ServerPolicy, b: &ServerPolicy) -> bool {
     a.cert_chain == b.cert_chain
         && a.private_key.der.secret_der() == b.private_key.der.secret_der()
         && a.trusted == b.trusted
         && a.crls == b.crls
+        && a.session_ticket_keys == b.session_ticket_keys
+}
+
+/// Says which key now seals session tickets when the shared keys changed (key names only:
+/// they travel in every ticket; the secrets never reach a log).
+fn log_ticket_keys(policy: &str, before: Option<&ServerPolicy>, after: &ServerPolicy) {
+    let before = before.and_then(|p| p.session_ticket_keys.as_ref());
+    let Some(keys) = &after.session_ticket_keys else {
+        return;
+    };
+    if before != Some(keys) {
+        tracing::info!(
+            policy,
+            keys = keys.len(),
+            "session tickets now sealed with key {} ({} key(s) open them)",
+            keys.current().name_hex(),
+            keys.len()
+        );
+    }
 }
 
 /// The leaf's serial number as `:`-separated hex bytes, or `?` if it does not parse (the loader

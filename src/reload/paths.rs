@@ -1,5 +1,5 @@
-//! Which directories to watch for a policy: those holding its key and chain, its `trusted_dir`
-//! and its `revoked_dir` (directories, since editors and certificate tools replace files by
+//! Which directories to watch for a policy: those holding its key, chain and
+//! `session_ticket_keys` file, its `trusted_dir` and its `revoked_dir` (directories, since editors and certificate tools replace files by
 //! renaming a new one over them).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,6 +73,9 @@ fn policy_dirs(settings: &Settings, policy: &str) -> Vec<(&'static str, PathBuf)
     ];
     if !p.trust_all {
         dirs.push(("trusted_dir", p.trusted_dir.clone()));
+    }
+    if let Some(keys) = &p.session_ticket_keys {
+        dirs.push(("session_ticket_keys", parent(keys)));
     }
     dirs
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod identity;
 pub mod info;
 pub mod policy;
+pub mod ticket_keys;
 
 pub use backend::{Capabilities, TlsBackend};
 pub use cipher_suite::CipherSuite;
@@ -24,6 +25,7 @@ pub use info::TlsInfo;
 pub use policy::{
     ClientAuth, ClientOptions, Policy, PrivateKey, ServerOptions, ServerPolicy, TlsVersion,
 };
+pub use ticket_keys::{TicketKey, TicketKeys, TICKET_KEY_LEN};
 
 /// Re-exported so backends and users name the same certificate and key types.
 pub use rustls_pki_types as pki_types;

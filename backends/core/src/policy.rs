@@ -124,6 +124,10 @@ pub struct ServerPolicy {
     pub verify_hostname: bool,
     /// Server side: offer session resumption (session cache and tickets) where the backend can.
     pub session_resumption: bool,
+    /// Server side: the session-ticket keys shared with the other replicas
+    /// (`session_ticket_keys`); `None` lets the backend make its own. The first key seals new
+    /// tickets, every key opens tickets carrying its name. Needs `session_resumption`.
+    pub session_ticket_keys: Option<crate::TicketKeys>,
 }
 
 /// Per-listener choices that are not part of the policy itself.

@@ -8,6 +8,8 @@
 //!   they "will be ignored"): the policy is served, and a warning says so once;
 //! - its client has no CRL API, so the client side refuses CRLs (see the `client` module);
 //! - it has no cipher-suite API, so an explicit `ciphers` list cannot be honoured;
+//! - it has no session-ticket key API, so a fleet's shared `session_ticket_keys` cannot be
+//!   honoured (server side; the client side has no use for them);
 //! - on OpenSSL its acceptor starts from `SslAcceptor::mozilla_intermediate`, which sets
 //!   `SSL_OP_NO_TLSv1_3`; `max_protocol_version` cannot clear that option, so its server never
 //!   negotiates TLS 1.3, and a `TLSv1.3`-only policy is refused (it would accept no client).
@@ -52,6 +54,13 @@ pub(crate) fn check(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError
     }
     check_ciphers(policy)?;
     warn_unused_peer_verification(policy);
+    if let Some(keys) = &policy.session_ticket_keys {
+        let plural = if keys.len() == 1 { "" } else { "s" };
+        return Err(unsupported(
+            "session_ticket_keys",
+            format!("{} shared key{plural}", keys.len()),
+        ));
+    }
     protocol_range(policy)
 }
 

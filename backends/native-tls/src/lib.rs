@@ -51,6 +51,7 @@
 //!     ciphers: None,
 //!     verify_hostname: false,
 //!     session_resumption: true,
+//!     session_ticket_keys: None,
 //! };
 //! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
 //!

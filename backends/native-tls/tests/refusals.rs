@@ -118,6 +118,20 @@ fn crls_and_trust_all_without_client_auth_are_served() {
 }
 
 #[test]
+fn shared_session_ticket_keys_are_refused() {
+    let pki = self_signed();
+    let mut p = policy(&pki);
+    let key = tls_policy_backend::TicketKey::from_bytes(&[7; tls_policy_backend::TICKET_KEY_LEN]);
+    p.session_ticket_keys = tls_policy_backend::TicketKeys::new(vec![key]);
+    assert_unsupported(server(&p), "session_ticket_keys", "1 shared key");
+    let message = server(&p).unwrap_err().to_string();
+    assert!(
+        message.contains("rustls-aws-lc-rs or rustls-ring"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_cipher_list_is_refused() {
     let pki = self_signed();
     let mut p = policy(&pki);

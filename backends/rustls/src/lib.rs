@@ -66,6 +66,8 @@ mod client_trust;
 mod client_verifier;
 mod provider;
 mod server_config;
+#[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
+mod shared_ticketer;
 mod trust_anchors;
 
 pub use accept::RustlsAcceptor;

@@ -8,16 +8,27 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::ProducesTickets;
 use rustls::NamedGroup;
 use tls_policy_backend::{
-    BackendError, Capabilities, ClientOptions, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
+    BackendError, Capabilities, ClientOptions, ServerOptions, ServerPolicy, TicketKeys, TlsBackend,
+    TlsInfo,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::accept::{self, RustlsAcceptor};
 use crate::client_connect::{self, RustlsConnector};
+#[cfg(feature = "aws-lc-rs")]
+use crate::shared_ticketer::AwsLcRs;
+#[cfg(feature = "ring")]
+use crate::shared_ticketer::Ring;
+#[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
+use crate::shared_ticketer::SharedTicketer;
 use crate::{client_config, server_config};
 
 /// Makes the session-ticket encrypter of a provider.
 pub(crate) type MakeTicketer = fn() -> Result<Arc<dyn ProducesTickets>, rustls::Error>;
+
+/// Makes the session-ticket encrypter over a fleet's shared keys, on a provider's own crate.
+pub(crate) type MakeSharedTicketer =
+    fn(&TicketKeys) -> Result<Arc<dyn ProducesTickets>, BackendError>;
 
 /// The rustls backend with one crypto provider (aws-lc-rs or ring).
 ///
@@ -29,6 +40,7 @@ pub struct RustlsBackend {
     provider: Arc<CryptoProvider>,
     name: &'static str,
     ticketer: MakeTicketer,
+    shared_ticketer: MakeSharedTicketer,
 }
 
 impl RustlsBackend {
@@ -41,6 +53,7 @@ impl RustlsBackend {
             provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
             name: "rustls-aws-lc-rs",
             ticketer: rustls::crypto::aws_lc_rs::Ticketer::new,
+            shared_ticketer: SharedTicketer::<AwsLcRs>::shared,
         }
     }
 
@@ -51,6 +64,7 @@ impl RustlsBackend {
             provider: Arc::new(rustls::crypto::ring::default_provider()),
             name: "rustls-ring",
             ticketer: rustls::crypto::ring::Ticketer::new,
+            shared_ticketer: SharedTicketer::<Ring>::shared,
         }
     }
 
@@ -62,6 +76,14 @@ impl RustlsBackend {
     /// Makes a fresh session-ticket encrypter from this backend's provider.
     pub(crate) fn make_ticketer(&self) -> Result<Arc<dyn ProducesTickets>, rustls::Error> {
         (self.ticketer)()
+    }
+
+    /// Makes the session-ticket encrypter over a fleet's `session_ticket_keys`.
+    pub(crate) fn make_shared_ticketer(
+        &self,
+        keys: &TicketKeys,
+    ) -> Result<Arc<dyn ProducesTickets>, BackendError> {
+        (self.shared_ticketer)(keys)
     }
 }
 

@@ -18,8 +18,11 @@ use crate::provider::RustlsBackend;
 ///   client's.
 /// - The key must match the first certificate of the chain.
 /// - Session resumption: rustls's in-memory session cache, plus stateless session tickets
-///   encrypted by the provider's ticketer (key rotated every 6 hours); should the ticket key
-///   not be made, a warning and the cache alone. `session_resumption=false` turns both off.
+///   (TLS 1.2 tickets and TLS 1.3 resumption). With `session_ticket_keys`, tickets are sealed
+///   with the fleet's shared keys (`shared_ticketer`: the same bytes on aws-lc-rs and ring, so
+///   any replica resumes any other's sessions); without, by the provider's own ticketer (key
+///   rotated every 6 hours), and should that key not be made, a warning and the cache alone.
+///   `session_resumption=false` turns both off, and refuses `session_ticket_keys`.
 pub(crate) fn build(
     backend: &RustlsBackend,
     policy: &ServerPolicy,
@@ -46,9 +49,20 @@ pub(crate) fn build(
     config.alpn_protocols = options.alpn_protocols.clone();
     config.ignore_client_order = policy.ciphers.is_some();
     if !policy.session_resumption {
+        if policy.session_ticket_keys.is_some() {
+            return Err(BackendError::Rejected {
+                setting: "session_ticket_keys",
+                message: "session-ticket keys are set, but session_resumption=false switches                           resumption (and so tickets) off"
+                    .to_owned(),
+            });
+        }
         // No cache, no tickets: every handshake is a full one.
         config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         config.send_tls13_tickets = 0;
+        return Ok(config);
+    }
+    if let Some(keys) = &policy.session_ticket_keys {
+        config.ticketer = backend.make_shared_ticketer(keys)?;
         return Ok(config);
     }
     match backend.make_ticketer() {

@@ -83,6 +83,7 @@ pub fn policy(pki: &Pki) -> ServerPolicy {
         ciphers: None,
         verify_hostname: false,
         session_resumption: true,
+        session_ticket_keys: None,
     }
 }
 

@@ -169,6 +169,7 @@ pub fn policy() -> ServerPolicy {
         ciphers: None,
         verify_hostname: false,
         session_resumption: true,
+        session_ticket_keys: None,
     }
 }
 
