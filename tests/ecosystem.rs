@@ -417,7 +417,9 @@ mod axum_serve {
 
         async fn a_timed_out_handshake_is_closed_and_frees_its_slot(backend: Backend) {
             let server = serve(http_acceptor(&home_for(backend), backend), |l| {
-                l.max_handshakes(1).handshake_timeout(Duration::from_millis(300))
+                l.max_handshakes(1)
+                    .handshake_timeout(Duration::from_millis(300))
+                    .first_record_timeout(Duration::from_millis(300))
             })
             .await;
             let mut silent = stalled(server.addr).await;
@@ -434,7 +436,14 @@ mod axum_serve {
                 l.max_handshakes(1).handshake_timeout(STEP * 10)
             })
             .await;
-            let silent = stalled(server.addr).await;
+            // A whole first record whose handshake message never completes: the handshake
+            // starts, in the only slot, and stalls (a silent peer would hold no slot).
+            let mut silent = stalled(server.addr).await;
+            silent
+                .write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x10, 0x00])
+                .await
+                .expect("write");
+            tokio::time::sleep(Duration::from_millis(200)).await;
             let addr = server.addr;
             let good = tokio::spawn(async move { HttpClient::new(&[HTTP11]).get(addr, 1).await.map(|c| c.replies.len()) });
             // Unbounded, the good request would be answered in milliseconds; bounded to one
