@@ -23,6 +23,11 @@ use crate::TlsChannels;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// The longest pause between accept retries.
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// The kernel's queue of connections not yet accepted (capped by `net.core.somaxconn` on Linux).
+/// Larger than the 1024 of `TcpListener::bind`: under a flood of connects the accept loop
+/// falls behind in bursts, and a full queue drops SYNs, good clients' included, which then
+/// wait a second for their retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// A bound socket serving one channel: TLS, plaintext or both (`tls_level`), with handshake
 /// limits and a graceful shutdown.
@@ -53,7 +58,7 @@ impl Listener {
             address: address.to_string(),
             source,
         };
-        let tcp = TcpListener::bind(address).await.map_err(bind_error)?;
+        let tcp = bind_with_backlog(address).await.map_err(bind_error)?;
         let local_addr = tcp.local_addr().map_err(bind_error)?;
         Ok(Listener {
             tcp,
@@ -223,6 +228,35 @@ struct Admitting {
     admission: Arc<Admission>,
     pending: Pending,
     refusals: Arc<RefusalLog>,
+}
+
+/// Binds the first of `address`'s resolutions that can be bound, listening with
+/// [`LISTEN_BACKLOG`] (as `TcpListener::bind`, whose queue is 1024).
+async fn bind_with_backlog(address: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(address).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std's and tokio's bind do on unix: a restarted server rebinds at once.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(addr)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(tcp) => return Ok(tcp),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
 }
 
 /// One connection's life: admission (first record, handshake), then the service; counted as
