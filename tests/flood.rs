@@ -1,8 +1,8 @@
 //! The handshake cap is not the attack: a real `tls-policy serve` holds thousands of silent and
 //! trickling sockets from dozens of loopback addresses, and a good client from another address
 //! completes a handshake every ~100 ms throughout, the attackers are cut at the first-record
-//! timeout or refused at once past the per-address bound, the log stays short, and the
-//! server's file descriptors return to their baseline.
+//! timeout or refused at once past the per-address bound, the log stays short while the metrics
+//! count every refusal, and the server's file descriptors return to their baseline.
 //!
 //! One flood per compiled-in backend, one at a time (each holds over 5,000 sockets at both
 //! ends). The figures are printed for quoting: `cargo test --all-features --test flood -- --nocapture`.
@@ -135,6 +135,8 @@ async fn flood(backend: Backend) {
         "--backend",
         backend.name(),
         "--no-watch",
+        "--metrics",
+        "127.0.0.1:0",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -142,6 +144,7 @@ async fn flood(backend: Backend) {
     let served = Served::start(&args, 1).await;
     let server = served.addr("bolt");
     let pid = served.child.id().expect("serve runs");
+    let metrics = metrics_addr(&served).await;
     // The server is up and idle: its descriptors now are the baseline.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let fds_before = open_fds(pid);
@@ -215,6 +218,23 @@ async fn flood(backend: Backend) {
         fds_after = open_fds(pid);
     }
     let elapsed = started.elapsed();
+    let scraped = scrape(metrics).await;
+    let counted = |reason: &str| -> u64 {
+        scraped
+            .lines()
+            .filter(|l| {
+                l.starts_with("tls_policy_handshakes_total{")
+                    && l.contains(&format!("reason=\"{reason}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    };
+    let (timeouts_counted, address_counted) =
+        (counted("first_record_timeout"), counted("address_limit"));
+    let pending_now = scraped
+        .lines()
+        .find(|l| l.starts_with("tls_policy_pending_connections{"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
     let stderr = served.stderr();
     let lines = stderr.lines().count() - lines_before;
 
@@ -234,8 +254,9 @@ async fn flood(backend: Backend) {
          from {} addresses over {FLOOD:?}; {} connects ({} failed); {cut} cut at the \
          first-record timeout ({cut_min:?}..{cut_max:?} after connecting), {refused} refused at \
          once; good client: {} handshakes, min {min:?} median {median:?} max {max:?}, {} \
-         failed; serve's stderr: {lines} lines in {elapsed:?} ({:.1}/s); server fds {fds_before} \
-         before, {fds_after} after",
+         failed; serve's stderr: {lines} lines in {elapsed:?} ({:.1}/s) while the metrics \
+         counted {timeouts_counted} first_record_timeout and {address_counted} address_limit; \
+         server fds {fds_before} before, {fds_after} after",
         ADDRESSES as usize + 1,
         attack.connects.load(Ordering::Relaxed),
         attack.connect_failures.load(Ordering::Relaxed),
@@ -304,6 +325,16 @@ async fn flood(backend: Backend) {
             "{backend}: no {reason} in the log:\n{stderr}"
         );
     }
+    assert!(
+        timeouts_counted >= cut && address_counted >= refused,
+        "{backend}: the metrics counted {timeouts_counted} first-record timeouts for {cut} cuts \
+         and {address_counted} address_limit for {refused} refusals"
+    );
+    assert_eq!(
+        pending_now,
+        Some(0.0),
+        "{backend}: pending connections left"
+    );
     assert!(
         fds_after <= fds_before,
         "{backend}: the server holds {fds_after} descriptors after the flood, {fds_before} before"
@@ -395,6 +426,40 @@ async fn good_exchange(server: SocketAddr) -> Result<(), String> {
         return Err(format!("echoed {echoed:?}"));
     }
     Ok(())
+}
+
+/// The metrics endpoint's address, from serve's `metrics http://ADDR/metrics` line.
+async fn metrics_addr(served: &Served) -> SocketAddr {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let found = served.stdout.lock().unwrap().iter().find_map(|line| {
+            line.strip_prefix("metrics http://")?
+                .strip_suffix("/metrics")?
+                .parse()
+                .ok()
+        });
+        if let Some(addr) = found {
+            return addr;
+        }
+        assert!(Instant::now() < deadline, "no metrics line from serve");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `GET /metrics` over plain HTTP/1.0.
+async fn scrape(addr: SocketAddr) -> String {
+    let scraped = tokio::time::timeout(STEP, async {
+        let mut tcp = TcpStream::connect(addr).await?;
+        tcp.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await?;
+        let mut text = String::new();
+        tcp.read_to_string(&mut text).await?;
+        Ok::<_, std::io::Error>(text)
+    })
+    .await;
+    match scraped {
+        Ok(Ok(text)) => text,
+        other => panic!("scraping {addr}: {other:?}"),
+    }
 }
 
 /// A TCP connection to `server` from the loopback address `source`.
