@@ -149,7 +149,8 @@ pub struct ChannelSettings {
     /// for the `https` channel, `echo` for the others).
     pub kind: ConnectorKind,
     /// `dbms.connector.<channel>.handshake_timeout` (default 10 s): a peer that has not finished
-    /// its handshake by then is cut.
+    /// its handshake by then is cut (the listeners count it from the peer's first TLS record,
+    /// the `TlsLayer` from the handshake's start; the wait for a slot included).
     pub handshake_timeout: Duration,
     /// `dbms.connector.<channel>.max_concurrent_handshakes` (default 1024): handshakes in
     /// progress at once on this channel.
