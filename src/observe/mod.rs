@@ -29,7 +29,6 @@ pub use expiry::{
     record_certificate_expiry, record_policy_expiry, record_settings_expiry, seconds_until_expiry,
 };
 pub use log::is_routine;
-pub(crate) use log::log_refusal;
 pub use metrics::{
     ActiveConnection, ChannelMetrics, PendingConnection, ACTIVE_CONNECTIONS, BYTES_READ,
     BYTES_WRITTEN, CERTIFICATE_EXPIRY, HANDSHAKES, HANDSHAKE_DURATION, PENDING_CONNECTIONS,

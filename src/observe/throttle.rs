@@ -18,7 +18,9 @@ const WINDOW: Duration = Duration::from_secs(1);
 pub(crate) const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 /// The refusal lines of one channel: per reason, at most [`REFUSAL_LINES_PER_SECOND`] lines a
-/// second; the rest are counted and reported by [`RefusalLog::flush`] in one line per reason.
+/// second; the rest are counted and reported in one line per reason, by [`RefusalLog::flush`]
+/// (the listeners call it every [`SUMMARY_EVERY`]) or, where nothing calls it (the layer), just
+/// before the next line of that reason is written.
 #[derive(Debug)]
 pub(crate) struct RefusalLog {
     channel: String,
@@ -52,26 +54,46 @@ impl RefusalLog {
     }
 
     /// Whether a line for `reason` may be written now; if not, it is counted as suppressed.
+    /// A new window first reports what the earlier ones suppressed.
     pub(crate) fn allow(&self, reason: HandshakeFailure) -> bool {
         let now = Instant::now();
-        let mut reasons = self.lock();
-        let Some(budget) = reasons.get_mut(reason.index()) else {
-            return true;
+        let (allowed, reported) = {
+            let mut reasons = self.lock();
+            let Some(budget) = reasons.get_mut(reason.index()) else {
+                return true;
+            };
+            let mut reported = 0;
+            if budget
+                .window_start
+                .is_none_or(|start| now.duration_since(start) >= WINDOW)
+            {
+                budget.window_start = Some(now);
+                budget.written = 0;
+                reported = std::mem::take(&mut budget.suppressed);
+            }
+            if budget.written < REFUSAL_LINES_PER_SECOND {
+                budget.written += 1;
+                (true, reported)
+            } else {
+                budget.suppressed += 1;
+                (false, reported)
+            }
         };
-        if budget
-            .window_start
-            .is_none_or(|start| now.duration_since(start) >= WINDOW)
-        {
-            budget.window_start = Some(now);
-            budget.written = 0;
+        if reported > 0 {
+            self.report(reason, reported);
         }
-        if budget.written < REFUSAL_LINES_PER_SECOND {
-            budget.written += 1;
-            true
-        } else {
-            budget.suppressed += 1;
-            false
-        }
+        allowed
+    }
+
+    /// The line saying `suppressed` lines for `reason` were left out.
+    fn report(&self, reason: HandshakeFailure, suppressed: u64) {
+        tracing::warn!(
+            channel = %self.channel,
+            reason = reason.as_str(),
+            suppressed,
+            "connection refused: {suppressed} more like this not logged (at most \
+             {REFUSAL_LINES_PER_SECOND} lines a second per reason; the metrics count every one)"
+        );
     }
 
     /// Logs the refusal of the connection in the current span, if the budget allows.
@@ -103,20 +125,17 @@ impl RefusalLog {
     /// Writes one line per reason whose lines were suppressed since the last flush, with their
     /// number, and starts counting again.
     pub(crate) fn flush(&self) {
-        let mut reasons = self.lock();
-        for (reason, budget) in HandshakeFailure::ALL.iter().zip(reasons.iter_mut()) {
-            if budget.suppressed > 0 {
-                tracing::warn!(
-                    channel = %self.channel,
-                    reason = reason.as_str(),
-                    suppressed = budget.suppressed,
-                    "connection refused: {} more like this not logged (at most {} lines a second \
-                     per reason; the metrics count every one)",
-                    budget.suppressed,
-                    REFUSAL_LINES_PER_SECOND
-                );
-                budget.suppressed = 0;
-            }
+        let suppressed: Vec<(HandshakeFailure, u64)> = {
+            let mut reasons = self.lock();
+            HandshakeFailure::ALL
+                .iter()
+                .zip(reasons.iter_mut())
+                .filter(|(_, budget)| budget.suppressed > 0)
+                .map(|(reason, budget)| (*reason, std::mem::take(&mut budget.suppressed)))
+                .collect()
+        };
+        for (reason, count) in suppressed {
+            self.report(reason, count);
         }
     }
 
@@ -143,5 +162,14 @@ mod tests {
         assert_eq!(log.suppressed(), 100 - u64::from(REFUSAL_LINES_PER_SECOND));
         log.flush();
         assert_eq!(log.suppressed(), 0);
+        // A later window reports what the earlier one left out, then writes again.
+        let lazy = RefusalLog::new("layer");
+        for _ in 0..7 {
+            lazy.allow(HandshakeFailure::Timeout);
+        }
+        assert_eq!(lazy.suppressed(), 2);
+        std::thread::sleep(WINDOW);
+        assert!(lazy.allow(HandshakeFailure::Timeout));
+        assert_eq!(lazy.suppressed(), 0);
     }
 }
