@@ -110,7 +110,17 @@ impl Attack {
 
 async fn flood(backend: Backend) {
     let _alone = ONE_AT_A_TIME.lock().await;
-    raise_open_file_limit();
+    let limit = raise_open_file_limit();
+    // Both ends of every attacker socket live on this machine, one end in this process.
+    let needed = (usize::from(ADDRESSES) * PER_ADDRESS + GREEDY) as u64 + 1_000;
+    if limit < needed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must allow {needed} open files (ulimit -Hn) for the flood test"
+        );
+        eprintln!("flood {backend}: skipped: the open-file limit {limit} is below {needed}");
+        return;
+    }
     let home = ServeHome::new(backend);
     let config = home.path().join("flood.conf");
     std::fs::write(
@@ -484,16 +494,20 @@ async fn peak_fds(pid: u32, until: Instant) -> usize {
     peak
 }
 
-/// Raises this process's soft limit on open files to its hard limit (both ends of every
-/// attacker socket live on this machine; the server raises its own, and inherits ours).
-fn raise_open_file_limit() {
+/// Raises this process's soft limit on open files to its hard limit (the server raises its
+/// own, and inherits ours); returns the soft limit now in force.
+fn raise_open_file_limit() -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let limit = getrlimit(Resource::Nofile);
     let raised = Rlimit {
         current: limit.maximum,
         maximum: limit.maximum,
     };
-    if let Err(error) = setrlimit(Resource::Nofile, raised) {
-        eprintln!("RLIMIT_NOFILE stays at {:?}: {error}", limit.current);
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => limit.maximum.unwrap_or(u64::MAX),
+        Err(error) => {
+            eprintln!("RLIMIT_NOFILE stays at {:?}: {error}", limit.current);
+            limit.current.unwrap_or(u64::MAX)
+        }
     }
 }
