@@ -44,7 +44,7 @@ pub struct Listener {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServeSummary {
-    /// Connections accepted.
+    /// Connections accepted (those closed at once past the pending bounds included).
     pub accepted: u64,
     /// Connections still open when the drain timeout ran out, and dropped.
     pub cut_at_drain: usize,

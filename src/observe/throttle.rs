@@ -10,7 +10,7 @@ use tls_policy_backend::HandshakeFailure;
 
 use super::log::log_refusal;
 
-/// Lines per reason per [`WINDOW`].
+/// Refusal lines written per channel and reason in any one second; the rest are counted.
 pub const REFUSAL_LINES_PER_SECOND: u32 = 5;
 /// The window the per-reason line budget applies to.
 const WINDOW: Duration = Duration::from_secs(1);
