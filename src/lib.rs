@@ -1,5 +1,6 @@
 //! tls-policy: TLS for any tokio/tower service, chosen per channel by named SSL policies.
 
+pub mod admission;
 pub mod backend;
 #[cfg(feature = "cli")]
 pub mod bench;

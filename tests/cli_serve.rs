@@ -156,32 +156,128 @@ async fn a_plaintext_http_channel_serves_the_page_with_tls_false() {
     }
 }
 
-#[tokio::test]
-async fn the_configured_handshake_timeout_cuts_a_silent_client() {
-    let home = ServeHome::new(tls_policy::Backend::default_backend().expect("a backend"));
-    let served = home.serve(&[]).await;
-    let started = Instant::now();
-    let mut silent = tokio::net::TcpStream::connect(served.addr("quick"))
-        .await
-        .expect("connect");
-    let mut buf = [0u8; 16];
-    let read = tokio::time::timeout(support::STEP, silent.read(&mut buf)).await;
-    let took = started.elapsed();
-    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "not cut: {read:?}");
-    // handshake_timeout=500ms on `quick`; the default is 10 s.
-    assert!(
-        took >= Duration::from_millis(400) && took < Duration::from_secs(5),
-        "cut after {took:?}"
-    );
+/// Reads from `tcp` until the server closes it; how long that took from `started` (`None`:
+/// not within [`support::STEP`]).
+async fn closed_after(tcp: &mut tokio::net::TcpStream, started: Instant) -> Option<Duration> {
+    let mut buf = [0u8; 4096];
+    let deadline = started + support::STEP;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match tokio::time::timeout(left, tcp.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Waits until the serve process's stderr contains `needle`.
+async fn logged(served: &serve_harness::Served, needle: &str) {
     let deadline = Instant::now() + support::STEP;
-    while !served.stderr().contains("handshake_timeout") {
+    while !served.stderr().contains(needle) {
         assert!(
             Instant::now() < deadline,
-            "the timeout is not logged:\n{}",
+            "{needle} is not logged:\n{}",
             served.stderr()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn the_configured_first_record_and_handshake_timeouts_cut_stalled_clients() {
+    let home = ServeHome::new(tls_policy::Backend::default_backend().expect("a backend"));
+    let served = home.serve(&[]).await;
+    // Silent: cut at first_record_timeout=500ms on `quick` (the default is 5 s).
+    let started = Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(served.addr("quick"))
+        .await
+        .expect("connect");
+    let took = closed_after(&mut silent, started)
+        .await
+        .expect("silent client cut");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(5),
+        "cut after {took:?}"
+    );
+    logged(&served, "first_record_timeout").await;
+    // A whole first record, then a stalled handshake: cut at handshake_timeout=500ms.
+    let started = Instant::now();
+    let mut stalled = tokio::net::TcpStream::connect(served.addr("quick"))
+        .await
+        .expect("connect");
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x10, 0x00])
+        .await
+        .expect("write");
+    let took = closed_after(&mut stalled, started)
+        .await
+        .expect("stalled client cut");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(5),
+        "cut after {took:?}"
+    );
+    logged(&served, "handshake_timeout").await;
+}
+
+#[tokio::test]
+async fn http_channels_cut_slow_headers_and_idle_connections() {
+    let home = ServeHome::new(tls_policy::Backend::default_backend().expect("a backend"));
+    let served = home.serve(&[]).await;
+    let api = served.addr("api");
+    // Half a header, never finished: cut at http_header_read_timeout=1s.
+    let started = Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(api).await.expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let took = closed_after(&mut slow, started)
+        .await
+        .expect("slow header cut");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "slow header cut after {took:?}"
+    );
+    // HTTP/1.1 kept alive after one request: cut once idle (hyper's header-read timer runs
+    // while it waits for the next request, so the 1 s header-read timeout comes first).
+    let mut kept = tokio::net::TcpStream::connect(api).await.expect("connect");
+    kept.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let took = closed_after(&mut kept, started)
+        .await
+        .expect("idle HTTP/1.1 cut");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(6),
+        "idle HTTP/1.1 cut after {took:?}"
+    );
+    // HTTP/2 (prior knowledge) after one request: cut at http_idle_timeout=2s.
+    let tcp = tokio::net::TcpStream::connect(api).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .expect("h2 handshake");
+    let started = Instant::now();
+    let driver = tokio::spawn(connection);
+    let request = hyper::Request::get("http://x/")
+        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+        .expect("request");
+    let response = tokio::time::timeout(support::STEP, sender.send_request(request))
+        .await
+        .expect("answered in time")
+        .expect("answered");
+    assert_eq!(response.status(), hyper::StatusCode::OK);
+    drop(response);
+    let ended = tokio::time::timeout(support::STEP, driver).await;
+    let took = started.elapsed();
+    assert!(ended.is_ok(), "the idle HTTP/2 connection was never closed");
+    assert!(
+        took >= Duration::from_millis(1_800) && took < Duration::from_secs(8),
+        "idle HTTP/2 cut after {took:?}"
+    );
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ fn config_like_line() -> impl Strategy<Value = String> {
     let key = prop_oneof![
         "dbms\\.ssl\\.policy\\.[a-z_-]{0,6}\\.(base_directory|private_key|private_key_password|public_certificate|trusted_dir|revoked_dir|client_auth|ciphers|tls_versions|allow_key_generation|trust_all|verify_hostname|session_resumption|enabled|[a-z_]{0,12})",
         "[a-z]{0,8}\\.ssl_policy",
-        "dbms\\.connector\\.[a-z]{0,6}\\.(enabled|listen_address|tls_level|kind|handshake_timeout|max_concurrent_handshakes|[a-z_]{0,10})",
+        "dbms\\.connector\\.[a-z]{0,6}\\.(enabled|listen_address|tls_level|kind|handshake_timeout|max_concurrent_handshakes|first_record_timeout|max_pending_handshakes|max_pending_per_address|http_header_read_timeout|http_idle_timeout|[a-z_]{0,10})",
         "dbms\\.(connectors\\.default_listen_address|connectors\\.default_advertised_address|directories\\.certificates|ssl\\.backend)",
         "[a-zA-Z0-9._-]{0,20}",
     ];
@@ -416,6 +416,8 @@ proptest! {
             (Just("bolt.ssl_policy"), Just("p".to_owned()), Just("p".to_owned())),
             (Just("dbms.connector.bolt.tls_level"), any_case("required"), any_case("disabled")),
             (Just("dbms.connector.bolt.handshake_timeout"), "[1-9][0-9]{0,2}(s|ms)", "[1-9]m"),
+            (Just("dbms.connector.bolt.first_record_timeout"), "[1-9][0-9]{0,2}(s|ms)", "[1-9]m"),
+            (Just("dbms.connector.bolt.max_pending_per_address"), "[1-9][0-9]{0,3}", "[1-9][0-9]{0,3}"),
         ],
         before in filler(),
         between in filler(),

@@ -415,7 +415,9 @@ mod axum_serve {
 
         async fn a_timed_out_handshake_is_closed_and_frees_its_slot(backend: Backend) {
             let server = serve(http_acceptor(&home_for(backend), backend), |l| {
-                l.max_handshakes(1).handshake_timeout(Duration::from_millis(300))
+                l.max_handshakes(1)
+                    .handshake_timeout(Duration::from_millis(300))
+                    .first_record_timeout(Duration::from_millis(300))
             })
             .await;
             let mut silent = stalled(server.addr).await;
@@ -427,12 +429,51 @@ mod axum_serve {
             assert!(closed_by_server(&mut silent).await, "the stalled peer was cut off");
         }
 
+        async fn silent_peers_hold_no_slot_and_the_pending_bounds_close_at_once(backend: Backend) {
+            let server = serve(http_acceptor(&home_for(backend), backend), |l| {
+                l.max_handshakes(1)
+                    .first_record_timeout(Duration::from_millis(500))
+                    .max_pending_per_address(2)
+            })
+            .await;
+            let from = |last: u8| {
+                let addr = server.addr;
+                async move {
+                    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+                    socket.bind(SocketAddr::from(([127, 0, 0, last], 0))).expect("bind");
+                    socket.connect(addr).await.expect("connect")
+                }
+            };
+            // Two silent peers from 127.0.0.2 wait for their first record without a slot; a
+            // third from there is past the per-address bound and closed at once.
+            let mut silent = vec![from(2).await, from(2).await];
+            let mut third = from(2).await;
+            assert!(closed_by_server(&mut third).await, "past the per-address bound");
+            // The only handshake slot is free: a good request (from 127.0.0.1) is answered.
+            let conversation = HttpClient::new(&[HTTP11])
+                .get(server.addr, 1)
+                .await
+                .expect("answered while two peers are silent");
+            assert_eq!(conversation.replies[0].status, StatusCode::OK);
+            // The silent peers are cut at the first-record timeout.
+            for stream in &mut silent {
+                assert!(closed_by_server(stream).await, "cut at the first-record timeout");
+            }
+        }
+
         async fn max_handshakes_bounds_connections_in_handshake(backend: Backend) {
             let server = serve(http_acceptor(&home_for(backend), backend), |l| {
                 l.max_handshakes(1).handshake_timeout(STEP * 10)
             })
             .await;
-            let silent = stalled(server.addr).await;
+            // A whole first record whose handshake message never completes: the handshake
+            // starts, in the only slot, and stalls (a silent peer would hold no slot).
+            let mut silent = stalled(server.addr).await;
+            silent
+                .write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x10, 0x00])
+                .await
+                .expect("write");
+            tokio::time::sleep(Duration::from_millis(200)).await;
             let addr = server.addr;
             let good = tokio::spawn(async move { HttpClient::new(&[HTTP11]).get(addr, 1).await.map(|c| c.replies.len()) });
             // Unbounded, the good request would be answered in milliseconds; bounded to one

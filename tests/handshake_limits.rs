@@ -1,6 +1,6 @@
 //! Slowloris: hundreds of stalled or trickling clients neither delay a good client's handshake
-//! nor outlive the handshake timeout, behind the listener and behind the `TlsLayer`; the layer's
-//! cap on concurrent handshakes holds.
+//! nor outlive their timeout (the first-record timeout behind the listener, the handshake
+//! timeout behind the `TlsLayer`); the layer's cap on concurrent handshakes holds.
 
 mod support;
 
@@ -128,7 +128,13 @@ for_each_backend! {
     async fn listener_slowloris_neither_delays_a_good_client_nor_outlives_the_timeout(backend: Backend) {
         let home = Home::new(backend, &["client_auth=NONE"]);
         let acceptor = home.acceptor(backend).expect("acceptor");
+        // Stalled before their first record is complete, they are cut at the first-record
+        // timeout (and hold no handshake slot meanwhile).
         let config = ListenerConfig::new("bolt", TlsMode::Required(acceptor))
+            .with_first_record_timeout(TIMEOUT)
+            // Every client here comes from 127.0.0.1: allow them all (tests/flood.rs spreads
+            // its attackers over many addresses and checks the per-address bound).
+            .with_max_pending_per_address(CAP)
             .with_handshake_timeout(TIMEOUT)
             .with_max_concurrent_handshakes(CAP);
         let listener = Listener::bind("127.0.0.1:0", config).await.expect("bind");

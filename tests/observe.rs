@@ -19,7 +19,9 @@ use support::client::{Client, TLS13_ONLY};
 use support::server::Server;
 use support::{pki, Home, STEP};
 use tls_policy::listener::{Connection, Listener, ListenerConfig, TlsMode};
-use tls_policy::observe::{ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN, HANDSHAKES};
+use tls_policy::observe::{
+    ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN, HANDSHAKES, PENDING_CONNECTIONS,
+};
 use tls_policy::{Backend, TlsLayer};
 
 // === a process-wide recorder whose snapshots (which reset it) are summed ===
@@ -193,6 +195,7 @@ for_each_backend! {
         let home = Home::new(backend, &["client_auth=NONE"]);
         let acceptor = home.acceptor(backend).expect("acceptor");
         let config = ListenerConfig::new(channel.clone(), TlsMode::Required(acceptor))
+            .with_first_record_timeout(Duration::from_millis(300))
             .with_handshake_timeout(Duration::from_millis(300));
         let listener = Listener::bind("127.0.0.1:0", config).await.expect("bind");
         let addr = listener.local_addr();
@@ -215,11 +218,24 @@ for_each_backend! {
         expect_value(BYTES_WRITTEN, &labels, 5.0).await;
         expect_value(ACTIVE_CONNECTIONS, &labels, 0.0).await;
 
+        // Silent: pending until cut at the first-record timeout.
         let silent = TcpStream::connect(addr).await.expect("connect");
         expect_value(ACTIVE_CONNECTIONS, &labels, 1.0).await;
-        expect_failure(&channel, "timeout").await;
+        expect_value(PENDING_CONNECTIONS, &labels, 1.0).await;
+        expect_failure(&channel, "first_record_timeout").await;
         expect_value(ACTIVE_CONNECTIONS, &labels, 0.0).await;
+        expect_value(PENDING_CONNECTIONS, &labels, 0.0).await;
         drop(silent);
+
+        // A whole first record, then a stalled handshake: cut at the handshake timeout.
+        let mut stalled = TcpStream::connect(addr).await.expect("connect");
+        stalled
+            .write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x10, 0x00])
+            .await
+            .expect("write");
+        expect_failure(&channel, "timeout").await;
+        expect_value(PENDING_CONNECTIONS, &labels, 0.0).await;
+        drop(stalled);
 
         let mut garbage = TcpStream::connect(addr).await.expect("connect");
         garbage.write_all(b"\x00\x01garbage\r\n").await.expect("write");

@@ -1,21 +1,26 @@
 //! The HTTP channels of `tls-policy serve`: HTTP/1.1 and HTTP/2 (by ALPN), each GET answered
-//! with a JSON object describing its connection.
+//! with a JSON object describing its connection, under a header-read and an idle timeout.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
+use super::http_idle::{Activity, HttpTimeouts, Watched};
 use crate::listener::Connection;
 use crate::{PeerIdentity, TlsInfo};
+
+/// How long an HTTP/2 connection closed for idleness may take to say goodbye (GOAWAY).
+const GOODBYE: Duration = Duration::from_secs(1);
 
 /// The error of one HTTP connection (hyper's, boxed).
 pub(crate) type HttpError = Box<dyn std::error::Error + Send + Sync>;
@@ -29,6 +34,8 @@ pub(crate) struct Page {
     pub(crate) policy: Option<String>,
     /// The backend the server runs (reported for plaintext connections too).
     pub(crate) backend: &'static str,
+    /// The channel's header-read and idle timeouts.
+    pub(crate) timeouts: HttpTimeouts,
 }
 
 /// The JSON object each GET returns.
@@ -45,33 +52,66 @@ struct Report<'a> {
     client_certificate: Option<Value>,
 }
 
-/// Serves HTTP on `connection` until the peer closes it or the listener drains.
+/// Serves HTTP on `connection` until the peer closes it, the listener drains, or it stays idle
+/// (no request in flight, no bytes) for the idle timeout.
 ///
 /// HTTP/2 when ALPN chose `h2`, HTTP/1.1 when it chose `http/1.1`, either (by the HTTP/2
-/// preface) when no ALPN was negotiated.
+/// preface) when no ALPN was negotiated. An HTTP/1.1 request's header must arrive within the
+/// header-read timeout, counted from when the server waits for it (on a kept-alive connection,
+/// from the end of the previous response).
 pub(crate) async fn serve_http(
     connection: Connection<TcpStream>,
     page: Arc<Page>,
 ) -> Result<(), HttpError> {
     let body = Bytes::from(describe(&page, connection.tls_info())?);
     let draining = connection.draining();
+    let peer = connection.peer_addr();
+    let timeouts = page.timeouts;
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read);
+    builder.http2().timer(TokioTimer::new());
     builder = match connection.tls_info().and_then(|info| info.alpn.as_deref()) {
         Some(b"h2") => builder.http2_only(),
         Some(b"http/1.1") => builder.http1_only(),
         _ => builder,
     };
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        let body = body.clone();
-        async move { Ok::<_, Infallible>(respond(&request, body)) }
+    let activity = Activity::new();
+    let service = hyper::service::service_fn({
+        let activity = Arc::clone(&activity);
+        move |request: Request<Incoming>| {
+            let body = body.clone();
+            let in_flight = activity.request();
+            async move {
+                let response = respond(&request, body);
+                drop(in_flight);
+                Ok::<_, Infallible>(response)
+            }
+        }
     });
-    let served = builder.serve_connection(TokioIo::new(connection), service);
+    let io = TokioIo::new(Watched::new(connection, Arc::clone(&activity)));
+    let served = builder.serve_connection(io, service);
     tokio::pin!(served);
-    tokio::select! {
-        result = served.as_mut() => return result,
-        () = draining.wait() => served.as_mut().graceful_shutdown(),
+    loop {
+        let idle_at = tokio::time::Instant::from_std(activity.idle_at(timeouts.idle));
+        tokio::select! {
+            result = served.as_mut() => return result,
+            () = draining.wait() => {
+                served.as_mut().graceful_shutdown();
+                return served.await;
+            }
+            () = tokio::time::sleep_until(idle_at) => {
+                if activity.is_idle(timeouts.idle) {
+                    tracing::debug!(%peer, idle = ?timeouts.idle, "closing an idle HTTP connection (http_idle_timeout)");
+                    served.as_mut().graceful_shutdown();
+                    // HTTP/1.1 closes at once; HTTP/2 sends GOAWAY and may wait for the peer.
+                    return tokio::time::timeout(GOODBYE, served).await.unwrap_or(Ok(()));
+                }
+            }
+        }
     }
-    served.await
 }
 
 /// GET and HEAD: the report; any other method: 405.
@@ -163,6 +203,7 @@ mod tests {
             channel: "https".into(),
             policy: None,
             backend: "rustls-ring",
+            timeouts: HttpTimeouts::default(),
         };
         let text = describe(&page, None).expect("serializes");
         let value: Value = serde_json::from_str(&text).expect("JSON");

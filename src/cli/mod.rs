@@ -4,6 +4,7 @@ pub mod bench;
 pub mod check;
 pub mod demo;
 mod echo;
+mod http_idle;
 mod http_page;
 pub mod init;
 pub mod serve;

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tower_service::Service;
 
 use super::echo::echo;
+use super::http_idle::HttpTimeouts;
 use super::http_page::{serve_http, Page};
 use super::CliResult;
 use crate::config::{ConnectorKind, Settings, TlsLevel};
@@ -58,6 +59,7 @@ pub struct ServeArgs {
 /// Runs `tls-policy serve`.
 pub async fn run(args: ServeArgs) -> CliResult {
     init_logging();
+    raise_open_file_limit();
     // Registered first, so a signal that arrives as soon as the listening lines are out counts.
     let mut signals = Signals::register()?;
     let mut hangups = Hangups::register()?;
@@ -104,6 +106,26 @@ pub(crate) fn init_logging() {
         .with_target(false)
         .with_ansi(io::stderr().is_terminal())
         .try_init();
+}
+
+/// Raises the soft limit on open files to the hard limit: each pending or open connection
+/// holds a descriptor, and the pending bounds (4096 per channel by default) are meant to be
+/// reached before the process runs out of descriptors, which would stall every channel.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current != limit.maximum {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(error) = setrlimit(Resource::Nofile, raised) {
+                tracing::debug!(%error, "the open-file limit stays at {:?}", limit.current);
+            }
+        }
+    }
 }
 
 // === Running ===
@@ -185,7 +207,7 @@ impl Running {
                 tls_level: listener.tls_level(),
                 kind: channel.kind,
             };
-            bound.push((listening, listener));
+            bound.push((listening, listener, HttpTimeouts::of(channel)));
         }
         if bound.is_empty() {
             return Err(
@@ -198,12 +220,13 @@ impl Running {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut listening = Vec::with_capacity(bound.len());
-        for (description, listener) in bound {
+        for (description, listener, timeouts) in bound {
             let service = match description.kind {
                 ConnectorKind::Http => ChannelService::Http(Arc::new(Page {
                     channel: description.channel.clone(),
                     policy: description.policy.clone(),
                     backend: description.backend.name(),
+                    timeouts,
                 })),
                 ConnectorKind::Echo => ChannelService::Echo,
             };

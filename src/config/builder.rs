@@ -213,6 +213,98 @@ impl SettingsBuilder {
         )
     }
 
+    /// How long a peer on `channel` may take, from accept, to send its complete first TLS record
+    /// (`dbms.connector.<channel>.first_record_timeout`, default
+    /// [`DEFAULT_FIRST_RECORD_TIMEOUT`](super::DEFAULT_FIRST_RECORD_TIMEOUT)); more than zero
+    /// and at most one hour.
+    pub fn first_record_timeout(self, channel: impl Into<String>, timeout: Duration) -> Self {
+        self.timeout(
+            channel.into(),
+            ConnectorSuffix::FirstRecordTimeout,
+            timeout,
+            ConnectorValue::FirstRecordTimeout,
+        )
+    }
+
+    /// How many connections on `channel` may wait for their handshake at once
+    /// (`dbms.connector.<channel>.max_pending_handshakes`, default
+    /// [`DEFAULT_MAX_PENDING_HANDSHAKES`](super::DEFAULT_MAX_PENDING_HANDSHAKES)); from 1 to
+    /// 1000000.
+    pub fn max_pending_handshakes(self, channel: impl Into<String>, max: usize) -> Self {
+        self.count(
+            channel.into(),
+            ConnectorSuffix::MaxPendingHandshakes,
+            max,
+            ConnectorValue::MaxPendingHandshakes,
+        )
+    }
+
+    /// How many connections from one source address (an IPv6 /64) on `channel` may wait for
+    /// their handshake at once (`dbms.connector.<channel>.max_pending_per_address`, default
+    /// [`DEFAULT_MAX_PENDING_PER_ADDRESS`](super::DEFAULT_MAX_PENDING_PER_ADDRESS)); from 1 to
+    /// 1000000.
+    pub fn max_pending_per_address(self, channel: impl Into<String>, max: usize) -> Self {
+        self.count(
+            channel.into(),
+            ConnectorSuffix::MaxPendingPerAddress,
+            max,
+            ConnectorValue::MaxPendingPerAddress,
+        )
+    }
+
+    /// How long a request's header may take to arrive on the HTTP channel `channel` of
+    /// `tls-policy serve` (`dbms.connector.<channel>.http_header_read_timeout`, default
+    /// [`DEFAULT_HTTP_HEADER_READ_TIMEOUT`](super::DEFAULT_HTTP_HEADER_READ_TIMEOUT)).
+    pub fn http_header_read_timeout(self, channel: impl Into<String>, timeout: Duration) -> Self {
+        self.timeout(
+            channel.into(),
+            ConnectorSuffix::HttpHeaderReadTimeout,
+            timeout,
+            ConnectorValue::HttpHeaderReadTimeout,
+        )
+    }
+
+    /// How long an HTTP connection of `tls-policy serve` on `channel` may stay without a request
+    /// in flight and without bytes before it is closed
+    /// (`dbms.connector.<channel>.http_idle_timeout`, default
+    /// [`DEFAULT_HTTP_IDLE_TIMEOUT`](super::DEFAULT_HTTP_IDLE_TIMEOUT)).
+    pub fn http_idle_timeout(self, channel: impl Into<String>, timeout: Duration) -> Self {
+        self.timeout(
+            channel.into(),
+            ConnectorSuffix::HttpIdleTimeout,
+            timeout,
+            ConnectorValue::HttpIdleTimeout,
+        )
+    }
+
+    /// A connector timeout, checked as the handshake timeout is.
+    fn timeout(
+        self,
+        channel: String,
+        suffix: ConnectorSuffix,
+        timeout: Duration,
+        value: fn(Duration) -> ConnectorValue,
+    ) -> Self {
+        let parsed = values::checked_handshake_timeout(timeout)
+            .map(value)
+            .map_err(|why| format!("invalid value {timeout:?}: {why}"));
+        self.connector(channel, suffix, parsed)
+    }
+
+    /// A connector count, checked as the handshake cap is.
+    fn count(
+        self,
+        channel: String,
+        suffix: ConnectorSuffix,
+        max: usize,
+        value: fn(usize) -> ConnectorValue,
+    ) -> Self {
+        let parsed = values::checked_max_concurrent_handshakes(max)
+            .map(value)
+            .map_err(|why| format!("invalid value {max}: {why}; {}", values::concurrency_rule()));
+        self.connector(channel, suffix, parsed)
+    }
+
     /// The TLS backend by feature name (`dbms.ssl.backend`): `rustls-aws-lc-rs`, `rustls-ring`
     /// or `native-tls`; checked against the compiled-in backends when the backend is chosen.
     pub fn backend(mut self, name: impl AsRef<str>) -> Self {
@@ -735,7 +827,7 @@ dbms.backup.ssl_policy=backup
             ),
             (
                 Settings::builder().handshake_timeout("bolt", Duration::ZERO),
-                "builder: dbms.connector.bolt.handshake_timeout: invalid value 0ns: a handshake \
+                "builder: dbms.connector.bolt.handshake_timeout: invalid value 0ns: a \
                  timeout of 0 would cut every connection",
             ),
             (
@@ -774,7 +866,9 @@ dbms.backup.ssl_policy=backup
                 "builder: dbms.connector.bolt.advertised_address: not a tls-policy setting; \
                  expected dbms.ssl.policy.<policy>.<suffix>, <channel>.ssl_policy, \
                  dbms.connector.<channel>.<suffix> (suffix enabled, listen_address, tls_level, \
-                 kind, handshake_timeout, max_concurrent_handshakes),",
+                 kind, handshake_timeout, max_concurrent_handshakes, first_record_timeout, \
+                 max_pending_handshakes, max_pending_per_address, http_header_read_timeout, \
+                 http_idle_timeout),",
             ),
             (
                 Settings::builder().backend(""),

@@ -114,19 +114,29 @@ pub(crate) enum ConnectorSuffix {
     Kind,
     HandshakeTimeout,
     MaxConcurrentHandshakes,
+    FirstRecordTimeout,
+    MaxPendingHandshakes,
+    MaxPendingPerAddress,
+    HttpHeaderReadTimeout,
+    HttpIdleTimeout,
 }
 
 impl ConnectorSuffix {
     /// The connector suffixes tls-policy reads. Every other suffix belongs to the application
     /// (`advertised_address`, `thread_pool_min_size`, …) and is ignored, unless it is within a
     /// typo of one of these.
-    pub(crate) const ALL: [ConnectorSuffix; 6] = [
+    pub(crate) const ALL: [ConnectorSuffix; 11] = [
         ConnectorSuffix::Enabled,
         ConnectorSuffix::ListenAddress,
         ConnectorSuffix::TlsLevel,
         ConnectorSuffix::Kind,
         ConnectorSuffix::HandshakeTimeout,
         ConnectorSuffix::MaxConcurrentHandshakes,
+        ConnectorSuffix::FirstRecordTimeout,
+        ConnectorSuffix::MaxPendingHandshakes,
+        ConnectorSuffix::MaxPendingPerAddress,
+        ConnectorSuffix::HttpHeaderReadTimeout,
+        ConnectorSuffix::HttpIdleTimeout,
     ];
 
     /// The suffix as written in a key.
@@ -138,6 +148,11 @@ impl ConnectorSuffix {
             ConnectorSuffix::Kind => "kind",
             ConnectorSuffix::HandshakeTimeout => "handshake_timeout",
             ConnectorSuffix::MaxConcurrentHandshakes => "max_concurrent_handshakes",
+            ConnectorSuffix::FirstRecordTimeout => "first_record_timeout",
+            ConnectorSuffix::MaxPendingHandshakes => "max_pending_handshakes",
+            ConnectorSuffix::MaxPendingPerAddress => "max_pending_per_address",
+            ConnectorSuffix::HttpHeaderReadTimeout => "http_header_read_timeout",
+            ConnectorSuffix::HttpIdleTimeout => "http_idle_timeout",
         }
     }
 
@@ -488,6 +503,10 @@ mod tests {
             ("handshake_timeouts", "handshake_timeout"),
             ("max_concurent_handshakes", "max_concurrent_handshakes"),
             ("max_concurrent_handshake", "max_concurrent_handshakes"),
+            ("first_record_timout", "first_record_timeout"),
+            ("max_pending_handshake", "max_pending_handshakes"),
+            ("max_pending_per_adress", "max_pending_per_address"),
+            ("http_idle_timout", "http_idle_timeout"),
             ("enable", "enabled"),
             ("enabeld", "enabled"),
         ] {

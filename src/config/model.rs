@@ -153,17 +153,48 @@ pub struct ChannelSettings {
     /// for the `https` channel, `echo` for the others).
     pub kind: ConnectorKind,
     /// `dbms.connector.<channel>.handshake_timeout` (default 10 s): a peer that has not finished
-    /// its handshake by then is cut.
+    /// its handshake by then is cut (the listeners count it from the peer's first TLS record,
+    /// the `TlsLayer` from the handshake's start; the wait for a slot included).
     pub handshake_timeout: Duration,
     /// `dbms.connector.<channel>.max_concurrent_handshakes` (default 1024): handshakes in
     /// progress at once on this channel.
     pub max_concurrent_handshakes: usize,
+    /// `dbms.connector.<channel>.first_record_timeout` (default 5 s): from accept to the peer's
+    /// complete first TLS record; the wait holds no handshake slot. A peer that has not sent it
+    /// by then is cut.
+    pub first_record_timeout: Duration,
+    /// `dbms.connector.<channel>.max_pending_handshakes` (default 4096): connections accepted
+    /// and not yet through their handshake, on this channel; past it a new connection is closed
+    /// at once.
+    pub max_pending_handshakes: usize,
+    /// `dbms.connector.<channel>.max_pending_per_address` (default 256): the same, per source
+    /// address (an IPv4 address, or an IPv6 /64).
+    pub max_pending_per_address: usize,
+    /// `dbms.connector.<channel>.http_header_read_timeout` (default 10 s; HTTP channels of
+    /// `tls-policy serve`): how long a request's header may take to arrive.
+    pub http_header_read_timeout: Duration,
+    /// `dbms.connector.<channel>.http_idle_timeout` (default 60 s; HTTP channels of
+    /// `tls-policy serve`): a connection with no request in flight and no bytes for this long
+    /// is closed.
+    pub http_idle_timeout: Duration,
 }
 
 /// Default of `dbms.connector.<channel>.handshake_timeout`.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of `dbms.connector.<channel>.max_concurrent_handshakes`.
 pub const DEFAULT_MAX_CONCURRENT_HANDSHAKES: usize = 1024;
+/// Default of `dbms.connector.<channel>.first_record_timeout`.
+pub const DEFAULT_FIRST_RECORD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of `dbms.connector.<channel>.max_pending_handshakes`.
+pub const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 4096;
+/// Default of `dbms.connector.<channel>.max_pending_per_address`: generous for many clients
+/// behind one NAT (each is pending only for the milliseconds of its handshake), small beside
+/// [`DEFAULT_MAX_PENDING_HANDSHAKES`], so that one address cannot take the channel's share.
+pub const DEFAULT_MAX_PENDING_PER_ADDRESS: usize = 256;
+/// Default of `dbms.connector.<channel>.http_header_read_timeout`.
+pub const DEFAULT_HTTP_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `dbms.connector.<channel>.http_idle_timeout`.
+pub const DEFAULT_HTTP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the `tls-policy` server speaks on a channel (`dbms.connector.<channel>.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

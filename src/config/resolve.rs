@@ -8,8 +8,10 @@ use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::{PolicySuffix, Target, LEGACY_POLICY};
 use super::model::{
-    ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+    ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel,
+    DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HTTP_HEADER_READ_TIMEOUT,
+    DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
+    DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
 use super::suggest;
 use super::values::{ConnectorValue, ListenAddress, PolicyValue, Setting};
@@ -107,6 +109,11 @@ struct ChannelDraft {
     kind: Option<ConnectorKind>,
     handshake_timeout: Option<Duration>,
     max_concurrent_handshakes: Option<usize>,
+    first_record_timeout: Option<Duration>,
+    max_pending_handshakes: Option<usize>,
+    max_pending_per_address: Option<usize>,
+    http_header_read_timeout: Option<Duration>,
+    http_idle_timeout: Option<Duration>,
 }
 
 impl ChannelDraft {
@@ -120,6 +127,15 @@ impl ChannelDraft {
             ConnectorValue::MaxConcurrentHandshakes(n) => {
                 self.max_concurrent_handshakes = Some(n);
             }
+            ConnectorValue::FirstRecordTimeout(timeout) => {
+                self.first_record_timeout = Some(timeout);
+            }
+            ConnectorValue::MaxPendingHandshakes(n) => self.max_pending_handshakes = Some(n),
+            ConnectorValue::MaxPendingPerAddress(n) => self.max_pending_per_address = Some(n),
+            ConnectorValue::HttpHeaderReadTimeout(timeout) => {
+                self.http_header_read_timeout = Some(timeout);
+            }
+            ConnectorValue::HttpIdleTimeout(timeout) => self.http_idle_timeout = Some(timeout),
         }
     }
 
@@ -318,6 +334,19 @@ fn resolve_channel(
         max_concurrent_handshakes: draft
             .max_concurrent_handshakes
             .unwrap_or(DEFAULT_MAX_CONCURRENT_HANDSHAKES),
+        first_record_timeout: draft
+            .first_record_timeout
+            .unwrap_or(DEFAULT_FIRST_RECORD_TIMEOUT),
+        max_pending_handshakes: draft
+            .max_pending_handshakes
+            .unwrap_or(DEFAULT_MAX_PENDING_HANDSHAKES),
+        max_pending_per_address: draft
+            .max_pending_per_address
+            .unwrap_or(DEFAULT_MAX_PENDING_PER_ADDRESS),
+        http_header_read_timeout: draft
+            .http_header_read_timeout
+            .unwrap_or(DEFAULT_HTTP_HEADER_READ_TIMEOUT),
+        http_idle_timeout: draft.http_idle_timeout.unwrap_or(DEFAULT_HTTP_IDLE_TIMEOUT),
     };
     (channel, problem)
 }
@@ -865,6 +894,11 @@ mod tests {
                 kind: ConnectorKind::Echo,
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 max_concurrent_handshakes: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+                first_record_timeout: DEFAULT_FIRST_RECORD_TIMEOUT,
+                max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+                max_pending_per_address: DEFAULT_MAX_PENDING_PER_ADDRESS,
+                http_header_read_timeout: DEFAULT_HTTP_HEADER_READ_TIMEOUT,
+                http_idle_timeout: DEFAULT_HTTP_IDLE_TIMEOUT,
             }
         );
         assert_eq!(
@@ -986,7 +1020,27 @@ mod tests {
             assert_eq!(channel.kind, ConnectorKind::default_for(name));
             assert_eq!(channel.handshake_timeout, Duration::from_secs(10));
             assert_eq!(channel.max_concurrent_handshakes, 1024);
+            assert_eq!(channel.first_record_timeout, Duration::from_secs(5));
+            assert_eq!(channel.max_pending_handshakes, 4096);
+            assert_eq!(channel.max_pending_per_address, 256);
+            assert_eq!(channel.http_header_read_timeout, Duration::from_secs(10));
+            assert_eq!(channel.http_idle_timeout, Duration::from_secs(60));
         }
+        let set = parse(
+            "bolt.ssl_policy=legacy\n\
+             dbms.connector.bolt.first_record_timeout=750ms\n\
+             dbms.connector.bolt.max_pending_handshakes=100\n\
+             dbms.connector.bolt.max_pending_per_address=7\n\
+             dbms.connector.bolt.http_header_read_timeout=3s\n\
+             dbms.connector.bolt.http_idle_timeout=2m\n",
+        )
+        .unwrap();
+        let bolt = &set.channels["bolt"];
+        assert_eq!(bolt.first_record_timeout, Duration::from_millis(750));
+        assert_eq!(bolt.max_pending_handshakes, 100);
+        assert_eq!(bolt.max_pending_per_address, 7);
+        assert_eq!(bolt.http_header_read_timeout, Duration::from_secs(3));
+        assert_eq!(bolt.http_idle_timeout, Duration::from_secs(120));
     }
 
     #[test]
@@ -1000,8 +1054,33 @@ mod tests {
             (
                 "dbms.connector.bolt.handshake_timeout=0",
                 "/etc/neo4j.conf:2: dbms.connector.bolt.handshake_timeout: invalid value '0': a \
-                 handshake timeout of 0 would cut every connection; expected a duration greater \
+                 timeout of 0 would cut every connection; expected a duration greater \
                  than 0 and at most 1h",
+            ),
+            (
+                "dbms.connector.bolt.first_record_timeout=5x",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.first_record_timeout: invalid value '5x'; \
+                 expected a duration",
+            ),
+            (
+                "dbms.connector.bolt.max_pending_handshakes=0",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.max_pending_handshakes: invalid value \
+                 '0': 0 would refuse every handshake",
+            ),
+            (
+                "dbms.connector.bolt.max_pending_per_address=-1",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.max_pending_per_address: invalid value \
+                 '-1'; expected a whole number from 1 to 1000000",
+            ),
+            (
+                "dbms.connector.https.http_idle_timeout=2h",
+                "/etc/neo4j.conf:2: dbms.connector.https.http_idle_timeout: invalid value '2h': \
+                 longer than 1h",
+            ),
+            (
+                "dbms.connector.https.http_header_read_timeout=0s",
+                "/etc/neo4j.conf:2: dbms.connector.https.http_header_read_timeout: invalid value \
+                 '0s': a timeout of 0",
             ),
             (
                 "dbms.connector.bolt.handshake_timeout=2h",

@@ -62,6 +62,11 @@ pub(crate) enum ConnectorValue {
     Kind(ConnectorKind),
     HandshakeTimeout(Duration),
     MaxConcurrentHandshakes(usize),
+    FirstRecordTimeout(Duration),
+    MaxPendingHandshakes(usize),
+    MaxPendingPerAddress(usize),
+    HttpHeaderReadTimeout(Duration),
+    HttpIdleTimeout(Duration),
 }
 
 impl Setting {
@@ -119,6 +124,11 @@ impl ConnectorValue {
             ConnectorValue::Kind(_) => ConnectorSuffix::Kind,
             ConnectorValue::HandshakeTimeout(_) => ConnectorSuffix::HandshakeTimeout,
             ConnectorValue::MaxConcurrentHandshakes(_) => ConnectorSuffix::MaxConcurrentHandshakes,
+            ConnectorValue::FirstRecordTimeout(_) => ConnectorSuffix::FirstRecordTimeout,
+            ConnectorValue::MaxPendingHandshakes(_) => ConnectorSuffix::MaxPendingHandshakes,
+            ConnectorValue::MaxPendingPerAddress(_) => ConnectorSuffix::MaxPendingPerAddress,
+            ConnectorValue::HttpHeaderReadTimeout(_) => ConnectorSuffix::HttpHeaderReadTimeout,
+            ConnectorValue::HttpIdleTimeout(_) => ConnectorSuffix::HttpIdleTimeout,
         }
     }
 }
@@ -176,6 +186,22 @@ fn connector_value(suffix: ConnectorSuffix, raw: &str) -> Result<ConnectorValue,
         }
         ConnectorSuffix::MaxConcurrentHandshakes => {
             ConnectorValue::MaxConcurrentHandshakes(max_concurrent_handshakes(raw)?)
+        }
+        // The other timeouts and counts follow the same rules as the handshake's.
+        ConnectorSuffix::FirstRecordTimeout => {
+            ConnectorValue::FirstRecordTimeout(handshake_timeout(raw)?)
+        }
+        ConnectorSuffix::MaxPendingHandshakes => {
+            ConnectorValue::MaxPendingHandshakes(max_concurrent_handshakes(raw)?)
+        }
+        ConnectorSuffix::MaxPendingPerAddress => {
+            ConnectorValue::MaxPendingPerAddress(max_concurrent_handshakes(raw)?)
+        }
+        ConnectorSuffix::HttpHeaderReadTimeout => {
+            ConnectorValue::HttpHeaderReadTimeout(handshake_timeout(raw)?)
+        }
+        ConnectorSuffix::HttpIdleTimeout => {
+            ConnectorValue::HttpIdleTimeout(handshake_timeout(raw)?)
         }
     })
 }
@@ -245,7 +271,7 @@ pub(crate) fn handshake_timeout(raw: &str) -> Result<Duration, String> {
 /// `timeout` if it is in `(0, 1h]`; otherwise what is wrong with it.
 pub(crate) fn checked_handshake_timeout(timeout: Duration) -> Result<Duration, String> {
     if timeout.is_zero() {
-        Err("a handshake timeout of 0 would cut every connection".to_owned())
+        Err("a timeout of 0 would cut every connection".to_owned())
     } else if timeout > MAX_HANDSHAKE_TIMEOUT {
         Err("longer than 1h".to_owned())
     } else {

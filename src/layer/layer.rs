@@ -8,7 +8,7 @@ use tower_layer::Layer;
 
 use super::{HandshakeLimits, Tls};
 use crate::config::ChannelSettings;
-use crate::observe::ChannelMetrics;
+use crate::observe::{ChannelMetrics, RefusalLog};
 use crate::{Acceptor, Error, TlsChannels};
 
 /// How long a peer may take to complete its handshake before the connection is cut.
@@ -27,6 +27,7 @@ pub struct TlsLayer {
     acceptor: Acceptor,
     limits: HandshakeLimits,
     metrics: Arc<ChannelMetrics>,
+    refusals: Arc<RefusalLog>,
 }
 
 impl TlsLayer {
@@ -39,6 +40,7 @@ impl TlsLayer {
             acceptor,
             limits: HandshakeLimits::default(),
             metrics,
+            refusals: Arc::new(RefusalLog::new(UNNAMED_CHANNEL)),
         }
     }
 
@@ -56,6 +58,7 @@ impl TlsLayer {
     /// Names the channel, for the `channel` field of spans and label of metrics.
     pub fn with_channel(mut self, channel: &str) -> Self {
         self.metrics = Arc::new(ChannelMetrics::new(channel, Some(&self.acceptor)));
+        self.refusals = Arc::new(RefusalLog::new(channel));
         self
     }
 
@@ -106,6 +109,7 @@ impl<S> Layer<S> for TlsLayer {
             self.acceptor.clone(),
             self.limits.clone(),
             Arc::clone(&self.metrics),
+            Arc::clone(&self.refusals),
         )
     }
 }

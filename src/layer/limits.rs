@@ -14,7 +14,9 @@ use crate::config::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES
 /// Clones share one set of handshake slots: every service made from one [`super::TlsLayer`],
 /// and every connection of one listener, draw from the same cap. A slot is held only while a
 /// handshake runs; the timeout counts from the start, the wait for a slot included, so a flood
-/// of stalled peers cannot hold a well-behaved one longer than the timeout.
+/// of stalled peers cannot hold a well-behaved one longer than the timeout. The listeners
+/// take a slot only once the peer's first TLS record has arrived ([`crate::admission`]); the
+/// layer, which sees no socket, from the handshake's first poll.
 #[derive(Clone, Debug)]
 pub struct HandshakeLimits {
     timeout: Duration,

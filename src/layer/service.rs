@@ -12,20 +12,22 @@ use tracing::Instrument;
 use super::future::ServiceFuture;
 use super::limits::Limited;
 use super::{HandshakeError, HandshakeLimits, TlsFuture, TlsServiceError};
-use crate::observe::{classify_handshake_error, log_refusal, ChannelMetrics, HandshakeFailure};
+use crate::observe::{classify_handshake_error, ChannelMetrics, HandshakeFailure, RefusalLog};
 use crate::{Acceptor, TlsStream};
 
 /// Middleware that secures each connection with TLS before passing it to `S`.
 ///
 /// Built by [`super::TlsLayer`]. Each call runs in a `tls_connection` span (channel, policy,
 /// backend), records the handshake's outcome, reason and duration, and counts the connection as
-/// active until the inner service's future ends.
+/// active until the inner service's future ends. Refusals are logged at most a few lines a
+/// second per reason (the metrics count every one).
 #[derive(Clone, Debug)]
 pub struct Tls<S> {
     inner: S,
     acceptor: Acceptor,
     limits: HandshakeLimits,
     metrics: Arc<ChannelMetrics>,
+    refusals: Arc<RefusalLog>,
 }
 
 impl<S> Tls<S> {
@@ -34,12 +36,14 @@ impl<S> Tls<S> {
         acceptor: Acceptor,
         limits: HandshakeLimits,
         metrics: Arc<ChannelMetrics>,
+        refusals: Arc<RefusalLog>,
     ) -> Self {
         Tls {
             inner,
             acceptor,
             limits,
             metrics,
+            refusals,
         }
     }
 
@@ -75,6 +79,7 @@ where
         let acceptor = self.acceptor.clone();
         let limits = self.limits.clone();
         let metrics = Arc::clone(&self.metrics);
+        let refusals = Arc::clone(&self.refusals);
         let span = tracing::info_span!(
             "tls_connection",
             channel = metrics.channel(),
@@ -91,7 +96,7 @@ where
                 Err(Limited::TimedOut) => {
                     let timeout = limits.timeout();
                     metrics.handshake_failed(HandshakeFailure::Timeout, started.elapsed());
-                    log_refusal(
+                    refusals.refused(
                         HandshakeFailure::Timeout,
                         &format_args!("no TLS handshake completed within {timeout:?}"),
                     );
@@ -101,7 +106,7 @@ where
                     let reason = classify_handshake_error(acceptor.backend(), &error);
                     metrics.handshake_failed(reason, started.elapsed());
                     let error = HandshakeError::new(reason, error);
-                    log_refusal(reason, &error);
+                    refusals.refused(reason, &error);
                     return Err(TlsServiceError::Handshake(error));
                 }
             };

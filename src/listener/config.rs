@@ -1,8 +1,10 @@
-//! What a listener needs to know about its channel: TLS mode, handshake limits, drain timeout.
+//! What a listener needs to know about its channel: TLS mode, pending bounds, handshake
+//! limits, drain timeout.
 
 use std::time::Duration;
 
 use super::ListenError;
+use crate::admission::PendingLimits;
 use crate::config::{
     ChannelSettings, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
 };
@@ -75,12 +77,14 @@ pub struct ListenerConfig {
     channel: String,
     tls: TlsMode,
     limits: HandshakeLimits,
+    pending: PendingLimits,
     drain_timeout: Duration,
 }
 
 impl ListenerConfig {
-    /// A channel's listener with the default limits: handshake timeout 10 s, 1024 concurrent
-    /// handshakes, drain timeout 30 s.
+    /// A channel's listener with the default limits: first record within 5 s, 4096 pending
+    /// connections (256 per address), handshake timeout 10 s, 1024 concurrent handshakes,
+    /// drain timeout 30 s.
     pub fn new(channel: impl Into<String>, tls: TlsMode) -> Self {
         ListenerConfig {
             channel: channel.into(),
@@ -89,12 +93,14 @@ impl ListenerConfig {
                 DEFAULT_HANDSHAKE_TIMEOUT,
                 DEFAULT_MAX_CONCURRENT_HANDSHAKES,
             ),
+            pending: PendingLimits::default(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 
-    /// A channel's listener as configured: `tls_level`, `handshake_timeout` and
-    /// `max_concurrent_handshakes` from `settings`, the acceptor from `channels`.
+    /// A channel's listener as configured: `tls_level`, `handshake_timeout`,
+    /// `max_concurrent_handshakes`, `first_record_timeout`, `max_pending_handshakes` and
+    /// `max_pending_per_address` from `settings`, the acceptor from `channels`.
     pub fn from_channel(
         settings: &ChannelSettings,
         channels: &TlsChannels,
@@ -105,11 +111,17 @@ impl ListenerConfig {
         let tls = TlsMode::new(&settings.name, settings.tls_level, acceptor)?;
         Ok(ListenerConfig::new(settings.name.clone(), tls)
             .with_handshake_timeout(settings.handshake_timeout)
-            .with_max_concurrent_handshakes(settings.max_concurrent_handshakes))
+            .with_max_concurrent_handshakes(settings.max_concurrent_handshakes)
+            .with_pending_limits(
+                PendingLimits::default()
+                    .with_first_record_timeout(settings.first_record_timeout)
+                    .with_max_pending(settings.max_pending_handshakes)
+                    .with_max_pending_per_address(settings.max_pending_per_address),
+            ))
     }
 
-    /// How long a peer may take from connecting to a completed handshake (including the wait
-    /// for a handshake slot and, under OPTIONAL, for its first byte).
+    /// How long a peer may take, from its complete first record, to a completed handshake
+    /// (including the wait for a handshake slot).
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.limits = self.limits.with_timeout(timeout);
         self
@@ -125,6 +137,33 @@ impl ListenerConfig {
     /// slots (with a [`crate::TlsLayer`], say, or another listener).
     pub fn with_limits(mut self, limits: HandshakeLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// How long a peer may take, from accept, to send its complete first TLS record (under
+    /// OPTIONAL, its first byte); no handshake slot is held meanwhile.
+    pub fn with_first_record_timeout(mut self, timeout: Duration) -> Self {
+        self.pending = self.pending.with_first_record_timeout(timeout);
+        self
+    }
+
+    /// How many connections may wait for their handshake at once (at least 1); past it new
+    /// connections are closed at once.
+    pub fn with_max_pending_handshakes(mut self, max: usize) -> Self {
+        self.pending = self.pending.with_max_pending(max);
+        self
+    }
+
+    /// How many connections from one source address (IPv6: one /64) may wait for their
+    /// handshake at once (at least 1); past it its new connections are closed at once.
+    pub fn with_max_pending_per_address(mut self, max: usize) -> Self {
+        self.pending = self.pending.with_max_pending_per_address(max);
+        self
+    }
+
+    /// Replaces the first-record timeout and the pending bounds.
+    pub fn with_pending_limits(mut self, pending: PendingLimits) -> Self {
+        self.pending = pending;
         self
     }
 
@@ -157,6 +196,11 @@ impl ListenerConfig {
     /// The handshake timeout and cap (clones of the config share the handshake slots).
     pub fn limits(&self) -> &HandshakeLimits {
         &self.limits
+    }
+
+    /// The first-record timeout and the pending bounds.
+    pub fn pending_limits(&self) -> &PendingLimits {
+        &self.pending
     }
 
     /// The drain timeout.

@@ -6,10 +6,15 @@
 //!   plaintext — on one port.
 //! - `DISABLED`: plaintext only.
 //!
-//! Each connection runs in its own task. A handshake slot (`max_concurrent_handshakes`) is held
-//! from the sniff to the end of the handshake, and the whole admission is cut at
-//! `handshake_timeout`. The service gets a [`Connection`], which reads and writes like the
-//! socket and tells [`Connection::tls_info`], [`Connection::peer_addr`] and
+//! Each connection runs in its own task, admitted as [`crate::admission`] describes: at accept
+//! it counts as pending unless the channel (`max_pending_handshakes`) or its source address
+//! (`max_pending_per_address`) is at its bound, in which case it is closed at once; then its
+//! complete first TLS record is awaited (`first_record_timeout`) without a handshake slot;
+//! only then is a slot (`max_concurrent_handshakes`) taken for the handshake
+//! (`handshake_timeout`, the wait for the slot included). So silent sockets, however many,
+//! never hold the slots legitimate handshakes need. Refusals are counted by reason and logged
+//! at most a few lines a second per reason. The service gets a [`Connection`], which reads and
+//! writes like the socket and tells [`Connection::tls_info`], [`Connection::peer_addr`] and
 //! [`Connection::draining`].
 //!
 //! ```
@@ -50,7 +55,6 @@
 //! # }
 //! ```
 
-mod admit;
 mod config;
 mod connection;
 mod drain;

@@ -12,17 +12,22 @@ use tokio::task::{JoinError, JoinSet};
 use tower_service::Service;
 use tracing::Instrument;
 
-use super::admit::Admission;
 use super::drain::DrainTrigger;
 use super::{Connection, Draining, ListenError, ListenerConfig, Transport};
+use crate::admission::{Admission, Pending};
 use crate::config::{ChannelSettings, TlsLevel};
-use crate::observe::{log_refusal, ChannelMetrics};
+use crate::observe::{ChannelMetrics, RefusalLog, SUMMARY_EVERY};
 use crate::TlsChannels;
 
 /// The first pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// The longest pause between accept retries.
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// The kernel's queue of connections not yet accepted (capped by `net.core.somaxconn` on Linux).
+/// Larger than the 1024 of `TcpListener::bind`: under a flood of connects the accept loop
+/// falls behind in bursts, and a full queue drops SYNs, good clients' included, which then
+/// wait a second for their retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// A bound socket serving one channel: TLS, plaintext or both (`tls_level`), with handshake
 /// limits and a graceful shutdown.
@@ -39,7 +44,7 @@ pub struct Listener {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServeSummary {
-    /// Connections accepted.
+    /// Connections accepted (those closed at once past the pending bounds included).
     pub accepted: u64,
     /// Connections still open when the drain timeout ran out, and dropped.
     pub cut_at_drain: usize,
@@ -53,7 +58,7 @@ impl Listener {
             address: address.to_string(),
             source,
         };
-        let tcp = TcpListener::bind(address).await.map_err(bind_error)?;
+        let tcp = bind_with_backlog(address).await.map_err(bind_error)?;
         let local_addr = tcp.local_addr().map_err(bind_error)?;
         Ok(Listener {
             tcp,
@@ -105,11 +110,14 @@ impl Listener {
 
     /// Accepts connections until `shutdown` resolves, then drains.
     ///
-    /// Each connection runs in its own task: a handshake slot is taken, the first byte sniffed
-    /// under OPTIONAL, the handshake run (all within the handshake timeout), then a clone of
-    /// `service` is called with the [`Connection`]. A refused connection is logged with the
-    /// peer address and the reason and touches nothing else. Accept errors never end the loop:
-    /// they are logged and retried after a short, growing pause.
+    /// A connection past the pending bounds is closed at once. Each other connection runs in
+    /// its own task: its complete first TLS record is awaited (first-record timeout, no slot;
+    /// under OPTIONAL a first byte other than 0x16 is plaintext), a handshake slot taken and
+    /// the handshake run (handshake timeout), then a clone of `service` is called with the
+    /// [`Connection`]. A refused connection is counted by reason, logged with the peer address
+    /// and the reason (at most a few lines a second per reason, the rest counted in a line
+    /// every 10 s), and touches nothing else. Accept errors never end the loop: they are
+    /// logged and retried after a short, growing pause.
     ///
     /// When `shutdown` resolves the socket is closed, every connection's
     /// [`Connection::draining`] fires, and live connections get the drain timeout to finish
@@ -130,9 +138,13 @@ impl Listener {
         let admission = Arc::new(Admission::new(
             config.tls().clone(),
             config.limits().clone(),
+            *config.pending_limits(),
         ));
         let metrics = Arc::new(ChannelMetrics::new(&channel, config.tls().acceptor()));
         metrics.register();
+        let refusals = Arc::new(RefusalLog::new(&channel));
+        let mut summary = tokio::time::interval(SUMMARY_EVERY);
+        summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (trigger, draining) = DrainTrigger::new();
         let mut tasks = JoinSet::new();
         let mut accepted: u64 = 0;
@@ -144,15 +156,31 @@ impl Listener {
                 biased;
                 () = &mut shutdown => break,
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => report_panic(&channel, joined),
+                _ = summary.tick() => refusals.flush(),
                 result = tcp.accept() => match result {
                     Ok((stream, peer)) => {
                         backoff = ACCEPT_BACKOFF_MIN;
                         accepted += 1;
+                        let pending = match admission.enter(peer) {
+                            Ok(pending) => pending,
+                            Err(refusal) => {
+                                // Closed at once: no read, no task, no handshake.
+                                drop(stream);
+                                let reason = refusal.reason();
+                                metrics.refused(reason);
+                                refusals.refused_at_accept(peer, reason, &refusal);
+                                continue;
+                            }
+                        };
                         // Small writes (handshake flights, echoes) must not wait for Nagle.
                         let _ = stream.set_nodelay(true);
                         let span = connection_span(&channel, &admission, peer);
                         let task = run_connection(
-                            Arc::clone(&admission),
+                            Admitting {
+                                admission: Arc::clone(&admission),
+                                pending,
+                                refusals: Arc::clone(&refusals),
+                            },
                             Arc::clone(&metrics),
                             stream,
                             peer,
@@ -184,6 +212,7 @@ impl Listener {
         }
 
         drop(tcp);
+        refusals.flush();
         trigger.start();
         let cut_at_drain = drain(&channel, &mut tasks, config.drain_timeout()).await;
         ServeSummary {
@@ -193,11 +222,47 @@ impl Listener {
     }
 }
 
-/// One connection's life: admission (handshake), then the service; counted as active
-/// throughout, its handshake and bytes recorded.
-#[allow(clippy::too_many_arguments)]
-async fn run_connection<S>(
+/// What one connection's task needs for its admission: the channel's [`Admission`], the
+/// connection's place among the pending, and the channel's refusal log.
+struct Admitting {
     admission: Arc<Admission>,
+    pending: Pending,
+    refusals: Arc<RefusalLog>,
+}
+
+/// Binds the first of `address`'s resolutions that can be bound, listening with
+/// [`LISTEN_BACKLOG`] (as `TcpListener::bind`, whose queue is 1024).
+async fn bind_with_backlog(address: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(address).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std's and tokio's bind do on unix: a restarted server rebinds at once.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(addr)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(tcp) => return Ok(tcp),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
+}
+
+/// One connection's life: admission (first record, handshake), then the service; counted as
+/// pending until the handshake ends and as active throughout, its handshake and bytes recorded.
+async fn run_connection<S>(
+    admitting: Admitting,
     metrics: Arc<ChannelMetrics>,
     stream: TcpStream,
     peer: SocketAddr,
@@ -211,7 +276,15 @@ async fn run_connection<S>(
     // Dropped however the task ends (done, refused, cut at the drain, panicked).
     let _active = metrics.connection_opened();
     let started = Instant::now();
-    let transport = match admission.admit(stream).await {
+    let Admitting {
+        admission,
+        pending,
+        refusals,
+    } = admitting;
+    let counted = metrics.pending_opened();
+    let admitted = admission.admit(stream).await;
+    drop((pending, counted));
+    let transport = match admitted {
         Ok(transport) => {
             if matches!(transport, Transport::Tls(_)) {
                 metrics.handshake_succeeded(started.elapsed());
@@ -224,7 +297,7 @@ async fn run_connection<S>(
             if refusal.is_routine() {
                 tracing::debug!(reason = reason.as_str(), detail = %refusal, "connection closed before a handshake");
             } else {
-                log_refusal(reason, &refusal);
+                refusals.refused(reason, &refusal);
             }
             return;
         }

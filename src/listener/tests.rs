@@ -1,5 +1,5 @@
-//! The listener on its own: tls_level sniffing, handshake timeout and cap, refusals that touch
-//! nothing else, the drain, and the set-up errors.
+//! The listener on its own: tls_level sniffing, the first-record wait, pending bounds,
+//! handshake timeout and cap, refusals that touch nothing else, the drain, and the set-up errors.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -226,15 +226,26 @@ async fn disabled_is_plaintext_without_a_handshake_slot() {
     assert!(!running.next().await.tls);
 }
 
+/// A complete first TLS record whose handshake message announces 4096 bytes and never sends
+/// them: the record is whole (so the handshake starts, in a slot), the handshake stalls.
+const STALLING_RECORD: &[u8] = &[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x10, 0x00];
+
 #[tokio::test]
-async fn a_stalled_client_is_cut_at_the_handshake_timeout() {
+async fn a_silent_client_is_cut_at_the_first_record_timeout_without_a_slot() {
     for tls in [TlsMode::Required(acceptor()), TlsMode::Optional(acceptor())] {
         let level = tls.level();
-        let config =
-            ListenerConfig::new("bolt", tls).with_handshake_timeout(Duration::from_millis(300));
-        let running = Running::start(config).await;
+        // One handshake slot: were the silent client holding it, the good one would wait.
+        let config = ListenerConfig::new("bolt", tls)
+            .with_first_record_timeout(Duration::from_millis(300))
+            .with_max_concurrent_handshakes(1)
+            .with_handshake_timeout(STEP);
+        let mut running = Running::start(config).await;
         let started = Instant::now();
         let mut stalled = TcpStream::connect(running.addr).await.expect("connect");
+        tls_echo(running.addr)
+            .await
+            .expect("the good client is served meanwhile");
+        assert!(running.next().await.tls);
         assert!(
             closed_within(&mut stalled, STEP).await,
             "{level}: a silent client is cut"
@@ -252,13 +263,150 @@ async fn a_stalled_client_is_cut_at_the_handshake_timeout() {
 }
 
 #[tokio::test]
+async fn a_client_stalling_after_its_first_record_is_cut_at_the_handshake_timeout() {
+    let config = ListenerConfig::new("bolt", TlsMode::Required(acceptor()))
+        .with_first_record_timeout(STEP)
+        .with_handshake_timeout(Duration::from_millis(300));
+    let running = Running::start(config).await;
+    let started = Instant::now();
+    let mut stalled = TcpStream::connect(running.addr).await.expect("connect");
+    stalled.write_all(STALLING_RECORD).await.expect("write");
+    assert!(closed_within(&mut stalled, STEP).await, "cut");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250),
+        "cut early, after {took:?}"
+    );
+    assert!(took < Duration::from_secs(5), "cut late, after {took:?}");
+}
+
+#[tokio::test]
+async fn a_trickled_first_record_is_waited_for_and_bad_headers_are_refused_at_once() {
+    let config = ListenerConfig::new("bolt", TlsMode::Required(acceptor()))
+        .with_first_record_timeout(STEP)
+        .with_handshake_timeout(STEP);
+    let running = Running::start(config).await;
+    // Not TLS, a record too long for TLS, an empty record, a closed half-record: each is
+    // closed at once, long before either timeout.
+    let half: &[u8] = &[0x16, 0x03, 0x01, 0x02];
+    for (what, bytes, close) in [
+        ("plaintext", &b"GET / HTTP/1.1\r\n\r\n"[..], false),
+        ("too long", &[0x16, 0x03, 0x01, 0x48, 0x01][..], false),
+        ("empty", &[0x16, 0x03, 0x01, 0x00, 0x00][..], false),
+        ("SSLv2-style", &[0x80, 0x2e, 0x01, 0x03, 0x01][..], false),
+        ("half a header, then FIN", half, true),
+    ] {
+        let started = Instant::now();
+        let mut tcp = TcpStream::connect(running.addr).await.expect("connect");
+        tcp.write_all(bytes).await.expect("write");
+        if close {
+            tcp.shutdown().await.expect("shutdown");
+        }
+        assert!(closed_within(&mut tcp, STEP).await, "{what}: closed");
+        assert!(
+            started.elapsed() < STEP / 2,
+            "{what}: closed only after {:?}",
+            started.elapsed()
+        );
+    }
+    // A good ClientHello sent a few bytes at a time still makes it.
+    let addr = running.addr;
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let trickler = tokio::spawn(async move {
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        let (mut from_client, mut to_client) = tokio::io::split(server);
+        let (mut tcp_read, mut tcp_write) = tcp.split();
+        let up = async {
+            let mut buf = [0u8; 7];
+            loop {
+                let n = from_client.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok::<_, std::io::Error>(());
+                }
+                tcp_write.write_all(&buf[..n]).await?;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        let down = tokio::io::copy(&mut tcp_read, &mut to_client);
+        let _ = tokio::join!(up, down);
+    });
+    let tls = tokio::time::timeout(STEP, async {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pki().root.cert_der.clone()).expect("root");
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = ServerName::try_from("localhost").expect("name");
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, client)
+            .await
+    })
+    .await
+    .expect("in time");
+    tls.expect("the trickled handshake completes");
+    trickler.abort();
+}
+
+#[tokio::test]
+async fn past_the_pending_bounds_connections_are_closed_at_once() {
+    let config = ListenerConfig::new("bolt", TlsMode::Required(acceptor()))
+        .with_first_record_timeout(STEP)
+        .with_max_pending_handshakes(3)
+        .with_max_pending_per_address(2);
+    let mut running = Running::start(config).await;
+    let connect_from = |ip: [u8; 4]| {
+        let addr = running.addr;
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket
+                .bind(SocketAddr::from((ip, 0)))
+                .expect("bind a loopback source address");
+            socket.connect(addr).await.expect("connect")
+        }
+    };
+    // Two from one address are held; a third from it is closed at once.
+    let mut held = vec![
+        connect_from([127, 0, 0, 2]).await,
+        connect_from([127, 0, 0, 2]).await,
+    ];
+    let mut third = connect_from([127, 0, 0, 2]).await;
+    assert!(closed_within(&mut third, STEP).await, "address bound");
+    // One more from another address fills the channel; the next is closed at once.
+    held.push(connect_from([127, 0, 0, 3]).await);
+    let mut fourth = connect_from([127, 0, 0, 4]).await;
+    assert!(closed_within(&mut fourth, STEP).await, "channel bound");
+    for tcp in &mut held {
+        assert!(!closed_within(tcp, Duration::from_millis(50)).await, "held");
+    }
+    // When they leave, their places free up (the counts are exact).
+    drop(held);
+    let deadline = Instant::now() + STEP;
+    loop {
+        let mut probe = connect_from([127, 0, 0, 2]).await;
+        if !closed_within(&mut probe, Duration::from_millis(100)).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "places never freed");
+    }
+    tls_echo(running.addr)
+        .await
+        .expect("a good client is served");
+    assert!(running.next().await.tls);
+}
+
+#[tokio::test]
 async fn the_handshake_cap_holds_a_client_until_a_slot_frees() {
     let config = ListenerConfig::new("bolt", TlsMode::Required(acceptor()))
         .with_max_concurrent_handshakes(1)
         .with_handshake_timeout(STEP);
     let mut running = Running::start(config).await;
-    // The stalled client takes the only slot (wait until the server has accepted it).
-    let stalled = TcpStream::connect(running.addr).await.expect("connect");
+    // The stalled client sends a whole first record and takes the only slot.
+    let mut stalled = TcpStream::connect(running.addr).await.expect("connect");
+    stalled.write_all(STALLING_RECORD).await.expect("write");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let good = tokio::spawn(tls_echo(running.addr));
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -403,6 +551,13 @@ async fn from_channel_takes_the_configured_limits() {
     assert_eq!(
         config.max_concurrent_handshakes(),
         plain.max_concurrent_handshakes
+    );
+    let pending = config.pending_limits();
+    assert_eq!(pending.first_record_timeout(), plain.first_record_timeout);
+    assert_eq!(pending.max_pending(), plain.max_pending_handshakes);
+    assert_eq!(
+        pending.max_pending_per_address(),
+        plain.max_pending_per_address
     );
     let listener = Listener::bind_channel(plain, &channels)
         .await

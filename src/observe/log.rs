@@ -10,7 +10,10 @@ use tls_policy_backend::HandshakeFailure;
 pub fn is_routine(reason: HandshakeFailure) -> bool {
     matches!(
         reason,
-        HandshakeFailure::Timeout | HandshakeFailure::PeerClosed | HandshakeFailure::NotTls
+        HandshakeFailure::Timeout
+            | HandshakeFailure::FirstRecordTimeout
+            | HandshakeFailure::PeerClosed
+            | HandshakeFailure::NotTls
     )
 }
 

@@ -15,6 +15,8 @@ pub const HANDSHAKES: &str = "tls_policy_handshakes_total";
 pub const HANDSHAKE_DURATION: &str = "tls_policy_handshake_duration_seconds";
 /// Gauge: connections open now.
 pub const ACTIVE_CONNECTIONS: &str = "tls_policy_active_connections";
+/// Gauge: connections accepted and not yet through their handshake (listener).
+pub const PENDING_CONNECTIONS: &str = "tls_policy_pending_connections";
 /// Counter: plaintext bytes read by the service.
 pub const BYTES_READ: &str = "tls_policy_bytes_read_total";
 /// Counter: plaintext bytes written by the service.
@@ -44,6 +46,7 @@ struct Handles {
     duration_ok: Histogram,
     duration_failed: Histogram,
     active: Gauge,
+    pending: Gauge,
     read: Counter,
     written: Counter,
 }
@@ -103,6 +106,7 @@ impl ChannelMetrics {
                     with(&[("outcome", "failed")])
                 ),
                 active: metrics::gauge!(ACTIVE_CONNECTIONS, self.labels()),
+                pending: metrics::gauge!(PENDING_CONNECTIONS, self.labels()),
                 read: metrics::counter!(BYTES_READ, self.labels()),
                 written: metrics::counter!(BYTES_WRITTEN, self.labels()),
             }
@@ -128,6 +132,23 @@ impl ChannelMetrics {
             counter.increment(1);
         }
         handles.duration_failed.record(took.as_secs_f64());
+    }
+
+    /// Records a connection refused before any handshake began (closed at accept, past a
+    /// pending bound): counted by reason, no duration.
+    pub fn refused(&self, reason: HandshakeFailure) {
+        if let Some(counter) = self.handles().failed.get(reason.index()) {
+            counter.increment(1);
+        }
+    }
+
+    /// Counts a connection as pending (accepted, handshake not done) until the returned guard
+    /// is dropped.
+    pub fn pending_opened(self: &Arc<Self>) -> PendingConnection {
+        self.handles().pending.increment(1.0);
+        PendingConnection {
+            metrics: Arc::clone(self),
+        }
     }
 
     /// Counts a connection as open until the returned guard is dropped.
@@ -169,6 +190,19 @@ impl fmt::Debug for ChannelMetrics {
 #[must_use = "the connection counts as open only while the guard lives"]
 pub struct ActiveConnection {
     metrics: Arc<ChannelMetrics>,
+}
+
+/// One connection in `tls_policy_pending_connections`; dropping it counts it out.
+#[derive(Debug)]
+#[must_use = "the connection counts as pending only while the guard lives"]
+pub struct PendingConnection {
+    metrics: Arc<ChannelMetrics>,
+}
+
+impl Drop for PendingConnection {
+    fn drop(&mut self) {
+        self.metrics.handles().pending.decrement(1.0);
+    }
 }
 
 impl Drop for ActiveConnection {

@@ -11,6 +11,7 @@
 //! | `tls_policy_handshakes_total` | counter | `channel`, `policy`, `backend`, `outcome` (`ok`/`failed`), `reason` ([`HandshakeFailure::as_str`], `none` when ok) |
 //! | `tls_policy_handshake_duration_seconds` | histogram | `channel`, `policy`, `backend`, `outcome` |
 //! | `tls_policy_active_connections` | gauge | `channel`, `policy`, `backend` |
+//! | `tls_policy_pending_connections` | gauge | `channel`, `policy`, `backend` (listener only: accepted, handshake not done) |
 //! | `tls_policy_bytes_read_total` | counter | `channel`, `policy`, `backend` (listener only: plaintext bytes the service read) |
 //! | `tls_policy_bytes_written_total` | counter | `channel`, `policy`, `backend` (listener only) |
 //! | `tls_policy_certificate_expiry_seconds` | gauge | `policy`: seconds until the leaf certificate's notAfter (negative once expired) |
@@ -22,6 +23,7 @@ mod log;
 mod metrics;
 #[cfg(feature = "cli")]
 pub mod prometheus;
+mod throttle;
 
 pub use classify::classify_handshake_error;
 pub use expiry::{
@@ -29,9 +31,11 @@ pub use expiry::{
     record_settings_expiry, seconds_until_expiry,
 };
 pub use log::is_routine;
-pub(crate) use log::log_refusal;
 pub use metrics::{
-    ActiveConnection, ChannelMetrics, ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN,
-    CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE, HANDSHAKES, HANDSHAKE_DURATION,
+    ActiveConnection, ChannelMetrics, PendingConnection, ACTIVE_CONNECTIONS, BYTES_READ,
+    BYTES_WRITTEN, CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE, HANDSHAKES, HANDSHAKE_DURATION,
+    PENDING_CONNECTIONS,
 };
+pub use throttle::REFUSAL_LINES_PER_SECOND;
+pub(crate) use throttle::{RefusalLog, SUMMARY_EVERY};
 pub use tls_policy_backend::HandshakeFailure;

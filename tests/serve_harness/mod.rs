@@ -47,8 +47,8 @@ pub struct ChannelSpec {
 /// | `plain` | — | — | — | DISABLED | echo |
 /// | `tls12` | `tls12` | NONE | TLSv1.2 | REQUIRED | echo |
 /// | `tls13` | `tls13` | NONE | TLSv1.3 (absent on native-tls) | REQUIRED | echo |
-/// | `api` | — | — | — | DISABLED | http (`kind=http`) |
-/// | `quick` | `none` | NONE | default | REQUIRED, `handshake_timeout=500ms` | echo |
+/// | `api` | — | — | — | DISABLED, `http_header_read_timeout=1s`, `http_idle_timeout=2s` | http (`kind=http`) |
+/// | `quick` | `none` | NONE | default | REQUIRED, `handshake_timeout=500ms`, `first_record_timeout=500ms` | echo |
 pub struct ServeHome {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
@@ -153,13 +153,21 @@ impl ServeHome {
                 name: "api",
                 policy: None,
                 tls_level: "DISABLED",
-                extra: &["kind=http"],
+                extra: &[
+                    "kind=http",
+                    "http_header_read_timeout=1s",
+                    "http_idle_timeout=2s",
+                ],
             },
             ChannelSpec {
                 name: "quick",
                 policy: Some("none"),
                 tls_level: "REQUIRED",
-                extra: &["handshake_timeout=500ms", "max_concurrent_handshakes=4"],
+                extra: &[
+                    "handshake_timeout=500ms",
+                    "max_concurrent_handshakes=4",
+                    "first_record_timeout=500ms",
+                ],
             },
         ];
         let channels: Vec<ChannelSpec> = all

@@ -36,13 +36,22 @@ pub enum HandshakeFailure {
     /// The peer's certificate was refused for another reason (bad signature, wrong usage, not
     /// yet valid...).
     BadCertificate,
+    /// No complete first TLS record arrived within the first-record timeout (a silent or
+    /// trickling peer; it never held a handshake slot).
+    FirstRecordTimeout,
+    /// Refused at accept: the channel already had its maximum of connections waiting for
+    /// their handshake (`max_pending_handshakes`).
+    PendingLimit,
+    /// Refused at accept: the peer's address (its /64 for IPv6) already had its maximum of
+    /// connections waiting for their handshake (`max_pending_per_address`).
+    AddressLimit,
     /// Anything else.
     Other,
 }
 
 impl HandshakeFailure {
     /// Every reason, in declaration order.
-    pub const ALL: [HandshakeFailure; 12] = [
+    pub const ALL: [HandshakeFailure; 15] = [
         HandshakeFailure::UnknownCa,
         HandshakeFailure::Revoked,
         HandshakeFailure::RevocationUnknown,
@@ -54,12 +63,15 @@ impl HandshakeFailure {
         HandshakeFailure::NotTls,
         HandshakeFailure::PeerClosed,
         HandshakeFailure::BadCertificate,
+        HandshakeFailure::FirstRecordTimeout,
+        HandshakeFailure::PendingLimit,
+        HandshakeFailure::AddressLimit,
         HandshakeFailure::Other,
     ];
 
     /// The stable label: `unknown_ca`, `revoked`, `revocation_unknown`, `expired`, `no_client_certificate`,
     /// `protocol_version`, `cipher_mismatch`, `timeout`, `not_tls`, `peer_closed`,
-    /// `bad_certificate` or `other`.
+    /// `bad_certificate`, `first_record_timeout`, `pending_limit`, `address_limit` or `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             HandshakeFailure::UnknownCa => "unknown_ca",
@@ -73,6 +85,9 @@ impl HandshakeFailure {
             HandshakeFailure::NotTls => "not_tls",
             HandshakeFailure::PeerClosed => "peer_closed",
             HandshakeFailure::BadCertificate => "bad_certificate",
+            HandshakeFailure::FirstRecordTimeout => "first_record_timeout",
+            HandshakeFailure::PendingLimit => "pending_limit",
+            HandshakeFailure::AddressLimit => "address_limit",
             HandshakeFailure::Other => "other",
         }
     }

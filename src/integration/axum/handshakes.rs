@@ -1,29 +1,38 @@
-//! The background side of [`super::TlsListener`]: accepts TCP connections and runs their handshakes concurrently, bounded in number and time.
+//! The background side of [`super::TlsListener`]: accepts TCP connections and admits each in
+//! its own task through the shared [`crate::admission`] (pending bounds, first-record wait,
+//! handshake in a slot).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::backoff::Backoff;
+use crate::admission::{Admission, Pending, PendingLimits};
+use crate::layer::HandshakeLimits;
+use crate::listener::{TlsMode, Transport};
+use crate::observe::{RefusalLog, SUMMARY_EVERY};
 use crate::{Acceptor, TlsStream};
 
 /// A connection ready for axum: the established stream and the peer's address.
 pub(super) type Established = (TlsStream<TcpStream>, SocketAddr);
 
-/// How many established streams may wait for axum to take them (each still holds its slot).
+/// How many established streams may wait for axum to take them (each still counts as pending).
 const QUEUE: usize = 32;
 
-/// The handshake limits of one listener.
+/// The limits of one listener.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Limits {
-    /// How long a handshake may take.
+    /// How long a handshake may take, from the first record (the wait for a slot included).
     pub(super) handshake_timeout: Duration,
-    /// How many connections may be between TCP accept and delivery at once (at least 1).
+    /// How many handshakes may run at once (at least 1).
     pub(super) max_handshakes: usize,
+    /// The first-record timeout and the pending bounds.
+    pub(super) pending: PendingLimits,
 }
 
 /// The running background tasks of a listener; dropping it stops accepting.
@@ -46,7 +55,7 @@ impl Drop for Running {
     }
 }
 
-/// Starts accepting on `tcp`, handshaking with `acceptor` within `limits`.
+/// Starts accepting on `tcp`, admitting with `acceptor` within `limits`.
 pub(super) fn spawn(tcp: Arc<TcpListener>, acceptor: Acceptor, limits: Limits) -> Running {
     let (sender, established) = mpsc::channel(QUEUE);
     let accept_task = tokio::spawn(accept_loop(tcp, acceptor, limits, sender));
@@ -62,14 +71,26 @@ async fn accept_loop(
     limits: Limits,
     sender: mpsc::Sender<Established>,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_handshakes.max(1)));
+    let policy = acceptor.policy().to_string();
+    let label = format!("axum:{policy}");
+    let admission = Arc::new(Admission::new(
+        TlsMode::Required(acceptor),
+        HandshakeLimits::new(limits.handshake_timeout, limits.max_handshakes),
+        limits.pending,
+    ));
+    let refusals = Arc::new(RefusalLog::new(&label));
+    let mut summary = tokio::time::interval(SUMMARY_EVERY);
+    summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff = Backoff::default();
     loop {
-        // Take a slot before the connection, so excess peers wait in the kernel's backlog.
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return; // never closed
+        let accepted = tokio::select! {
+            _ = summary.tick() => {
+                refusals.flush();
+                continue;
+            }
+            accepted = tcp.accept() => accepted,
         };
-        let (stream, peer) = match tcp.accept().await {
+        let (stream, peer) = match accepted {
             Ok(accepted) => {
                 backoff.reset();
                 accepted
@@ -79,44 +100,49 @@ async fn accept_loop(
                 continue;
             }
         };
-        tokio::spawn(handshake(
-            acceptor.clone(),
-            stream,
-            peer,
-            limits.handshake_timeout,
-            sender.clone(),
-            slot,
-        ));
+        match admission.enter(peer) {
+            Ok(pending) => {
+                let span = tracing::info_span!("tls_connection", %peer, policy = %policy);
+                let task = admit(
+                    Arc::clone(&admission),
+                    Arc::clone(&refusals),
+                    stream,
+                    peer,
+                    pending,
+                    sender.clone(),
+                );
+                tokio::spawn(task.instrument(span));
+            }
+            Err(refusal) => {
+                // Closed at once: no read, no task, no handshake.
+                drop(stream);
+                refusals.refused_at_accept(peer, refusal.reason(), &refusal);
+            }
+        }
     }
 }
 
-/// Runs one handshake; delivers the stream, or logs why there is none.
-async fn handshake(
-    acceptor: Acceptor,
+/// Admits one connection; delivers the stream, or logs why there is none.
+async fn admit(
+    admission: Arc<Admission>,
+    refusals: Arc<RefusalLog>,
     stream: TcpStream,
     peer: SocketAddr,
-    timeout: Duration,
+    pending: Pending,
     sender: mpsc::Sender<Established>,
-    slot: OwnedSemaphorePermit,
 ) {
-    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => {
+    match admission.admit(stream).await {
+        Ok(Transport::Tls(tls)) => {
             // An error means the listener is gone: the connection is simply dropped.
             let _ = sender.send((tls, peer)).await;
         }
-        Ok(Err(error)) => tracing::info!(
-            %peer,
-            policy = acceptor.policy(),
-            backend = acceptor.backend().name(),
-            "TLS handshake with {peer} failed: {error}"
-        ),
-        Err(_) => tracing::info!(
-            %peer,
-            policy = acceptor.policy(),
-            backend = acceptor.backend().name(),
-            "TLS handshake with {peer} timed out after {timeout:?}"
-        ),
+        // Never under TlsMode::Required; nothing to deliver.
+        Ok(Transport::Plain(_)) => {}
+        Err(refusal) if refusal.is_routine() => {
+            tracing::debug!(reason = refusal.reason().as_str(), detail = %refusal, "connection closed before a handshake");
+        }
+        Err(refusal) => refusals.refused(refusal.reason(), &refusal),
     }
-    // The slot is held until the stream is delivered, so queued streams count too.
-    drop(slot);
+    // Counted as pending until delivered, so queued streams count too.
+    drop(pending);
 }

@@ -10,6 +10,7 @@ use ::axum::serve::Listener;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use super::handshakes::{self, Limits, Running};
+use crate::admission::PendingLimits;
 use crate::layer::DEFAULT_HANDSHAKE_TIMEOUT;
 use crate::{Acceptor, TlsStream};
 
@@ -43,6 +44,7 @@ impl TlsListener {
             limits: Limits {
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 max_handshakes: DEFAULT_MAX_HANDSHAKES,
+                pending: PendingLimits::default(),
             },
             running: None,
         }
@@ -53,18 +55,40 @@ impl TlsListener {
         Ok(TlsListener::new(TcpListener::bind(addr).await?, acceptor))
     }
 
-    /// Sets how long a peer may take to complete its handshake before its connection is
-    /// closed (default 10 s, as [`crate::TlsLayer`]).
+    /// Sets how long a peer may take, from its complete first TLS record, to complete its
+    /// handshake before its connection is closed (default 10 s, as [`crate::TlsLayer`]; the
+    /// wait for a handshake slot included).
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.limits.handshake_timeout = timeout;
         self
     }
 
-    /// Sets how many connections may be between TCP accept and delivery to axum at once
-    /// (default [`DEFAULT_MAX_HANDSHAKES`]; at least 1). When all are taken, further
-    /// connections wait in the kernel's backlog until a handshake ends or times out.
+    /// Sets how many handshakes may run at once (default [`DEFAULT_MAX_HANDSHAKES`]; at least
+    /// 1). A connection takes a slot only once its first TLS record has arrived; when all are
+    /// taken it waits for one, within the handshake timeout.
     pub fn max_handshakes(mut self, max: usize) -> Self {
         self.limits.max_handshakes = max.max(1);
+        self
+    }
+
+    /// Sets how long a peer may take, from accept, to send its complete first TLS record
+    /// (default 5 s); no handshake slot is held meanwhile.
+    pub fn first_record_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.pending = self.limits.pending.with_first_record_timeout(timeout);
+        self
+    }
+
+    /// Sets how many connections may be between TCP accept and delivery to axum at once
+    /// (default 4096; at least 1); past it a new connection is closed at once.
+    pub fn max_pending(mut self, max: usize) -> Self {
+        self.limits.pending = self.limits.pending.with_max_pending(max);
+        self
+    }
+
+    /// Sets how many of those may come from one source address (IPv6: one /64) (default 256;
+    /// at least 1); past it that address's new connections are closed at once.
+    pub fn max_pending_per_address(mut self, max: usize) -> Self {
+        self.limits.pending = self.limits.pending.with_max_pending_per_address(max);
         self
     }
 
@@ -114,6 +138,7 @@ impl fmt::Debug for TlsListener {
             .field("acceptor", &self.acceptor)
             .field("handshake_timeout", &self.limits.handshake_timeout)
             .field("max_handshakes", &self.limits.max_handshakes)
+            .field("pending", &self.limits.pending)
             .field("running", &self.running.is_some())
             .finish()
     }

@@ -2,11 +2,16 @@
 //!
 //! axum's accept loop takes one connection at a time, so a listener that ran the TLS handshake
 //! inside `accept()` would let one silent peer stall every other client. [`TlsListener`]
-//! instead accepts TCP connections in a background task and runs each handshake in its own
-//! task, at most [`TlsListener::max_handshakes`] at once, each bounded by
-//! [`TlsListener::handshake_timeout`] (10 s by default); axum only ever receives streams whose
-//! handshake has completed. A failed or timed-out handshake is logged with the peer's address
-//! and never ends the listener; a failed `accept()` is retried after a back-off.
+//! instead accepts TCP connections in a background task and admits each in its own task through
+//! the same [`crate::admission`] as [`crate::listener::Listener`]: a connection past
+//! [`TlsListener::max_pending`] (or [`TlsListener::max_pending_per_address`] for its source
+//! address) is closed at once; the others have [`TlsListener::first_record_timeout`] (5 s) to
+//! send their first TLS record, holding no handshake slot meanwhile, then take one of
+//! [`TlsListener::max_handshakes`] slots for a handshake bounded by
+//! [`TlsListener::handshake_timeout`] (10 s by default). axum only ever receives streams whose
+//! handshake has completed. A refused connection is logged with the peer's address (at most a
+//! few lines a second per reason) and never ends the listener; a failed `accept()` is retried
+//! after a back-off.
 //!
 //! Configure ALPN (`h2`, `http/1.1`) on the acceptor so HTTP/2 clients get HTTP/2:
 //!

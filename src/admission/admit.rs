@@ -1,0 +1,169 @@
+//! [`Admission`]: from an accepted socket to a transport — the pending bounds at accept, the
+//! first-record wait (no slot), the handshake in a slot — and the [`Refusal`] when it fails.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use super::first_record::{first_record, BadStart, FirstBytes};
+use super::pending::{Full, Pending, PendingCounter};
+use super::PendingLimits;
+use crate::layer::limits::Limited;
+use crate::layer::HandshakeLimits;
+use crate::listener::{TlsMode, Transport};
+use crate::observe::{classify_handshake_error, HandshakeFailure};
+
+/// Turns accepted sockets into transports under one channel's TLS mode and limits; shared by
+/// every connection of a [`crate::listener::Listener`] or an axum `TlsListener`.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    tls: TlsMode,
+    handshakes: HandshakeLimits,
+    pending: PendingLimits,
+    counter: PendingCounter,
+}
+
+/// Why a connection was not admitted; it concerns that connection only.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// At accept: the channel had `max_pending` connections waiting for their handshake.
+    PendingLimit(usize),
+    /// At accept: the peer's address group had `max_pending_per_address` of them.
+    AddressLimit(String, usize),
+    /// No complete first record (or, under OPTIONAL, no first byte) within this timeout.
+    FirstRecordTimeout(Duration),
+    /// The first bytes end the connection (closed, not TLS, impossible length, error).
+    BadStart(BadStart),
+    /// No handshake within the handshake timeout (counted from the first record).
+    Timeout(Duration),
+    /// The TLS handshake failed, for this reason.
+    Handshake(HandshakeFailure, io::Error),
+}
+
+impl Admission {
+    /// Admission for `tls` under `handshakes` (timeout and slots, shared with whatever else
+    /// holds a clone) and `pending`.
+    pub(crate) fn new(tls: TlsMode, handshakes: HandshakeLimits, pending: PendingLimits) -> Self {
+        Admission {
+            tls,
+            handshakes,
+            pending,
+            counter: PendingCounter::default(),
+        }
+    }
+
+    /// The channel's TLS mode.
+    pub(crate) fn tls(&self) -> &TlsMode {
+        &self.tls
+    }
+
+    /// At accept, before anything is read: counts a connection from `peer` as pending, or
+    /// refuses it when the channel or the peer's address group is at its bound (the caller
+    /// then closes the socket at once). Plaintext-only channels count nothing.
+    pub(crate) fn enter(&self, peer: SocketAddr) -> Result<Pending, Refusal> {
+        if matches!(self.tls, TlsMode::Disabled) {
+            return Ok(Pending::uncounted());
+        }
+        self.counter
+            .enter(
+                peer.ip(),
+                self.pending.max_pending(),
+                self.pending.max_pending_per_address(),
+            )
+            .map_err(|full| match full {
+                Full::Channel(max) => Refusal::PendingLimit(max),
+                Full::Address(group, max) => Refusal::AddressLimit(group.to_string(), max),
+            })
+    }
+
+    /// Secures `tcp` as the TLS mode says: plaintext passes at once; otherwise the peer's
+    /// complete first record is awaited within the first-record timeout (no slot held; under
+    /// OPTIONAL a first byte other than a handshake record's means plaintext), then the
+    /// handshake runs in a slot within the handshake timeout. The slot is released as soon as
+    /// the handshake ends.
+    ///
+    /// `Ok(Transport::Tls)` means a handshake completed.
+    pub(crate) async fn admit(&self, tcp: TcpStream) -> Result<Transport<TcpStream>, Refusal> {
+        let (acceptor, plaintext_allowed) = match &self.tls {
+            TlsMode::Disabled => return Ok(Transport::Plain(tcp)),
+            TlsMode::Required(acceptor) => (acceptor, false),
+            TlsMode::Optional(acceptor) => (acceptor, true),
+        };
+        let waited = self.pending.first_record_timeout();
+        match tokio::time::timeout(waited, first_record(&tcp, plaintext_allowed)).await {
+            Err(_elapsed) => return Err(Refusal::FirstRecordTimeout(waited)),
+            Ok(Err(bad)) => return Err(Refusal::BadStart(bad)),
+            Ok(Ok(FirstBytes::Plain)) => return Ok(Transport::Plain(tcp)),
+            Ok(Ok(FirstBytes::Tls)) => {}
+        }
+        let handshake = async {
+            acceptor.accept(tcp).await.map_err(|error| {
+                Refusal::Handshake(classify_handshake_error(acceptor.backend(), &error), error)
+            })
+        };
+        match self.handshakes.run(handshake).await {
+            Ok(tls) => Ok(Transport::Tls(tls)),
+            Err(Limited::Failed(refusal)) => Err(refusal),
+            Err(Limited::TimedOut) => Err(Refusal::Timeout(self.handshakes.timeout())),
+        }
+    }
+}
+
+impl Refusal {
+    /// Whether this is routine (a probe that connected and left) rather than worth logging
+    /// above debug.
+    pub(crate) fn is_routine(&self) -> bool {
+        matches!(self, Refusal::BadStart(BadStart::Closed))
+    }
+
+    /// Why, as a metric label.
+    pub(crate) fn reason(&self) -> HandshakeFailure {
+        match self {
+            Refusal::PendingLimit(_) => HandshakeFailure::PendingLimit,
+            Refusal::AddressLimit(..) => HandshakeFailure::AddressLimit,
+            Refusal::FirstRecordTimeout(_) => HandshakeFailure::FirstRecordTimeout,
+            Refusal::BadStart(BadStart::Closed | BadStart::ClosedMidRecord) => {
+                HandshakeFailure::PeerClosed
+            }
+            Refusal::BadStart(BadStart::NotTls(..) | BadStart::BadLength(_)) => {
+                HandshakeFailure::NotTls
+            }
+            Refusal::BadStart(BadStart::Io(error)) => {
+                HandshakeFailure::from_io_kind(error).unwrap_or(HandshakeFailure::Other)
+            }
+            Refusal::Timeout(_) => HandshakeFailure::Timeout,
+            Refusal::Handshake(reason, _) => *reason,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::PendingLimit(max) => write!(
+                f,
+                "closed at accept: {max} connections already wait for their handshake \
+                 (max_pending_handshakes)"
+            ),
+            Refusal::AddressLimit(group, max) => write!(
+                f,
+                "closed at accept: {max} connections from {group} already wait for their \
+                 handshake (max_pending_per_address)"
+            ),
+            Refusal::FirstRecordTimeout(timeout) => write!(
+                f,
+                "no complete first TLS record within {timeout:?} (first_record_timeout)"
+            ),
+            Refusal::BadStart(bad) => bad.fmt(f),
+            Refusal::Timeout(timeout) => write!(
+                f,
+                "no TLS handshake completed within {timeout:?} of the first record \
+                 (handshake_timeout)"
+            ),
+            Refusal::Handshake(_, error) => write!(f, "TLS handshake failed: {error}"),
+        }
+    }
+}

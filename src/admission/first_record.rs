@@ -1,0 +1,210 @@
+//! Waiting, without reading, until a new connection's first TLS record has fully arrived.
+//!
+//! The record stays in the kernel's receive buffer: the acceptor later reads it from the same
+//! `TcpStream`, and no user-space buffer is held per waiting connection. On unix each wake-up
+//! peeks at the 5-byte record header (`MSG_PEEK`) and asks how many bytes are queued
+//! (`FIONREAD`); while the record is incomplete the check reports `WouldBlock`, so tokio clears
+//! the socket's readiness and the task sleeps until more bytes arrive (no spinning, no lost
+//! wake-up). Elsewhere only the first byte is waited for.
+
+use std::fmt;
+use std::io;
+
+use tokio::net::TcpStream;
+
+/// The content type of a TLS record carrying a handshake message (a ClientHello opens with it).
+pub(crate) const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// A TLS record header's size: content type, version (2), length (2).
+#[cfg_attr(not(unix), allow(dead_code))]
+const HEADER_LEN: usize = 5;
+
+/// The longest record a peer may announce: 2^14 bytes of data plus the 2048 bytes of expansion
+/// TLS allows, as rustls and OpenSSL accept.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) const MAX_RECORD_LEN: usize = 16_384 + 2_048;
+
+/// What the first bytes say, once there are enough of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FirstBytes {
+    /// A complete TLS handshake record is queued: run the handshake.
+    Tls,
+    /// The first byte is not a TLS handshake record and plaintext is allowed (OPTIONAL).
+    Plain,
+}
+
+/// Why a connection's first bytes end it.
+#[derive(Debug)]
+pub(crate) enum BadStart {
+    /// The peer closed before sending anything.
+    Closed,
+    /// The peer closed (its sending side) before its first record was complete.
+    ClosedMidRecord,
+    /// The header is not a TLS handshake record's (bytes as received, up to 5).
+    NotTls([u8; 5], usize),
+    /// The header announces a record longer than TLS allows, or an empty one.
+    BadLength(usize),
+    /// Peeking failed (reset, ...).
+    Io(io::Error),
+}
+
+impl fmt::Display for BadStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadStart::Closed => {
+                f.write_str("the peer closed the connection before sending anything")
+            }
+            BadStart::ClosedMidRecord => f.write_str(
+                "the peer closed the connection before its first TLS record was complete",
+            ),
+            BadStart::NotTls(bytes, n) => write!(
+                f,
+                "the first bytes are not a TLS handshake record: {:02x?}",
+                &bytes[..(*n).min(bytes.len())]
+            ),
+            BadStart::BadLength(len) => write!(
+                f,
+                "the first TLS record announces {len} bytes (a record holds 1 to {MAX_RECORD_LEN})"
+            ),
+            BadStart::Io(error) => write!(f, "reading the first bytes failed: {error}"),
+        }
+    }
+}
+
+/// What a header prefix (the bytes queued so far, up to 5) says.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(unix), allow(dead_code))]
+enum Header {
+    /// Nothing queued and the peer closed.
+    Closed,
+    /// Plaintext (OPTIONAL only).
+    Plain,
+    /// Not TLS.
+    NotTls,
+    /// A handshake record header announcing this many bytes.
+    Record(usize),
+    /// A plausible start; more bytes needed.
+    Incomplete,
+    /// A handshake record header announcing an impossible length.
+    BadLength(usize),
+}
+
+/// Reads a header prefix: content type 0x16, version major 3, length 1..=[`MAX_RECORD_LEN`].
+#[cfg_attr(not(unix), allow(dead_code))]
+fn header(prefix: &[u8], plaintext_allowed: bool) -> Header {
+    match prefix {
+        [] => Header::Closed,
+        [first, ..] if *first != TLS_HANDSHAKE_RECORD => {
+            if plaintext_allowed {
+                Header::Plain
+            } else {
+                Header::NotTls
+            }
+        }
+        [_, major, ..] if *major != 3 => Header::NotTls,
+        [_, _, _, high, low, ..] => {
+            let len = usize::from(u16::from_be_bytes([*high, *low]));
+            if (1..=MAX_RECORD_LEN).contains(&len) {
+                Header::Record(len)
+            } else {
+                Header::BadLength(len)
+            }
+        }
+        _ => Header::Incomplete,
+    }
+}
+
+/// Waits until `tcp`'s first TLS record has fully arrived (or, if `plaintext_allowed`, its
+/// first byte shows plaintext), consuming nothing. The caller bounds the wait in time.
+#[cfg(unix)]
+pub(crate) async fn first_record(
+    tcp: &TcpStream,
+    plaintext_allowed: bool,
+) -> Result<FirstBytes, BadStart> {
+    use tokio::io::Interest;
+    loop {
+        let ready = tcp.ready(Interest::READABLE).await.map_err(BadStart::Io)?;
+        match tcp.try_io(Interest::READABLE, || inspect(tcp, plaintext_allowed)) {
+            Ok(outcome) => return outcome,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                // Closed states are final in tokio's readiness: no more bytes will come, and
+                // the next `ready` would return at once.
+                if ready.is_read_closed() {
+                    return Err(BadStart::ClosedMidRecord);
+                }
+            }
+            Err(error) => return Err(BadStart::Io(error)),
+        }
+    }
+}
+
+/// One look at the queued bytes; `WouldBlock` while the record is incomplete.
+#[cfg(unix)]
+fn inspect(tcp: &TcpStream, plaintext_allowed: bool) -> io::Result<Result<FirstBytes, BadStart>> {
+    let mut prefix = [0u8; HEADER_LEN];
+    let (n, _) = rustix::net::recv(tcp, &mut prefix[..], rustix::net::RecvFlags::PEEK)?;
+    let n = n.min(HEADER_LEN);
+    Ok(match header(&prefix[..n], plaintext_allowed) {
+        Header::Closed => Err(BadStart::Closed),
+        Header::Plain => Ok(FirstBytes::Plain),
+        Header::NotTls => Err(BadStart::NotTls(prefix, n)),
+        Header::BadLength(len) => Err(BadStart::BadLength(len)),
+        Header::Incomplete => return Err(io::ErrorKind::WouldBlock.into()),
+        Header::Record(len) => {
+            let queued = rustix::io::ioctl_fionread(tcp)?;
+            if queued >= (HEADER_LEN + len) as u64 {
+                Ok(FirstBytes::Tls)
+            } else {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+        }
+    })
+}
+
+/// Without `MSG_PEEK` and `FIONREAD` at hand: waits for the first byte only (the handshake
+/// timeout then covers the rest of the record).
+#[cfg(not(unix))]
+pub(crate) async fn first_record(
+    tcp: &TcpStream,
+    plaintext_allowed: bool,
+) -> Result<FirstBytes, BadStart> {
+    let mut first = [0u8; 1];
+    match tcp.peek(&mut first).await {
+        Ok(0) => Err(BadStart::Closed),
+        Ok(_) if first[0] == TLS_HANDSHAKE_RECORD => Ok(FirstBytes::Tls),
+        Ok(_) if plaintext_allowed => Ok(FirstBytes::Plain),
+        Ok(_) => Err(BadStart::NotTls([first[0], 0, 0, 0, 0], 1)),
+        Err(error) => Err(BadStart::Io(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        assert_eq!(header(&[], false), Header::Closed);
+        assert_eq!(header(b"G", true), Header::Plain);
+        assert_eq!(header(b"GET /", false), Header::NotTls);
+        assert_eq!(header(&[0x16], false), Header::Incomplete);
+        assert_eq!(header(&[0x16, 0x03, 0x01, 0x00], true), Header::Incomplete);
+        assert_eq!(header(&[0x16, 0x02], false), Header::NotTls);
+        assert_eq!(
+            header(&[0x16, 0x03, 0x01, 0x02, 0x00], false),
+            Header::Record(512)
+        );
+        assert_eq!(
+            header(&[0x16, 0x03, 0x01, 0x48, 0x00], false),
+            Header::Record(MAX_RECORD_LEN)
+        );
+        assert_eq!(
+            header(&[0x16, 0x03, 0x01, 0x48, 0x01], false),
+            Header::BadLength(MAX_RECORD_LEN + 1)
+        );
+        assert_eq!(
+            header(&[0x16, 0x03, 0x01, 0x00, 0x00], false),
+            Header::BadLength(0)
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! Admission of accepted TCP connections, shared by [`crate::listener::Listener`] and the axum
+//! `TlsListener`: bounds on connections waiting for their handshake, a wait for the first TLS
+//! record that holds no handshake slot, then the handshake in a slot.
+//!
+//! The order, for one connection:
+//!
+//! 1. **At accept**, before a byte is read: the connection counts as *pending* unless the
+//!    channel already has [`PendingLimits::max_pending`] pending connections or the peer's
+//!    address (an IPv4 address, or an IPv6 /64) has [`PendingLimits::max_pending_per_address`];
+//!    then it is closed at once and counted (`pending_limit`, `address_limit`).
+//! 2. **First record**: the peer has [`PendingLimits::first_record_timeout`] to deliver its
+//!    complete first TLS record (5-byte header and the length it announces, at most
+//!    16384 + 2048 bytes). Nothing is read: the bytes wait in the kernel, so a silent or
+//!    trickling peer costs a socket and a sleeping task, but no handshake slot and no buffer.
+//!    Under `tls_level=OPTIONAL` a first byte other than 0x16 means plaintext. A peer that
+//!    closes, or whose header is not a TLS handshake record's or announces an impossible
+//!    length, is refused with its reason.
+//! 3. **Handshake**: a slot of `max_concurrent_handshakes` is taken and the handshake runs, the
+//!    wait for the slot and the handshake together bounded by `handshake_timeout`.
+//!
+//! The connection stops counting as pending when its handshake ends either way. The generic
+//! [`crate::TlsLayer`] sees only an `AsyncRead + AsyncWrite` (no socket to peek at, no peer
+//! address), so it keeps its own [`crate::layer::HandshakeLimits`] alone: a slot from the first
+//! poll, under the handshake timeout.
+
+mod admit;
+mod first_record;
+mod limits;
+mod pending;
+
+pub(crate) use admit::Admission;
+pub use limits::PendingLimits;
+pub(crate) use pending::Pending;
