@@ -391,6 +391,45 @@ fn check_names_a_world_readable_key() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn check_names_a_trusted_dir_others_can_write_to() {
+    use std::os::unix::fs::PermissionsExt;
+    assert_check_fails(
+        "",
+        |base| {
+            fs::set_permissions(base.join("trusted"), fs::Permissions::from_mode(0o777)).unwrap()
+        },
+        &[],
+        &[
+            "dbms.ssl.policy.test.trusted_dir",
+            "certificates/test/trusted",
+            "writable by others (mode 0777)",
+            "chmod o-w",
+        ],
+    );
+}
+
+#[test]
+fn check_and_serve_refuse_plaintext_beside_client_authentication() {
+    // Policy `test` keeps client_auth at its default, REQUIRE.
+    let conf =
+        "dbms.connector.bolt.listen_address=127.0.0.1:0\ndbms.connector.bolt.tls_level=OPTIONAL\n";
+    let wanted = [
+        "neo4j.conf:4: dbms.connector.bolt.tls_level",
+        "accepts plaintext (tls_level=OPTIONAL)",
+        "dbms.ssl.policy.test.client_auth=REQUIRE",
+        "walk past client authentication",
+    ];
+    assert_check_fails(conf, |_| {}, &[], &wanted);
+    let (_home, config) = broken_home(conf);
+    let serve = run(&["serve", "--config", s(&config), "--no-watch"]);
+    assert_eq!(serve.code, 1, "serve refuses to start: {serve:?}");
+    for w in wanted {
+        assert!(serve.stderr.contains(w), "{w:?} on stderr: {serve:?}");
+    }
+}
+
 #[test]
 fn check_names_an_unknown_suffix_with_file_and_line() {
     assert_check_fails(

@@ -114,11 +114,15 @@ async fn flood(backend: Backend) {
     // Both ends of every attacker socket live on this machine, one end in this process.
     let needed = (usize::from(ADDRESSES) * PER_ADDRESS + GREEDY) as u64 + 1_000;
     if limit < needed {
+        // Like a missing tool: a failure, unless skipping was asked for explicitly.
+        let skip = std::env::var(support::tools::SKIP_MISSING_TOOLS).is_ok_and(|v| v == "1");
         assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must allow {needed} open files (ulimit -Hn) for the flood test"
+            skip,
+            "the flood test needs {needed} open files and the hard limit is {limit}: raise it \
+             (ulimit -Hn), or set {}=1 to skip it",
+            support::tools::SKIP_MISSING_TOOLS
         );
-        eprintln!("flood {backend}: skipped: the open-file limit {limit} is below {needed}");
+        eprintln!("SKIPPED: flood {backend}: the open-file limit {limit} is below {needed}");
         return;
     }
     let home = ServeHome::new(backend);
