@@ -108,6 +108,12 @@ impl TlsChannels {
         self.backend
     }
 
+    /// The settings the channels were loaded from (each channel's connector settings, its
+    /// policy's settings), as kept for reloads.
+    pub fn settings(&self) -> &Settings {
+        &self.reload.settings
+    }
+
     /// One channel's compiled TLS, if the channel is bound to a policy.
     pub fn channel(&self, channel: &str) -> Option<&ChannelTls> {
         self.channels.get(channel)

@@ -35,4 +35,9 @@ pub use tls_policy_backend::{
 pub use backend::ClientConnector;
 
 pub use connector::{ConnectError, Target, TlsConnector};
+
+// The README's Rust snippets compile (and run where they can) as doctests.
+#[cfg(all(doctest, feature = "axum", feature = "http"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use tls_policy_backend::{ClientOptions, Policy};

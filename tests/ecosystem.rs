@@ -461,6 +461,83 @@ mod axum_serve {
             }
         }
 
+        async fn for_channel_reads_the_channels_own_settings(backend: Backend) {
+            // The issue seen: with handshake_timeout=1s an idle client was cut after 10 s, and
+            // the listen address, the cap and tls_level were ignored.
+            let home = home_for(backend);
+            let mut text = std::fs::read_to_string(&home.config).expect("config");
+            text.push_str(
+                "dbms.connector.bolt.listen_address=127.0.0.9:0\n\
+                 dbms.connector.bolt.handshake_timeout=1s\n\
+                 dbms.connector.bolt.first_record_timeout=1s\n\
+                 dbms.connector.bolt.max_concurrent_handshakes=1\n\
+                 dbms.connector.bolt.max_pending_per_address=3\n",
+            );
+            std::fs::write(&home.config, text).expect("config");
+            let settings = home.settings().expect("config parses");
+            let http = ServerOptions { alpn_protocols: vec![H2.to_vec(), HTTP11.to_vec()] };
+            let channels = TlsChannels::load_with(&settings, Some(backend), |_| http.clone())
+                .expect("policy loads");
+            let listener = TlsListener::for_channel(&channels, "bolt").await.expect("bound");
+            let addr = axum::serve::Listener::local_addr(&listener).expect("local addr");
+            assert_eq!(addr.ip(), std::net::Ipv4Addr::new(127, 0, 0, 9), "the listen_address");
+            let app = Router::new().route("/", get(handler));
+            let task = tokio::spawn(async move {
+                let served = axum::serve(listener, app.into_make_service_with_connect_info::<TlsConnectInfo>()).await;
+                panic!("axum::serve returned: {served:?}");
+            });
+            let server = Running { addr, task };
+
+            // first_record_timeout=1s: a silent peer is cut after about a second, not 5 or 10.
+            let started = std::time::Instant::now();
+            let mut silent = stalled(server.addr).await;
+            assert!(closed_by_server(&mut silent).await, "cut at the first-record timeout");
+            let took = started.elapsed();
+            assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+
+            // handshake_timeout=1s: a first record whose handshake never completes holds the
+            // only slot (max_concurrent_handshakes=1) until cut after about a second.
+            let started = std::time::Instant::now();
+            let mut stuck = stalled(server.addr).await;
+            stuck.write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x10, 0x00]).await.expect("write");
+            assert!(closed_by_server(&mut stuck).await, "cut at the handshake timeout");
+            let took = started.elapsed();
+            assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+
+            // A good request is served, with the per-address bound of 3 applying to silent peers.
+            let mut held = Vec::new();
+            for _ in 0..3 {
+                let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+                socket.bind(SocketAddr::from(([127, 0, 0, 33], 0))).expect("bind");
+                held.push(socket.connect(server.addr).await.expect("connect"));
+            }
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.bind(SocketAddr::from(([127, 0, 0, 33], 0))).expect("bind");
+            let mut fourth = socket.connect(server.addr).await.expect("connect");
+            assert!(closed_by_server(&mut fourth).await, "past max_pending_per_address=3");
+            let conversation = HttpClient::new(&[HTTP11]).get(server.addr, 1).await.expect("served");
+            assert_eq!(conversation.replies[0].status, StatusCode::OK);
+        }
+
+        async fn for_channel_refuses_what_it_cannot_serve(backend: Backend) {
+            let home = home_for(backend);
+            let base = std::fs::read_to_string(&home.config).expect("config");
+            let load = |extra: &str| {
+                std::fs::write(&home.config, format!("{base}{extra}")).expect("config");
+                TlsChannels::load(&home.settings().expect("config parses"), Some(backend)).expect("loads")
+            };
+            let text = |error: tls_policy::listener::ListenError| error.to_string();
+            let channels = load("dbms.connector.bolt.listen_address=127.0.0.1:0\n");
+            let missing = text(TlsListener::for_channel(&channels, "nowhere").await.expect_err("unknown"));
+            assert!(missing.contains("'nowhere' is not configured"), "{missing}");
+            let channels = load("");
+            let no_address = text(TlsListener::for_channel(&channels, "bolt").await.expect_err("no address"));
+            assert!(no_address.contains("dbms.connector.bolt.listen_address is not set"), "{no_address}");
+            let channels = load("dbms.connector.bolt.listen_address=127.0.0.1:0\ndbms.connector.bolt.tls_level=DISABLED\n");
+            let plaintext = text(TlsListener::for_channel(&channels, "bolt").await.expect_err("plaintext"));
+            assert!(plaintext.contains("tls_level=DISABLED") && plaintext.contains("TLS only"), "{plaintext}");
+        }
+
         async fn max_handshakes_bounds_connections_in_handshake(backend: Backend) {
             let server = serve(http_acceptor(&home_for(backend), backend), |l| {
                 l.max_handshakes(1).handshake_timeout(STEP * 10)

@@ -33,6 +33,14 @@ pub enum ListenError {
         /// Its TLS level.
         level: TlsLevel,
     },
+    /// The axum `TlsListener` delivers TLS streams only, and the channel also takes plaintext.
+    #[error("channel '{channel}': dbms.connector.{channel}.tls_level={level}, but the axum TlsListener serves TLS only; set tls_level=REQUIRED, or serve the channel with tls_policy::listener::Listener, which speaks OPTIONAL and DISABLED too")]
+    TlsOnly {
+        /// The channel.
+        channel: String,
+        /// Its TLS level.
+        level: TlsLevel,
+    },
     /// Binding the listen address failed (address in use, not local, permission denied...).
     #[error("channel '{channel}': cannot listen on {address} (dbms.connector.{channel}.listen_address): {source}")]
     Bind {

@@ -232,7 +232,7 @@ struct Admitting {
 
 /// Binds the first of `address`'s resolutions that can be bound, listening with
 /// [`LISTEN_BACKLOG`] (as `TcpListener::bind`, whose queue is 1024).
-async fn bind_with_backlog(address: &str) -> io::Result<TcpListener> {
+pub(crate) async fn bind_with_backlog(address: &str) -> io::Result<TcpListener> {
     let mut last_error = None;
     for addr in tokio::net::lookup_host(address).await? {
         let socket = if addr.is_ipv4() {

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -15,7 +15,7 @@ use super::backoff::Backoff;
 use crate::admission::{Admission, Pending, PendingLimits};
 use crate::layer::HandshakeLimits;
 use crate::listener::{TlsMode, Transport};
-use crate::observe::{RefusalLog, SUMMARY_EVERY};
+use crate::observe::{ChannelMetrics, RefusalLog, SUMMARY_EVERY};
 use crate::{Acceptor, TlsStream};
 
 /// A connection ready for axum: the established stream and the peer's address.
@@ -55,10 +55,16 @@ impl Drop for Running {
     }
 }
 
-/// Starts accepting on `tcp`, admitting with `acceptor` within `limits`.
-pub(super) fn spawn(tcp: Arc<TcpListener>, acceptor: Acceptor, limits: Limits) -> Running {
+/// Starts accepting on `tcp`, admitting with `acceptor` within `limits`, recording into
+/// `metrics` (whose channel label also names the refusal log).
+pub(super) fn spawn(
+    tcp: Arc<TcpListener>,
+    acceptor: Acceptor,
+    limits: Limits,
+    metrics: Arc<ChannelMetrics>,
+) -> Running {
     let (sender, established) = mpsc::channel(QUEUE);
-    let accept_task = tokio::spawn(accept_loop(tcp, acceptor, limits, sender));
+    let accept_task = tokio::spawn(accept_loop(tcp, acceptor, limits, metrics, sender));
     Running {
         established,
         accept_task,
@@ -69,10 +75,11 @@ async fn accept_loop(
     tcp: Arc<TcpListener>,
     acceptor: Acceptor,
     limits: Limits,
+    metrics: Arc<ChannelMetrics>,
     sender: mpsc::Sender<Established>,
 ) {
     let policy = acceptor.policy().to_string();
-    let label = format!("axum:{policy}");
+    let label = metrics.channel().to_owned();
     let admission = Arc::new(Admission::new(
         TlsMode::Required(acceptor),
         HandshakeLimits::new(limits.handshake_timeout, limits.max_handshakes),
@@ -102,10 +109,11 @@ async fn accept_loop(
         };
         match admission.enter(peer) {
             Ok(pending) => {
-                let span = tracing::info_span!("tls_connection", %peer, policy = %policy);
+                let span = tracing::info_span!("tls_connection", channel = %label, %peer, policy = %policy);
                 let task = admit(
                     Arc::clone(&admission),
                     Arc::clone(&refusals),
+                    Arc::clone(&metrics),
                     stream,
                     peer,
                     pending,
@@ -116,6 +124,7 @@ async fn accept_loop(
             Err(refusal) => {
                 // Closed at once: no read, no task, no handshake.
                 drop(stream);
+                metrics.refused(refusal.reason());
                 refusals.refused_at_accept(peer, refusal.reason(), &refusal);
             }
         }
@@ -126,23 +135,32 @@ async fn accept_loop(
 async fn admit(
     admission: Arc<Admission>,
     refusals: Arc<RefusalLog>,
+    metrics: Arc<ChannelMetrics>,
     stream: TcpStream,
     peer: SocketAddr,
     pending: Pending,
     sender: mpsc::Sender<Established>,
 ) {
+    let started = Instant::now();
+    let counted = metrics.pending_opened();
     match admission.admit(stream).await {
         Ok(Transport::Tls(tls)) => {
+            metrics.handshake_succeeded(started.elapsed());
             // An error means the listener is gone: the connection is simply dropped.
             let _ = sender.send((tls, peer)).await;
         }
         // Never under TlsMode::Required; nothing to deliver.
         Ok(Transport::Plain(_)) => {}
-        Err(refusal) if refusal.is_routine() => {
-            tracing::debug!(reason = refusal.reason().as_str(), detail = %refusal, "connection closed before a handshake");
+        Err(refusal) => {
+            let reason = refusal.reason();
+            metrics.handshake_failed(reason, started.elapsed());
+            if refusal.is_routine() {
+                tracing::debug!(reason = reason.as_str(), detail = %refusal, "connection closed before a handshake");
+            } else {
+                refusals.refused(reason, &refusal);
+            }
         }
-        Err(refusal) => refusals.refused(refusal.reason(), &refusal),
     }
     // Counted as pending until delivered, so queued streams count too.
-    drop(pending);
+    drop((pending, counted));
 }

@@ -11,11 +11,14 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use super::handshakes::{self, Limits, Running};
 use crate::admission::PendingLimits;
-use crate::layer::DEFAULT_HANDSHAKE_TIMEOUT;
-use crate::{Acceptor, TlsStream};
+use crate::config::{TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES};
+use crate::listener::{bind_with_backlog, ListenError};
+use crate::observe::ChannelMetrics;
+use crate::{Acceptor, TlsChannels, TlsStream};
 
-/// How many handshakes a [`TlsListener`] runs at once unless told otherwise.
-pub const DEFAULT_MAX_HANDSHAKES: usize = 256;
+/// How many handshakes a [`TlsListener`] runs at once unless told otherwise: the default of
+/// `dbms.connector.<channel>.max_concurrent_handshakes`, as for every entry point.
+pub const DEFAULT_MAX_HANDSHAKES: usize = DEFAULT_MAX_CONCURRENT_HANDSHAKES;
 
 /// How long to wait before restarting a background accept task that ended (it only ends by
 /// panicking, which is a bug; the pause keeps a repeating bug from spinning).
@@ -31,6 +34,8 @@ pub struct TlsListener {
     tcp: Arc<TcpListener>,
     acceptor: Acceptor,
     limits: Limits,
+    // The channel label of logs and metrics (`axum:<policy>` unless set).
+    channel: String,
     running: Option<Running>,
 }
 
@@ -40,6 +45,7 @@ impl TlsListener {
     pub fn new(tcp: TcpListener, acceptor: Acceptor) -> Self {
         TlsListener {
             tcp: Arc::new(tcp),
+            channel: format!("axum:{}", acceptor.policy()),
             acceptor,
             limits: Limits {
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -48,6 +54,76 @@ impl TlsListener {
             },
             running: None,
         }
+    }
+
+    /// Serves a configured channel: binds its `dbms.connector.<channel>.listen_address` and
+    /// applies its `handshake_timeout`, `max_concurrent_handshakes`, `first_record_timeout`,
+    /// `max_pending_handshakes` and `max_pending_per_address`, with the channel's compiled
+    /// policy from `channels` (ALPN as `channels` was loaded with). Logs and metrics carry the
+    /// channel's name, as the `tls-policy serve` listener's do.
+    ///
+    /// Errors ([`ListenError`], naming the channel and the setting): the channel is not
+    /// configured, has no policy bound, has no listen address (or `enabled=false`), has a
+    /// `tls_level` other than `REQUIRED` (this listener yields TLS streams only; use
+    /// [`crate::listener::Listener`] for OPTIONAL or DISABLED), or the address cannot be bound.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tls_policy::integration::axum::{TlsConnectInfo, TlsListener};
+    /// use tls_policy::{config::Settings, ServerOptions, TlsChannels};
+    ///
+    /// let settings = Settings::from_file("neo4j.conf", None)?;
+    /// let http = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+    /// let channels = TlsChannels::load_with(&settings, None, |_| http.clone())?;
+    /// let listener = TlsListener::for_channel(&channels, "https").await?;
+    /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    /// axum::serve(listener, app.into_make_service_with_connect_info::<TlsConnectInfo>()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn for_channel(channels: &TlsChannels, channel: &str) -> Result<Self, ListenError> {
+        let settings = channels.settings().channels.get(channel).ok_or_else(|| {
+            ListenError::UnknownChannel {
+                channel: channel.to_owned(),
+            }
+        })?;
+        if settings.tls_level != TlsLevel::Required {
+            return Err(ListenError::TlsOnly {
+                channel: channel.to_owned(),
+                level: settings.tls_level,
+            });
+        }
+        let acceptor = channels
+            .channel(channel)
+            .map(|tls| tls.acceptor.clone())
+            .ok_or_else(|| ListenError::NoPolicy {
+                channel: channel.to_owned(),
+                level: settings.tls_level,
+            })?;
+        let address =
+            settings
+                .listen_address
+                .as_deref()
+                .ok_or_else(|| ListenError::NoListenAddress {
+                    channel: channel.to_owned(),
+                })?;
+        let tcp = bind_with_backlog(address)
+            .await
+            .map_err(|source| ListenError::Bind {
+                channel: channel.to_owned(),
+                address: address.to_owned(),
+                source,
+            })?;
+        let mut listener = TlsListener::new(tcp, acceptor);
+        listener.channel = channel.to_owned();
+        listener.limits = Limits {
+            handshake_timeout: settings.handshake_timeout,
+            max_handshakes: settings.max_concurrent_handshakes.max(1),
+            pending: PendingLimits::default()
+                .with_first_record_timeout(settings.first_record_timeout)
+                .with_max_pending(settings.max_pending_handshakes)
+                .with_max_pending_per_address(settings.max_pending_per_address),
+        };
+        Ok(listener)
     }
 
     /// Binds a TCP listener on `addr` and serves TLS with `acceptor` on it.
@@ -108,10 +184,13 @@ impl Listener for TlsListener {
                 tcp,
                 acceptor,
                 limits,
+                channel,
                 running,
             } = self;
             let background = running.get_or_insert_with(|| {
-                handshakes::spawn(Arc::clone(tcp), acceptor.clone(), *limits)
+                let metrics = Arc::new(ChannelMetrics::new(channel, Some(acceptor)));
+                metrics.register();
+                handshakes::spawn(Arc::clone(tcp), acceptor.clone(), *limits, metrics)
             });
             if let Some(established) = background.next().await {
                 return established;
@@ -135,6 +214,7 @@ impl fmt::Debug for TlsListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsListener")
             .field("local_addr", &self.tcp.local_addr().ok())
+            .field("channel", &self.channel)
             .field("acceptor", &self.acceptor)
             .field("handshake_timeout", &self.limits.handshake_timeout)
             .field("max_handshakes", &self.limits.max_handshakes)
