@@ -58,7 +58,7 @@ impl TlsChannels {
     ///
     /// A channel bound to `legacy` uses the legacy system (`neo4j.key` / `neo4j.cert` in
     /// `dbms.directories.certificates`, generated when both are missing; see
-    /// [`crate::load::legacy`]). A policy with `allow_key_generation=true` and no key pair gets
+    /// `crate::load::legacy`). A policy with `allow_key_generation=true` and no key pair gets
     /// one generated for the loopback names, `dbms.connectors.default_advertised_address` and
     /// the listen hosts of the channels bound to it.
     pub fn load_with(

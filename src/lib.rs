@@ -1,16 +1,41 @@
 //! tls-policy: TLS for any tokio/tower service, chosen per channel by named SSL policies.
+//!
+//! A `neo4j.conf` names SSL policies (key, chain, trusted CAs, CRLs, client authentication,
+//! versions, ciphers) and binds channels to them; [`config::Settings`] parses it strictly,
+//! [`TlsChannels`] loads and validates every bound policy (fail closed) and compiles it for one
+//! [`Backend`] (rustls + aws-lc-rs, rustls + ring, native-tls).
+//!
+//! # API at a glance
+//!
+//! | task | entry point |
+//! |---|---|
+//! | read a config | [`config::Settings::from_file`] (or [`config::Settings::builder`]); errors are [`Error`], `file:line: setting: message` |
+//! | load and validate the policies | [`TlsChannels::load`] / [`TlsChannels::load_with`] (ALPN per channel) |
+//! | secure a tower service | [`TlsChannels::layer`] → [`TlsLayer`] → [`Tls<S>`](Tls), whose inner service gets a [`TlsStream`] |
+//! | serve a channel (TLS, plaintext or both, limits, drain) | [`listener::Listener::bind_channel`], serving [`listener::Connection`]s |
+//! | serve axum (feature `axum`) | [`integration::axum::TlsListener::for_channel`], handlers read [`integration::axum::TlsConnectInfo`] |
+//! | serve hyper (feature `http`) | [`TlsLayer`] + [`integration::http::TlsInfoLayer`]: `Arc<TlsInfo>` in each request |
+//! | who connected | [`TlsStream::info`] → [`TlsInfo`]: version, suite, ALPN, SNI, [`TlsInfo::peer_identity`] ([`PeerIdentity`]: subject, SANs, SPIFFE ID, fingerprint) |
+//! | dial a peer (cluster, backup) | [`TlsChannels::connector`] → [`TlsConnector`] (a tower `Service<Target>`), [`ClientTlsStream`] |
+//! | reload keys, chains, CAs, CRLs | [`TlsChannels::reload`], [`TlsChannels::watch`] ([`Watcher`]); each handshake and dial uses the current material |
+//! | observe | [`HandshakeFailure`] reasons; `tls_policy_*` metrics through the `metrics` facade ([`observe`]); tracing spans |
+//! | limits against floods | [`admission::PendingLimits`], [`HandshakeLimits`]; set per channel in the config |
+//!
+//! The settings, their defaults and the backend capability table are in `features.md`.
 
 pub mod admission;
-pub mod backend;
+mod backend;
 #[cfg(feature = "cli")]
 pub mod bench;
-pub mod channels;
+mod channels;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod connector;
 pub mod dev_pki;
-pub mod error;
+mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 #[cfg(any(feature = "axum", feature = "http"))]
 pub mod integration;
 pub mod layer;
@@ -18,7 +43,7 @@ pub mod listener;
 pub mod load;
 pub mod observe;
 pub mod reload;
-pub mod stream;
+mod stream;
 
 pub use backend::{Acceptor, Backend, BACKEND_NAMES};
 pub use channels::{ChannelTls, TlsChannels};

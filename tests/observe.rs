@@ -244,6 +244,67 @@ for_each_backend! {
     }
 }
 
+// === the axum TlsListener: the same admission, the same metrics ===
+
+#[cfg(feature = "axum")]
+mod axum_listener {
+    use super::*;
+
+    crate::for_each_backend! {
+        async fn the_axum_listener_counts_like_the_listener(backend: Backend) {
+            use tls_policy::integration::axum::{TlsConnectInfo, TlsListener};
+            recorded();
+            let channel = format!("{backend}-axum");
+            let home = Home::new(backend, &["client_auth=NONE"]);
+            let mut text = std::fs::read_to_string(&home.config).expect("config");
+            text = text.replace("bolt.ssl_policy=test", &format!("{channel}.ssl_policy=test"));
+            text.push_str(&format!(
+                "dbms.connector.{channel}.listen_address=127.0.0.1:0\n\
+                 dbms.connector.{channel}.first_record_timeout=300ms\n\
+                 dbms.connector.{channel}.handshake_timeout=300ms\n\
+                 dbms.connector.{channel}.max_pending_per_address=2\n"
+            ));
+            std::fs::write(&home.config, text).expect("config");
+            let channels = tls_policy::TlsChannels::load(&home.settings().expect("parses"), Some(backend))
+                .expect("loads");
+            let listener = TlsListener::for_channel(&channels, &channel).await.expect("bound");
+            let addr = axum::serve::Listener::local_addr(&listener).expect("addr");
+            let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+            let server = tokio::spawn(async move {
+                axum::serve(listener, app.into_make_service_with_connect_info::<TlsConnectInfo>()).await
+            });
+            let labels = [("channel", channel.as_str())];
+
+            // A handshake (the client then sends no HTTP, which is axum's business).
+            Client::anonymous().handshake(addr).await.expect("handshake");
+            expect_value(HANDSHAKES, &[("channel", &channel), ("outcome", "ok")], 1.0).await;
+
+            // Silent: pending until cut at the first-record timeout.
+            let silent = TcpStream::connect(addr).await.expect("connect");
+            expect_value(PENDING_CONNECTIONS, &labels, 1.0).await;
+            expect_failure(&channel, "first_record_timeout").await;
+            expect_value(PENDING_CONNECTIONS, &labels, 0.0).await;
+            drop(silent);
+
+            // A stalled handshake: cut at the handshake timeout.
+            let mut stalled = TcpStream::connect(addr).await.expect("connect");
+            stalled
+                .write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x10, 0x00])
+                .await
+                .expect("write");
+            expect_failure(&channel, "timeout").await;
+            drop(stalled);
+
+            // Past the per-address bound: closed at once and counted.
+            let held = [TcpStream::connect(addr).await.expect("connect"), TcpStream::connect(addr).await.expect("connect")];
+            let third = TcpStream::connect(addr).await.expect("connect");
+            expect_failure(&channel, "address_limit").await;
+            drop((held, third));
+            server.abort();
+        }
+    }
+}
+
 // === serve --metrics ===
 
 #[cfg(feature = "cli")]

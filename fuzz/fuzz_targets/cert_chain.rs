@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tls_policy::load::certs::{parse_cert_chain, parse_cert_file, summarize_certificate};
+use tls_policy::fuzzing::{parse_cert_chain, parse_cert_file, summarize_certificate};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(chain) = parse_cert_chain(data) {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tls_policy::load::crl::parse_crl;
+use tls_policy::fuzzing::parse_crl;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(crls) = parse_crl(data.to_vec()) {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tls_policy::load::key::parse_private_key;
+use tls_policy::fuzzing::parse_private_key;
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the password, so one corpus covers both paths.

@@ -122,7 +122,7 @@ impl InMemory {
     }
 
     /// Moves `bytes` of application data through the pair in `direction`, in writes of
-    /// [`CHUNK`](super::protocol::CHUNK) bytes.
+    /// `CHUNK` bytes.
     pub async fn transfer(&mut self, direction: Direction, bytes: u64) -> io::Result<()> {
         self.transfer_in_chunks(direction, bytes, super::protocol::CHUNK)
             .await

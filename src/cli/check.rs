@@ -21,11 +21,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use super::CliResult;
 use crate::channels::choose_backend;
 use crate::config::{ChannelSettings, ConnectorKind, Settings, LEGACY_POLICY};
+use crate::load::certs::summarize_certificate;
 use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
-use crate::load::{
-    bound_policy_would_generate, load_bound_policy, load_private_key, summarize_certificate,
-    LoadedPolicy,
-};
+use crate::load::{bound_policy_would_generate, load_bound_policy, load_private_key, LoadedPolicy};
 use crate::{Backend, Error};
 
 /// The settings whose default is a path under `base_directory`.
@@ -315,7 +313,7 @@ fn describe_tickets(server: &tls_policy_backend::ServerPolicy, file: Option<&Pat
         (Some(keys), Some(file)) => {
             let form = crate::load::ticket_keys::read_key_file(file)
                 .ok()
-                .and_then(|bytes| crate::load::parse_ticket_keys(&bytes).ok())
+                .and_then(|bytes| crate::load::ticket_keys::parse_ticket_keys(&bytes).ok())
                 .map_or("?", |parsed| parsed.format.as_str());
             format!(
                 "shared: {} ({form}{}), {} key(s), new tickets sealed with {}",

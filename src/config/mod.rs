@@ -16,7 +16,7 @@
 mod builder;
 mod file;
 mod keys;
-pub mod model;
+mod model;
 mod properties;
 mod resolve;
 mod suggest;

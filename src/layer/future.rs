@@ -14,7 +14,7 @@ pub(crate) type ServiceFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> 
 type Handshake<R, E> =
     Pin<Box<dyn Future<Output = Result<ServiceFuture<R, E>, TlsServiceError<E>>> + Send>>;
 
-/// The future returned by [`super::Tls::call`].
+/// The future returned by `super::Tls::call`.
 ///
 /// Two allocations per connection, none per record: the handshake, freed as soon as it is done
 /// (so that a connection idling in the inner service does not keep the handshake's state — for

@@ -65,6 +65,7 @@ pub use config::{ListenerConfig, TlsMode, DEFAULT_DRAIN_TIMEOUT};
 pub use connection::{Connection, Transport};
 pub use drain::Draining;
 pub use error::ListenError;
+#[cfg(feature = "axum")]
 pub(crate) use server::bind_with_backlog;
 pub use server::{Listener, ServeSummary};
 

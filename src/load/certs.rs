@@ -45,7 +45,7 @@ pub fn load_cert_chain(policy: &str, path: &Path) -> Result<Vec<CertificateDer<'
 }
 
 /// Parses the bytes of a `public_certificate` file (no filesystem access): PEM certificates,
-/// leaf first, in file order, each checked to parse as X.509. [`load_cert_chain`] is this plus
+/// leaf first, in file order, each checked to parse as X.509. `load_cert_chain` is this plus
 /// reading the file and naming the policy, setting and path.
 ///
 /// Errors: not PEM, no certificate, a certificate that does not parse.
@@ -87,7 +87,7 @@ pub fn read_cert_file(path: &Path) -> std::result::Result<Vec<CertificateDer<'st
 }
 
 /// Parses the bytes of one trusted certificate file (no filesystem access): a PEM bundle (if it
-/// contains `-----BEGIN`) or one DER certificate, as [`read_cert_file`] does.
+/// contains `-----BEGIN`) or one DER certificate, as `read_cert_file` does.
 pub fn parse_cert_file(
     bytes: Vec<u8>,
 ) -> std::result::Result<Vec<CertificateDer<'static>>, String> {

@@ -42,7 +42,7 @@ pub fn read_crl_file(
 }
 
 /// Parses the bytes of one CRL file (no filesystem access): PEM (if it contains `-----BEGIN`,
-/// one or more `X509 CRL` sections) or one DER CRL, as [`read_crl_file`] does.
+/// one or more `X509 CRL` sections) or one DER CRL, as `read_crl_file` does.
 pub fn parse_crl(
     bytes: Vec<u8>,
 ) -> std::result::Result<Vec<CertificateRevocationListDer<'static>>, String> {

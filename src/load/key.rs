@@ -65,9 +65,12 @@ impl fmt::Display for KeyFormat {
 pub struct LoadedKey {
     /// The key: as read (decrypted PKCS#8 for an encrypted key) and as unencrypted PKCS#8.
     pub key: PrivateKey,
-    /// How it was written.
+    /// How it was written (reported by `tls-policy check`).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub format: KeyFormat,
-    /// Its algorithm: `RSA`, `EC P-256`, `EC P-384`, `EC P-521`, `Ed25519`, … or the OID.
+    /// Its algorithm: `RSA`, `EC P-256`, `EC P-384`, `EC P-521`, `Ed25519`, … or the OID
+    /// (reported by `tls-policy check`).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub algorithm: String,
 }
 
@@ -125,10 +128,10 @@ pub fn load_private_key(policy: &str, path: &Path, password: Option<&str>) -> Re
 }
 
 /// Parses the bytes of a private key file (no filesystem access): exactly one PEM private key,
-/// decrypted with `password` when it is encrypted PKCS#8. [`load_private_key`] is this plus
+/// decrypted with `password` when it is encrypted PKCS#8. `load_private_key` is this plus
 /// reading the file and naming the policy and path.
 ///
-/// The errors are those of [`load_private_key`], as a [`KeyProblem`] naming the setting.
+/// The errors are those of `load_private_key`, as a `KeyProblem` naming the setting.
 pub fn parse_private_key(
     pem: &[u8],
     password: Option<&str>,

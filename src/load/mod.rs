@@ -1,7 +1,8 @@
 //! Loading a policy's files and validating them (spec §2) into a backend-neutral `ServerPolicy`.
 //!
 //! [`load_policy`] applies the start-up rules in order and fails closed on the first broken one;
-//! the submodules hold one loader each, public so that a `check` command can report on each file.
+//! the submodules hold one loader each (crate-internal: `tls-policy check` reports on each file
+//! through them).
 //!
 //! ```no_run
 //! # fn run(settings: &tls_policy::config::PolicySettings) -> tls_policy::Result<()> {
@@ -12,15 +13,15 @@
 //! # Ok(()) }
 //! ```
 
-pub mod certs;
-pub mod crl;
-pub mod dir;
-pub mod generate;
-pub mod key;
-pub mod key_match;
-pub mod legacy;
-pub mod permissions;
-pub mod ticket_keys;
+pub(crate) mod certs;
+pub(crate) mod crl;
+pub(crate) mod dir;
+pub(crate) mod generate;
+pub(crate) mod key;
+pub(crate) mod key_match;
+pub(crate) mod legacy;
+pub(crate) mod permissions;
+pub(crate) mod ticket_keys;
 
 #[cfg(test)]
 mod test_support;
@@ -37,19 +38,14 @@ use tls_policy_backend::{ClientAuth, ServerPolicy};
 use crate::config::{PolicySettings, Settings, LEGACY_POLICY};
 use crate::error::{Error, Result};
 
-pub use certs::{
-    load_cert_chain, load_trusted_dir, read_cert_file, summarize_certificate, CertSummary,
-};
-pub use crl::{check_crls, load_revoked_dir, read_crl_file, summarize_crl, CrlSummary};
-pub use dir::{list_dir_files, DirFile};
-pub use generate::{generate_policy_pair, would_generate, SelfSignedPair};
-pub use key::{load_private_key, KeyFormat, LoadedKey};
-pub use key_match::{check_key_matches, compare_key_and_certificate, KeyMatch};
-pub use legacy::load_legacy;
-pub use permissions::{
-    check_directory_permissions, check_key_permissions, check_secret_file_permissions,
-};
-pub use ticket_keys::{load_ticket_keys, parse_ticket_keys, TicketKeyFile, TicketKeyFormat};
+pub(crate) use certs::{load_cert_chain, load_trusted_dir, read_cert_file};
+pub(crate) use crl::{load_revoked_dir, summarize_crl};
+pub(crate) use generate::{generate_policy_pair, would_generate};
+pub(crate) use key::load_private_key;
+pub(crate) use key_match::check_key_matches;
+pub(crate) use legacy::load_legacy;
+pub(crate) use permissions::{check_directory_permissions, check_key_permissions};
+pub(crate) use ticket_keys::load_ticket_keys;
 
 /// A policy that passed start-up validation, with the warnings it raised.
 #[derive(Clone, Debug)]
@@ -71,7 +67,7 @@ pub struct LoadOptions {
 }
 
 /// Loads the policy a channel is bound to by name: the legacy system for
-/// [`LEGACY_POLICY`] ([`load_legacy`]), else the defined policy, whose generated certificate
+/// [`LEGACY_POLICY`] (`load_legacy`), else the defined policy, whose generated certificate
 /// (with `allow_key_generation=true`) also covers `dbms.connectors.default_advertised_address`
 /// and the listen hosts of the channels bound to it. An undefined name is an error on
 /// `ssl_policy`.
@@ -145,18 +141,18 @@ pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
 /// Loads and validates one policy's files, applying the spec §2 rules in order:
 ///
 /// 0. with `allow_key_generation=true` and neither the key nor the certificate present: create
-///    the directories and a self-signed pair ([`generate_policy_pair`]), with a warning;
+///    the directories and a self-signed pair (`generate_policy_pair`), with a warning;
 /// 1. `base_directory` exists and is a directory;
 /// 2. the private key and the certificate chain exist and parse, and the key matches the leaf;
 /// 3. `trusted_dir` (unless `trust_all`) and `revoked_dir` exist and every file in them parses;
 ///    unless `trust_all`, every CRL is issued and signed by a certificate of `trusted_dir` and
-///    has a `nextUpdate` still ahead (spec rule 8, [`crl::check_crls`]); with `trust_all` the
+///    has a `nextUpdate` still ahead (spec rule 8, `crl::check_crls`); with `trust_all` the
 ///    CRLs play no part (a warning says so) and the policy carries none;
 /// 4. `client_auth=REQUIRE` has at least one trust anchor (unless `trust_all`);
 /// 5. the private key file is not readable by others (group-readable: a warning);
 /// 7. `base_directory`, `trusted_dir` and `revoked_dir` are not writable by others
 ///    (group-writable: a warning);
-/// 9. **ours**: the `session_ticket_keys` file, when set, parses ([`load_ticket_keys`]) and is
+/// 9. **ours**: the `session_ticket_keys` file, when set, parses (`load_ticket_keys`) and is
 ///    not readable by others (group-readable: a warning).
 ///
 /// The first broken rule is returned as [`Error::Policy`]. Warnings (trust_all, an expired or

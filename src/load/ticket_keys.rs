@@ -37,7 +37,8 @@ pub enum TicketKeyFormat {
 }
 
 impl TicketKeyFormat {
-    /// `raw` or `base64`, for messages.
+    /// `raw` or `base64`, for messages (of the `tls-policy` command).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub fn as_str(self) -> &'static str {
         match self {
             TicketKeyFormat::Raw => "raw",
@@ -118,7 +119,9 @@ pub fn parse_ticket_keys(bytes: &[u8]) -> std::result::Result<TicketKeyFile, Str
     Ok(TicketKeyFile { keys, format })
 }
 
-/// Writes `keys` in `format`: raw concatenation, or one base64 key a line.
+/// Writes `keys` in `format`: raw concatenation, or one base64 key a line (for
+/// `tls-policy ticket-keys`).
+#[cfg_attr(not(any(feature = "cli", test)), allow(dead_code))]
 pub fn encode_ticket_keys(keys: &[TicketKey], format: TicketKeyFormat) -> Vec<u8> {
     match format {
         TicketKeyFormat::Raw => keys.iter().flat_map(|key| key.to_bytes()).collect(),

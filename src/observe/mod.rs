@@ -1,5 +1,5 @@
 //! Observability: handshake failures classified by reason, `tracing` spans and events, and
-//! metrics through the [`metrics`] facade, all named `tls_policy_*`.
+//! metrics through the `metrics` facade, all named `tls_policy_*`.
 //!
 //! The [`crate::listener::Listener`] and the [`crate::TlsLayer`] record everything here on their
 //! own; an application only installs a `metrics` recorder (or, with the `cli` feature,

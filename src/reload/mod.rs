@@ -1,9 +1,9 @@
 //! Hot reload: re-read each policy's files, validate them in full, and swap the new material in
 //! atomically, so that the next handshake uses it and live connections are untouched.
 //!
-//! Three triggers reach the same code: the API ([`TlsChannels::reload`],
-//! [`TlsChannels::reload_policy`]), `SIGHUP` in `tls-policy serve`, and a file watcher
-//! ([`TlsChannels::watch`]) that reloads a policy once its directories have been quiet for a
+//! Three triggers reach the same code: the API (`TlsChannels::reload`,
+//! `TlsChannels::reload_policy`), `SIGHUP` in `tls-policy serve`, and a file watcher
+//! (`TlsChannels::watch`) that reloads a policy once its directories have been quiet for a
 //! moment. Each policy is reloaded all-or-nothing: when the new key, chain, trusted or revoked
 //! files are broken, the policy keeps serving what it served and the error is returned and
 //! logged with the policy, the setting and the path.

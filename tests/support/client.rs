@@ -81,6 +81,24 @@ impl<'a> Client<'a> {
             .map_err(|_| "client timed out".to_string())?
     }
 
+    /// Connects and completes a handshake as `localhost`, then closes; no data is exchanged.
+    pub async fn handshake(&self, addr: SocketAddr) -> Result<(), String> {
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(self.config()?));
+        let handshake = async {
+            let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+            let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+            let mut tls = connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            let _ = tls.shutdown().await;
+            Ok(())
+        };
+        tokio::time::timeout(STEP, handshake)
+            .await
+            .map_err(|_| "client timed out".to_string())?
+    }
+
     async fn exchange_unbounded(&self, addr: SocketAddr) -> Result<Seen, String> {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(self.config()?));
         let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
