@@ -4,24 +4,6 @@
 //! of hostnames; [`write_pair`] writes them with the key file created owner-only (mode 0600)
 //! from the start and removes whatever it created if any step fails. [`generate_policy_pair`]
 //! is what `load_policy` runs for a policy with `allow_key_generation=true`.
-//!
-//! ```no_run
-//! use std::path::PathBuf;
-//! use tls_policy::load::generate::{write_pair, PairFiles, SelfSignedPair};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let pair = SelfSignedPair::generate("localhost", &["localhost".into(), "127.0.0.1".into()])?;
-//! let dir = PathBuf::from("certificates/dev");
-//! let files = PairFiles {
-//!     key: dir.join("private.key"),
-//!     cert: dir.join("public.crt"),
-//!     cert_copies: vec![dir.join("trusted/public.crt")],
-//!     dirs: vec![dir.join("trusted"), dir.join("revoked")],
-//! };
-//! write_pair(&pair, &files).map_err(|(path, e)| format!("{}: {e}", path.display()))?;
-//! # Ok(())
-//! # }
-//! ```
 
 use std::collections::HashSet;
 use std::fmt;

@@ -7,7 +7,8 @@
 //!
 //! ```no_run
 //! # fn run(settings: &tls_policy::config::Settings) -> tls_policy::Result<()> {
-//! let loaded = tls_policy::load::legacy::load_legacy(settings)?;
+//! // What a channel bound to `legacy.ssl_policy` loads:
+//! let loaded = tls_policy::load::load_bound_policy(settings, "legacy")?;
 //! assert_eq!(loaded.policy.name, "legacy");
 //! # Ok(()) }
 //! ```

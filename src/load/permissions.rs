@@ -198,17 +198,9 @@ mod tests {
     fn world_readable_is_refused_with_modes() {
         let (_tmp, path) = key_file(0o644);
         let e = check_key_permissions("p", &path).unwrap_err();
-        let Error::Policy {
-            policy,
-            setting,
-            path: p,
-            message,
-        } = &e
-        else {
-            panic!("{e:?}")
-        };
-        assert_eq!((policy.as_str(), *setting), ("p", "private_key"));
-        assert_eq!(p.as_deref(), Some(path.as_path()));
+        let (policy, setting, p, message) = parts(&e);
+        assert_eq!((policy, setting), ("p", "private_key"));
+        assert_eq!(p, Some(path.as_path()));
         assert!(message.contains("0644"), "{message}");
         assert!(message.contains("0600"), "{message}");
         assert!(message.contains("chmod 600"), "{message}");
@@ -216,6 +208,19 @@ mod tests {
         let (_tmp, path) = key_file(0o604);
         let e = check_key_permissions("p", &path).unwrap_err().to_string();
         assert!(e.contains("0604"), "{e}");
+    }
+
+    /// The policy, setting, path and message of an `Error::Policy`.
+    fn parts(e: &Error) -> (&str, &'static str, Option<&std::path::Path>, &str) {
+        match e {
+            Error::Policy {
+                policy,
+                setting,
+                path,
+                message,
+            } => (policy, setting, path.as_deref(), message),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn dir(mode: u32) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -231,17 +236,9 @@ mod tests {
         for mode in [0o777, 0o1777, 0o702] {
             let (_tmp, path) = dir(mode);
             let e = check_directory_permissions("p", "trusted_dir", &path, &[]).unwrap_err();
-            let Error::Policy {
-                policy,
-                setting,
-                path: p,
-                message,
-            } = &e
-            else {
-                panic!("{e:?}")
-            };
-            assert_eq!((policy.as_str(), *setting), ("p", "trusted_dir"));
-            assert_eq!(p.as_deref(), Some(path.as_path()));
+            let (policy, setting, p, message) = parts(&e);
+            assert_eq!((policy, setting), ("p", "trusted_dir"));
+            assert_eq!(p, Some(path.as_path()));
             assert!(message.contains(&format!("{mode:04o}")), "{message}");
             assert!(message.contains("writable by others"), "{message}");
             assert!(message.contains("chmod o-w"), "{message}");

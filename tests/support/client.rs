@@ -83,14 +83,8 @@ impl<'a> Client<'a> {
 
     /// Connects and completes a handshake as `localhost`, then closes; no data is exchanged.
     pub async fn handshake(&self, addr: SocketAddr) -> Result<(), String> {
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(self.config()?));
         let handshake = async {
-            let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-            let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-            let mut tls = connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("handshake: {e}"))?;
+            let mut tls = self.connect(addr).await?;
             let _ = tls.shutdown().await;
             Ok(())
         };
@@ -99,14 +93,22 @@ impl<'a> Client<'a> {
             .map_err(|_| "client timed out".to_string())?
     }
 
-    async fn exchange_unbounded(&self, addr: SocketAddr) -> Result<Seen, String> {
+    /// Connects to `addr` and runs the handshake as `localhost`.
+    async fn connect(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(self.config()?));
         let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
         let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-        let mut tls = connector
+        connector
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("handshake: {e}"))?;
+            .map_err(|e| format!("handshake: {e}"))
+    }
+
+    async fn exchange_unbounded(&self, addr: SocketAddr) -> Result<Seen, String> {
+        let mut tls = self.connect(addr).await?;
         let (_, connection) = tls.get_ref();
         let seen = Seen {
             version: connection.protocol_version(),
