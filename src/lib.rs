@@ -21,6 +21,30 @@
 //! | observe | [`HandshakeFailure`] reasons; `tls_policy_*` metrics through the `metrics` facade ([`observe`]); tracing spans |
 //! | limits against floods | [`admission::PendingLimits`], [`HandshakeLimits`]; set per channel in the config |
 //!
+//! Everything else public, by module (the crate root re-exports the types above):
+//!
+//! - [`config`]: `Settings`, `PolicySettings`, `ChannelSettings`, `TlsLevel`, `ConnectorKind`,
+//!   the builders (`SettingsBuilder`, `PolicyBuilder`) and every `DEFAULT_*` of the config.
+//! - [`load`]: `load_policy`, `load_policy_with` (`LoadOptions`), `load_bound_policy`,
+//!   `LoadedPolicy` — loading and validating one policy outside `TlsChannels`.
+//! - [`layer`]: `TlsLayer`, `Tls`, `TlsFuture`, `HandshakeLimits`, `TlsServiceError`,
+//!   `HandshakeError`, `DEFAULT_HANDSHAKE_TIMEOUT`, `UNNAMED_CHANNEL`.
+//! - [`listener`]: `Listener`, `ListenerConfig`, `TlsMode`, `Connection`, `Transport`,
+//!   `Draining`, `ServeSummary`, `ListenError`, `DEFAULT_DRAIN_TIMEOUT`.
+//! - [`admission`]: `PendingLimits` (first-record timeout, pending bounds).
+//! - [`connector`]: `TlsConnector`, `Target`, `InvalidTarget`, `ConnectError`, `ConnectFuture`,
+//!   `DEFAULT_CONNECT_TIMEOUT`.
+//! - [`reload`]: `ReloadReport`, `PolicyReload`, `ReloadChange`, `ReloadError`, `ReloadFailure`,
+//!   `Watcher`, `DEFAULT_DEBOUNCE`.
+//! - [`observe`]: the metric names, `ChannelMetrics`, the expiry gauges' recorders,
+//!   `classify_handshake_error`, `prometheus` (the text exposition `serve --metrics` uses).
+//! - `integration::axum` (feature `axum`): `TlsListener`, `TlsConnectInfo`,
+//!   `DEFAULT_MAX_HANDSHAKES`; `integration::http` (feature `http`): `TlsInfoLayer`,
+//!   `AddTlsInfo`.
+//! - [`dev_pki`]: a development and test PKI made with rcgen (root, intermediate, server,
+//!   clients, CRLs) — for demos and tests, never for production.
+//! - `cli` and `bench` (feature `cli`): the `tls-policy` command.
+//!
 //! The settings, their defaults and the backend capability table are in `features.md`.
 
 pub mod admission;
