@@ -10,7 +10,8 @@ use ::axum::serve::Listener;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use super::handshakes::{self, Limits, Running};
-use crate::admission::PendingLimits;
+use crate::admission::{PendingLimits, ProxyHeader};
+use crate::config::{Network, ProxyProtocol};
 use crate::layer::DEFAULT_HANDSHAKE_TIMEOUT;
 use crate::{Acceptor, TlsStream};
 
@@ -45,6 +46,7 @@ impl TlsListener {
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 max_handshakes: DEFAULT_MAX_HANDSHAKES,
                 pending: PendingLimits::default(),
+                proxy: ProxyHeader::default(),
             },
             running: None,
         }
@@ -92,6 +94,20 @@ impl TlsListener {
         self
     }
 
+    /// Reads a PROXY protocol header (`protocol`: v1, v2 or either) before the handshake on
+    /// connections from the `trusted` networks (default: none is read). Those connections must
+    /// send it; a header from any other source closes the connection. The client address it
+    /// carries is the one `accept()` returns, so `TlsConnectInfo::remote_addr` and the
+    /// per-address bound see the client, not the proxy.
+    pub fn proxy_protocol(
+        mut self,
+        protocol: ProxyProtocol,
+        trusted: impl IntoIterator<Item = Network>,
+    ) -> Self {
+        self.limits.proxy = ProxyHeader::new(protocol, trusted.into_iter().collect());
+        self
+    }
+
     /// The acceptor every handshake uses.
     pub fn acceptor(&self) -> &Acceptor {
         &self.acceptor
@@ -111,7 +127,7 @@ impl Listener for TlsListener {
                 running,
             } = self;
             let background = running.get_or_insert_with(|| {
-                handshakes::spawn(Arc::clone(tcp), acceptor.clone(), *limits)
+                handshakes::spawn(Arc::clone(tcp), acceptor.clone(), limits.clone())
             });
             if let Some(established) = background.next().await {
                 return established;
