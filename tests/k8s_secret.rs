@@ -2,7 +2,8 @@
 //! writes a new timestamped directory, points a `..data_tmp` symlink at it, renames that over
 //! `..data` and removes the old directory, while the files the pod reads are fixed symlinks
 //! through `..data`. The watcher must pick up each such swap (here two in a row), on every
-//! compiled-in backend.
+//! compiled-in backend: the certificate, and (rustls) the session-ticket key file from the same
+//! Secret.
 #![cfg(unix)]
 
 mod support;
@@ -12,16 +13,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::{ClientConfig, HandshakeKind, RootCertStore};
 use support::server::Server;
 use support::{pki, Home, STEP};
 use tls_policy::dev_pki::{Issued, LeafSpec};
 use tls_policy::TlsChannels;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The entries a pod sees at the top of the mount, each a symlink through `..data`.
-const ENTRIES: [&str; 4] = ["private.key", "public.crt", "trusted", "revoked"];
+const ENTRIES: [&str; 5] = [
+    "private.key",
+    "public.crt",
+    "ticket.keys",
+    "trusted",
+    "revoked",
+];
 
 /// A further server certificate for `localhost` from the PKI's intermediate.
 fn server_cert(name: &str) -> Issued {
@@ -37,18 +46,20 @@ fn server_cert(name: &str) -> Issued {
 /// Writes one version of the Secret as the kubelet does (`defaultMode: 0400`): the timestamped
 /// directory `stamp` with the key, the chain and `trusted/` (items with a path) and an empty
 /// `revoked/`; then `..data_tmp -> stamp` renamed over `..data`; then the previous directory
-/// removed. The first version also creates the top-level symlinks.
-fn publish(mount: &Path, stamp: &str, issued: &Issued) {
+/// removed. The first version also creates the top-level symlinks. `ticket.keys` holds one
+/// session-ticket key made of `ticket_byte`s (a new byte, a new key).
+fn publish(mount: &Path, stamp: &str, issued: &Issued, ticket_byte: u8) {
     let dir = mount.join(stamp);
     std::fs::create_dir_all(dir.join("trusted")).expect("timestamped dir");
     std::fs::create_dir_all(dir.join("revoked")).expect("revoked dir");
-    let files = [
-        ("private.key", issued.key_pem.clone()),
-        ("public.crt", issued.chain_pem()),
-        ("trusted/root.crt", pki().root.cert_pem.clone()),
+    let files: [(&str, Vec<u8>); 5] = [
+        ("private.key", issued.key_pem.clone().into_bytes()),
+        ("public.crt", issued.chain_pem().into_bytes()),
+        ("ticket.keys", vec![ticket_byte; 80]),
+        ("trusted/root.crt", pki().root.cert_pem.clone().into_bytes()),
         (
             "trusted/intermediate.crt",
-            pki().intermediate.cert_pem.clone(),
+            pki().intermediate.cert_pem.clone().into_bytes(),
         ),
     ];
     for (name, contents) in files {
@@ -71,17 +82,45 @@ fn publish(mount: &Path, stamp: &str, issued: &Issued) {
     }
 }
 
-/// The leaf the server at `addr` presents to a client trusting the PKI's root.
-async fn leaf(addr: std::net::SocketAddr) -> Result<CertificateDer<'static>, String> {
+/// A client trusting the PKI's root; resuming from its own store when `resuming`.
+fn client(resuming: bool) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     roots.add(pki().root.cert_der.clone()).expect("root");
-    let config =
+    let mut config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .expect("versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    config.resumption = if resuming {
+        Resumption::store(Arc::new(ClientSessionMemoryCache::new(8)))
+    } else {
+        Resumption::disabled()
+    };
+    Arc::new(config)
+}
+
+/// Whether a handshake with `config` resumed (an echo takes in the TLS 1.3 tickets).
+async fn resumed(config: &Arc<ClientConfig>, addr: std::net::SocketAddr) -> bool {
+    tokio::time::timeout(STEP, async {
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let name = ServerName::try_from("localhost").expect("name");
+        let mut tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
+            .connect(name, tcp)
+            .await
+            .expect("handshake");
+        tls.write_all(b"ping\n").await.expect("write");
+        let mut echoed = [0u8; 5];
+        tls.read_exact(&mut echoed).await.expect("echo");
+        tls.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed)
+    })
+    .await
+    .expect("handshake in time")
+}
+
+/// The leaf the server at `addr` presents to a client trusting the PKI's root.
+async fn leaf(addr: std::net::SocketAddr) -> Result<CertificateDer<'static>, String> {
+    let connector = tokio_rustls::TlsConnector::from(client(false));
     let attempt = async {
         let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
         let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
@@ -115,14 +154,21 @@ async fn serves(addr: std::net::SocketAddr, expected: &CertificateDer<'_>) -> bo
 
 for_each_backend! {
     async fn a_secret_volume_swap_is_picked_up_by_the_watcher(backend: Backend) {
-        let home = Home::new(backend, &["client_auth=NONE"]);
+        // native-tls has no ticket keys: it gets the certificates only.
+        let tickets = backend != tls_policy::Backend::NativeTls;
+        let lines: &[&str] = if tickets {
+            &["client_auth=NONE", "session_ticket_keys=ticket.keys"]
+        } else {
+            &["client_auth=NONE"]
+        };
+        let home = Home::new(backend, lines);
         // certificates/test becomes the Secret's mount point (sticky and world-writable, as
         // the loader accepts for such mounts).
         let mount = home.base();
         std::fs::remove_dir_all(&mount).expect("clear the policy directory");
         std::fs::create_dir_all(&mount).expect("mount point");
         let first = server_cert("secret-v1");
-        publish(&mount, "..2026_11_30_17_00_00.123456789", &first);
+        publish(&mount, "..2026_11_30_17_00_00.123456789", &first, 1);
         std::fs::set_permissions(&mount, std::fs::Permissions::from_mode(0o1777)).expect("1777");
 
         let settings = home.settings().expect("config parses");
@@ -130,13 +176,23 @@ for_each_backend! {
         let server = Server::start(channels.channel("bolt").expect("bolt").acceptor.clone()).await;
         let _watcher = channels.watch_with(Duration::from_millis(200)).expect("watch");
         assert_eq!(leaf(server.addr).await.expect("handshake"), first.cert_der);
+        let resuming = client(true);
+        if tickets {
+            assert!(!resumed(&resuming, server.addr).await);
+            assert!(resumed(&resuming, server.addr).await, "a ticket of key 1 resumes");
+        }
 
         let second = server_cert("secret-v2");
-        publish(&mount, "..2026_11_30_17_05_00.987654321", &second);
+        publish(&mount, "..2026_11_30_17_05_00.987654321", &second, 2);
         assert!(serves(server.addr, &second.cert_der).await, "the first swap was not picked up");
+        if tickets {
+            // The new file holds key 2 only: the ticket sealed under key 1 no longer opens.
+            assert!(!resumed(&resuming, server.addr).await, "ticket keys not swapped");
+            assert!(resumed(&resuming, server.addr).await, "a ticket of key 2 resumes");
+        }
 
         let third = server_cert("secret-v3");
-        publish(&mount, "..2026_11_30_17_10_00.555555555", &third);
+        publish(&mount, "..2026_11_30_17_10_00.555555555", &third, 3);
         assert!(serves(server.addr, &third.cert_der).await, "the second swap was not picked up");
         // Exactly the kubelet's layout remains: the links, ..data and one version.
         let mut names: Vec<String> = std::fs::read_dir(&mount)
@@ -146,7 +202,7 @@ for_each_backend! {
         names.sort();
         assert_eq!(
             names,
-            ["..2026_11_30_17_10_00.555555555", "..data", "private.key", "public.crt", "revoked", "trusted"]
+            ["..2026_11_30_17_10_00.555555555", "..data", "private.key", "public.crt", "revoked", "ticket.keys", "trusted"]
         );
     }
 }
