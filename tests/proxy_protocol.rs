@@ -80,6 +80,18 @@ impl Fleet {
     /// Starts a replica whose one HTTP channel is named `channel` (so the page says which
     /// replica answered), sealing tickets with `keys`, reading `proxy` headers from `trusted`.
     async fn replica(&self, channel: &str, keys: &str, proxy: &str, trusted: &str) -> Served {
+        self.replica_with(channel, keys, proxy, trusted, &[]).await
+    }
+
+    /// [`Fleet::replica`] with `extra` arguments for `serve`.
+    async fn replica_with(
+        &self,
+        channel: &str,
+        keys: &str,
+        proxy: &str,
+        trusted: &str,
+        extra: &[&str],
+    ) -> Served {
         let config = self.dir.path().join(format!("{channel}.conf"));
         std::fs::write(
             &config,
@@ -95,7 +107,7 @@ impl Fleet {
             ),
         )
         .expect("write config");
-        let args: Vec<String> = [
+        let mut args: Vec<String> = [
             "serve",
             "--config",
             &config.display().to_string(),
@@ -107,6 +119,7 @@ impl Fleet {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
         Served::start(&args, 1).await
     }
 }
@@ -119,25 +132,39 @@ struct Haproxy {
     addr: SocketAddr,
 }
 
+/// One replica as HAProxy sees it: its TLS address, and its metrics port when HAProxy checks
+/// its `/ready`.
+type Upstream = (SocketAddr, Option<u16>);
+
 /// The configuration the test runs (docs/deploy.md shows the same): TCP mode, round robin
-/// over `servers`, each sent the PROXY header (`send-proxy-v2` or `send-proxy`).
-fn haproxy_config(bind: SocketAddr, servers: &[SocketAddr], send: &str) -> String {
+/// over `servers`, each sent the PROXY header (`send-proxy-v2` or `send-proxy`); with metrics
+/// ports, an HTTP check of `/ready` every 200 ms, one failure taking a replica out.
+fn haproxy_config(bind: SocketAddr, servers: &[Upstream], send: &str) -> String {
     let mut text = format!(
         "global\n    maxconn 256\n\n\
          defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n    \
-         timeout server 30s\n\n\
+         timeout server 30s\n    timeout check 2s\n\n\
          frontend tls_in\n    bind {bind}\n    default_backend replicas\n\n\
          backend replicas\n    balance roundrobin\n"
     );
-    for (i, server) in servers.iter().enumerate() {
-        text.push_str(&format!("    server replica{} {server} {send}\n", i + 1));
+    if servers.iter().any(|(_, check)| check.is_some()) {
+        text.push_str(
+            "    option httpchk GET /ready\n    default-server inter 200ms fall 1 rise 1\n",
+        );
+    }
+    for (i, (server, check)) in servers.iter().enumerate() {
+        let check = check.map_or(String::new(), |port| format!(" check port {port}"));
+        text.push_str(&format!(
+            "    server replica{} {server} {send}{check}\n",
+            i + 1
+        ));
     }
     text
 }
 
 impl Haproxy {
     /// Starts HAProxy in front of `servers`, sending `send`; waits (bounded) until it accepts.
-    async fn start(dir: &Path, servers: &[SocketAddr], send: &str) -> Haproxy {
+    async fn start(dir: &Path, servers: &[Upstream], send: &str) -> Haproxy {
         // A free port for its frontend (released just before HAProxy binds it).
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -294,22 +321,34 @@ fn channel_in(transcript: &str) -> String {
 
 // === metrics ===
 
-/// The replica's metrics address, from its `metrics http://.../metrics` line.
-fn metrics_addr(served: &Served) -> String {
-    served
-        .stdout
-        .lock()
-        .expect("stdout")
-        .iter()
-        .find_map(|line| line.strip_prefix("metrics http://"))
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .map(str::to_string)
-        .expect("a metrics line")
+/// The replica's metrics address, from its `metrics http://.../metrics` line (bounded wait:
+/// it follows the listening lines).
+async fn metrics_addr(served: &Served) -> String {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let found = served
+            .stdout
+            .lock()
+            .expect("stdout")
+            .iter()
+            .find_map(|line| line.strip_prefix("metrics http://"))
+            .and_then(|rest| rest.strip_suffix("/metrics"))
+            .map(str::to_string);
+        if let Some(addr) = found {
+            return addr;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no metrics line:\n{}",
+            served.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits (bounded) until the replica counts a handshake failure for `reason`.
 async fn wait_for_refusal(served: &Served, reason: &str) {
-    let addr = metrics_addr(served);
+    let addr = metrics_addr(served).await;
     let wanted = format!("reason=\"{reason}\"}} ");
     let deadline = Instant::now() + STEP;
     loop {
@@ -371,7 +410,7 @@ async fn through_haproxy_the_page_shows_the_client_and_sessions_resume_across_re
     let two = fleet
         .replica("replica2", "shared.keys", "v2", "127.0.0.1/32")
         .await;
-    let replicas = [one.addr("replica1"), two.addr("replica2")];
+    let replicas = [(one.addr("replica1"), None), (two.addr("replica2"), None)];
     let haproxy = Haproxy::start(fleet.dir.path(), &replicas, "send-proxy-v2").await;
 
     // The page names the client's own address, not HAProxy's.
@@ -421,7 +460,7 @@ async fn through_haproxy_without_shared_keys_sessions_do_not_resume_across_repli
     let two = fleet
         .replica("replica2", "two.keys", "v2", "127.0.0.1/32")
         .await;
-    let replicas = [one.addr("replica1"), two.addr("replica2")];
+    let replicas = [(one.addr("replica1"), None), (two.addr("replica2"), None)];
     let haproxy = Haproxy::start(fleet.dir.path(), &replicas, "send-proxy-v2").await;
     let (resumed, channels) = resumption_share(haproxy.addr).await;
     println!("resumption through HAProxy, per-replica ticket keys: {resumed}/{ROUNDS}");
@@ -439,7 +478,12 @@ async fn haproxy_send_proxy_v1_gives_the_client_address_too() {
     let one = fleet
         .replica("replica1", "shared.keys", "v1", "127.0.0.1")
         .await;
-    let haproxy = Haproxy::start(fleet.dir.path(), &[one.addr("replica1")], "send-proxy").await;
+    let haproxy = Haproxy::start(
+        fleet.dir.path(),
+        &[(one.addr("replica1"), None)],
+        "send-proxy",
+    )
+    .await;
     let fetched = fetch(&resuming_client(), haproxy.addr).await;
     assert_eq!(
         fetched.page["peer_address"],
@@ -448,7 +492,12 @@ async fn haproxy_send_proxy_v1_gives_the_client_address_too() {
         fetched.page
     );
     // A replica reading v1 only refuses HAProxy's v2 header as missing.
-    let v2 = Haproxy::start(fleet.dir.path(), &[one.addr("replica1")], "send-proxy-v2").await;
+    let v2 = Haproxy::start(
+        fleet.dir.path(),
+        &[(one.addr("replica1"), None)],
+        "send-proxy-v2",
+    )
+    .await;
     let refused = tokio::time::timeout(STEP, TcpStream::connect(v2.addr)).await;
     let mut tcp = refused.expect("connect in time").expect("connect");
     let _ = tcp
@@ -457,6 +506,59 @@ async fn haproxy_send_proxy_v1_gives_the_client_address_too() {
     let mut buf = [0u8; 16];
     let _ = tokio::time::timeout(STEP, tcp.read(&mut buf)).await;
     wait_for_refusal(&one, "proxy_missing").await;
+}
+
+#[tokio::test]
+async fn a_replica_stopped_with_sigterm_leaves_haproxy_before_it_stops_accepting() {
+    if !tool("haproxy") {
+        return;
+    }
+    let fleet = Fleet::new();
+    fleet.keys("shared.keys").await;
+    let grace = ["--shutdown-grace", "3"];
+    let mut one = fleet
+        .replica_with("replica1", "shared.keys", "v2", "127.0.0.1/32", &grace)
+        .await;
+    let two = fleet
+        .replica_with("replica2", "shared.keys", "v2", "127.0.0.1/32", &grace)
+        .await;
+    let port = |addr: String| addr.parse::<SocketAddr>().expect("metrics address").port();
+    let upstreams = [
+        (one.addr("replica1"), Some(port(metrics_addr(&one).await))),
+        (two.addr("replica2"), Some(port(metrics_addr(&two).await))),
+    ];
+    let haproxy = Haproxy::start(fleet.dir.path(), &upstreams, "send-proxy-v2").await;
+    let config = resuming_client();
+    // Both replicas in service (HAProxy's first checks passed).
+    let deadline = Instant::now() + STEP;
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "both replicas never answered: {seen:?}"
+        );
+        seen.insert(fetch(&config, haproxy.addr).await.page["channel"].to_string());
+    }
+
+    // SIGTERM: /ready turns 503, HAProxy takes replica1 out within a few checks, and every
+    // connection meanwhile is served (fetch panics on any failure), by replica2 in the end.
+    one.signal("TERM");
+    let signalled = Instant::now();
+    let mut last = Vec::new();
+    while signalled.elapsed() < Duration::from_secs(5) {
+        let fetched = fetch(&config, haproxy.addr).await;
+        if signalled.elapsed() > Duration::from_secs(1) {
+            last.push(fetched.page["channel"].as_str().unwrap_or("?").to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !last.is_empty() && last.iter().all(|c| c == "replica2"),
+        "{last:?}"
+    );
+    let status = one.exit(STEP).await;
+    assert!(status.success(), "exit {status}\n{}", one.stderr());
+    drop(two);
 }
 
 #[tokio::test]
