@@ -598,4 +598,23 @@ async fn untrusted_missing_and_malformed_headers_are_refused_and_counted() {
     // A malformed v1 header from the trusted source.
     assert!(closed_after(addr, b"PROXY TCP4 not-an-address 127.0.0.1 1 2\r\n").await);
     wait_for_refusal(&served, "proxy_malformed").await;
+
+    // A trusted peer that connects and leaves (a TCP health check) is routine: peer_closed.
+    drop(TcpStream::connect(addr).await.expect("connect"));
+    wait_for_refusal(&served, "peer_closed").await;
+
+    // After a good header, a refusal is logged with the client's address, not the proxy's.
+    let mut bad = header.clone();
+    bad.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+    assert!(closed_after(addr, &bad).await);
+    wait_for_refusal(&served, "not_tls").await;
+    let deadline = Instant::now() + STEP;
+    while !served.stderr().contains("peer=127.0.0.77:4000") {
+        assert!(
+            Instant::now() < deadline,
+            "no log line names the client:\n{}",
+            served.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

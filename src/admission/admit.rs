@@ -175,7 +175,10 @@ impl Refusal {
     /// Whether this is routine (a probe that connected and left) rather than worth logging
     /// above debug.
     pub(crate) fn is_routine(&self) -> bool {
-        matches!(self, Refusal::BadStart(BadStart::Closed))
+        matches!(
+            self,
+            Refusal::BadStart(BadStart::Closed) | Refusal::Proxy(ProxyRefusal::Closed)
+        )
     }
 
     /// Why, as a metric label.
@@ -197,7 +200,8 @@ impl Refusal {
             Refusal::Handshake(reason, _) => *reason,
             Refusal::Proxy(ProxyRefusal::Untrusted) => HandshakeFailure::ProxyUntrusted,
             Refusal::Proxy(ProxyRefusal::Missing(_)) => HandshakeFailure::ProxyMissing,
-            Refusal::Proxy(ProxyRefusal::Malformed(_) | ProxyRefusal::Closed) => {
+            Refusal::Proxy(ProxyRefusal::Closed) => HandshakeFailure::PeerClosed,
+            Refusal::Proxy(ProxyRefusal::Malformed(_) | ProxyRefusal::ClosedMidHeader) => {
                 HandshakeFailure::ProxyMalformed
             }
             Refusal::Proxy(ProxyRefusal::Io(error)) => {
@@ -217,8 +221,9 @@ impl fmt::Display for Refusal {
             ),
             Refusal::AddressLimit(group, max) => write!(
                 f,
-                "closed at accept: {max} connections from {group} already wait for their \
-                 handshake (max_pending_per_address)"
+                "closed at accept (or, behind a PROXY header, once the header named the \
+                 client): {max} connections from {group} already wait for their handshake \
+                 (max_pending_per_address)"
             ),
             Refusal::FirstRecordTimeout(timeout) => write!(
                 f,

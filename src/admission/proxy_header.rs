@@ -43,8 +43,10 @@ pub(crate) enum ProxyRefusal {
     Missing(ProxyProtocol),
     /// A header that does not parse, or is too long.
     Malformed(String),
-    /// The peer closed before its header was complete.
+    /// The peer closed before sending anything (a TCP health check, say).
     Closed,
+    /// The peer closed before its header was complete.
+    ClosedMidHeader,
     /// Reading failed.
     Io(io::Error),
 }
@@ -61,6 +63,9 @@ impl fmt::Display for ProxyRefusal {
             ),
             ProxyRefusal::Malformed(why) => write!(f, "malformed PROXY protocol header: {why}"),
             ProxyRefusal::Closed => {
+                f.write_str("the peer closed the connection before sending anything")
+            }
+            ProxyRefusal::ClosedMidHeader => {
                 f.write_str("the peer closed the connection before its PROXY header was complete")
             }
             ProxyRefusal::Io(error) => write!(f, "reading the PROXY header failed: {error}"),
@@ -167,7 +172,9 @@ async fn read_exact(tcp: &mut TcpStream, len: usize) -> Result<Vec<u8>, ProxyRef
     let mut bytes = vec![0u8; len];
     match tcp.read_exact(&mut bytes).await {
         Ok(_) => Ok(bytes),
-        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Err(ProxyRefusal::Closed),
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+            Err(ProxyRefusal::ClosedMidHeader)
+        }
         Err(error) => Err(ProxyRefusal::Io(error)),
     }
 }
@@ -226,7 +233,7 @@ async fn peek_start(tcp: &TcpStream) -> Result<Start, ProxyRefusal> {
             Ok(None) => return Err(ProxyRefusal::Closed),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                 if ready.is_read_closed() {
-                    return Err(ProxyRefusal::Closed);
+                    return Err(ProxyRefusal::ClosedMidHeader);
                 }
             }
             Err(error) => return Err(ProxyRefusal::Io(error)),
