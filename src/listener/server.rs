@@ -111,7 +111,9 @@ impl Listener {
     /// Accepts connections until `shutdown` resolves, then drains.
     ///
     /// A connection past the pending bounds is closed at once. Each other connection runs in
-    /// its own task: its complete first TLS record is awaited (first-record timeout, no slot;
+    /// its own task: its PROXY protocol header is read when the channel takes one (see
+    /// [`ListenerConfig::with_proxy_protocol`]; its client address is then the connection's
+    /// peer), its complete first TLS record is awaited (first-record timeout, no slot;
     /// under OPTIONAL a first byte other than 0x16 is plaintext), a handshake slot taken and
     /// the handshake run (handshake timeout), then a clone of `service` is called with the
     /// [`Connection`]. A refused connection is counted by reason, logged with the peer address
