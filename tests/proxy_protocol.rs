@@ -572,6 +572,12 @@ async fn untrusted_missing_and_malformed_headers_are_refused_and_counted() {
     let addr = served.addr("edge");
     let header = v2_header("127.0.0.77:4000".parse().expect("source"), addr);
 
+    // `check` shows the setting.
+    let config = fleet.dir.path().join("edge.conf").display().to_string();
+    let (status, stdout, stderr) = run_to_end(&["check".into(), "--config".into(), config]).await;
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("any from 127.0.0.1/32"), "{stdout}");
+
     // A header from an untrusted source.
     let socket = TcpSocket::new_v4().expect("socket");
     socket
