@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 
 use super::first_record::{first_record, BadStart, FirstBytes};
 use super::pending::{Full, Pending, PendingCounter};
+use super::proxy_header::{ProxyHeader, ProxyRefusal};
 use super::PendingLimits;
 use crate::layer::limits::Limited;
 use crate::layer::HandshakeLimits;
@@ -23,6 +24,7 @@ pub(crate) struct Admission {
     tls: TlsMode,
     handshakes: HandshakeLimits,
     pending: PendingLimits,
+    proxy: ProxyHeader,
     counter: PendingCounter,
 }
 
@@ -41,6 +43,18 @@ pub(crate) enum Refusal {
     Timeout(Duration),
     /// The TLS handshake failed, for this reason.
     Handshake(HandshakeFailure, io::Error),
+    /// The PROXY protocol header, or its absence, ends the connection.
+    Proxy(ProxyRefusal),
+}
+
+/// A connection through admission: its transport and its client's address (from the PROXY
+/// header, or the socket's peer).
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    /// TLS or plaintext.
+    pub(crate) transport: Transport<TcpStream>,
+    /// The client's address.
+    pub(crate) peer: SocketAddr,
 }
 
 impl Admission {
@@ -51,8 +65,15 @@ impl Admission {
             tls,
             handshakes,
             pending,
+            proxy: ProxyHeader::default(),
             counter: PendingCounter::default(),
         }
+    }
+
+    /// Reads a PROXY protocol header as `proxy` says, before the first record.
+    pub(crate) fn with_proxy(mut self, proxy: ProxyHeader) -> Self {
+        self.proxy = proxy;
+        self
     }
 
     /// The channel's TLS mode.
@@ -63,20 +84,23 @@ impl Admission {
     /// At accept, before anything is read: counts a connection from `peer` as pending, or
     /// refuses it when the channel or the peer's address group is at its bound (the caller
     /// then closes the socket at once). Plaintext-only channels count nothing.
+    ///
+    /// A trusted proxy's connection counts for the channel only: its client's address, known
+    /// from the PROXY header, is counted by [`Admission::admit`].
     pub(crate) fn enter(&self, peer: SocketAddr) -> Result<Pending, Refusal> {
         if matches!(self.tls, TlsMode::Disabled) {
             return Ok(Pending::uncounted());
         }
-        self.counter
-            .enter(
+        let entered = if self.proxy.trusts(peer) {
+            self.counter.enter_unattributed(self.pending.max_pending())
+        } else {
+            self.counter.enter(
                 peer.ip(),
                 self.pending.max_pending(),
                 self.pending.max_pending_per_address(),
             )
-            .map_err(|full| match full {
-                Full::Channel(max) => Refusal::PendingLimit(max),
-                Full::Address(group, max) => Refusal::AddressLimit(group.to_string(), max),
-            })
+        };
+        entered.map_err(Refusal::from)
     }
 
     /// Secures `tcp` as the TLS mode says: plaintext passes at once; otherwise the peer's
@@ -85,18 +109,44 @@ impl Admission {
     /// handshake runs in a slot within the handshake timeout. The slot is released as soon as
     /// the handshake ends.
     ///
-    /// `Ok(Transport::Tls)` means a handshake completed.
-    pub(crate) async fn admit(&self, tcp: TcpStream) -> Result<Transport<TcpStream>, Refusal> {
+    /// When the connector reads PROXY headers, the header comes first, within the same
+    /// first-record timeout: its client address replaces `peer` (in the current span's `peer`
+    /// field too) and is counted against the per-address bound in `pending`.
+    ///
+    /// `Ok` with [`Transport::Tls`] means a handshake completed.
+    pub(crate) async fn admit(
+        &self,
+        mut tcp: TcpStream,
+        peer: SocketAddr,
+        pending: &mut Pending,
+    ) -> Result<Admitted, Refusal> {
+        let waited = self.pending.first_record_timeout();
+        let deadline = tokio::time::Instant::now() + waited;
+        let peer = if self.proxy.is_on() {
+            let client = tokio::time::timeout_at(deadline, self.proxy.read(&mut tcp, peer))
+                .await
+                .map_err(|_elapsed| Refusal::FirstRecordTimeout(waited))?
+                .map_err(Refusal::Proxy)?;
+            if client != peer {
+                tracing::Span::current().record("peer", tracing::field::display(client));
+            }
+            pending
+                .attribute(client.ip(), self.pending.max_pending_per_address())
+                .map_err(Refusal::from)?;
+            client
+        } else {
+            peer
+        };
+        let done = |transport| Ok(Admitted { transport, peer });
         let (acceptor, plaintext_allowed) = match &self.tls {
-            TlsMode::Disabled => return Ok(Transport::Plain(tcp)),
+            TlsMode::Disabled => return done(Transport::Plain(tcp)),
             TlsMode::Required(acceptor) => (acceptor, false),
             TlsMode::Optional(acceptor) => (acceptor, true),
         };
-        let waited = self.pending.first_record_timeout();
-        match tokio::time::timeout(waited, first_record(&tcp, plaintext_allowed)).await {
+        match tokio::time::timeout_at(deadline, first_record(&tcp, plaintext_allowed)).await {
             Err(_elapsed) => return Err(Refusal::FirstRecordTimeout(waited)),
             Ok(Err(bad)) => return Err(Refusal::BadStart(bad)),
-            Ok(Ok(FirstBytes::Plain)) => return Ok(Transport::Plain(tcp)),
+            Ok(Ok(FirstBytes::Plain)) => return done(Transport::Plain(tcp)),
             Ok(Ok(FirstBytes::Tls)) => {}
         }
         let handshake = async {
@@ -105,9 +155,18 @@ impl Admission {
             })
         };
         match self.handshakes.run(handshake).await {
-            Ok(tls) => Ok(Transport::Tls(tls)),
+            Ok(tls) => done(Transport::Tls(tls)),
             Err(Limited::Failed(refusal)) => Err(refusal),
             Err(Limited::TimedOut) => Err(Refusal::Timeout(self.handshakes.timeout())),
+        }
+    }
+}
+
+impl From<Full> for Refusal {
+    fn from(full: Full) -> Refusal {
+        match full {
+            Full::Channel(max) => Refusal::PendingLimit(max),
+            Full::Address(group, max) => Refusal::AddressLimit(group.to_string(), max),
         }
     }
 }
@@ -116,7 +175,10 @@ impl Refusal {
     /// Whether this is routine (a probe that connected and left) rather than worth logging
     /// above debug.
     pub(crate) fn is_routine(&self) -> bool {
-        matches!(self, Refusal::BadStart(BadStart::Closed))
+        matches!(
+            self,
+            Refusal::BadStart(BadStart::Closed) | Refusal::Proxy(ProxyRefusal::Closed)
+        )
     }
 
     /// Why, as a metric label.
@@ -136,6 +198,15 @@ impl Refusal {
             }
             Refusal::Timeout(_) => HandshakeFailure::Timeout,
             Refusal::Handshake(reason, _) => *reason,
+            Refusal::Proxy(ProxyRefusal::Untrusted) => HandshakeFailure::ProxyUntrusted,
+            Refusal::Proxy(ProxyRefusal::Missing(_)) => HandshakeFailure::ProxyMissing,
+            Refusal::Proxy(ProxyRefusal::Closed) => HandshakeFailure::PeerClosed,
+            Refusal::Proxy(ProxyRefusal::Malformed(_) | ProxyRefusal::ClosedMidHeader) => {
+                HandshakeFailure::ProxyMalformed
+            }
+            Refusal::Proxy(ProxyRefusal::Io(error)) => {
+                HandshakeFailure::from_io_kind(error).unwrap_or(HandshakeFailure::Other)
+            }
         }
     }
 }
@@ -150,8 +221,9 @@ impl fmt::Display for Refusal {
             ),
             Refusal::AddressLimit(group, max) => write!(
                 f,
-                "closed at accept: {max} connections from {group} already wait for their \
-                 handshake (max_pending_per_address)"
+                "closed at accept (or, behind a PROXY header, once the header named the \
+                 client): {max} connections from {group} already wait for their handshake \
+                 (max_pending_per_address)"
             ),
             Refusal::FirstRecordTimeout(timeout) => write!(
                 f,
@@ -164,6 +236,7 @@ impl fmt::Display for Refusal {
                  (handshake_timeout)"
             ),
             Refusal::Handshake(_, error) => write!(f, "TLS handshake failed: {error}"),
+            Refusal::Proxy(refusal) => refusal.fmt(f),
         }
     }
 }

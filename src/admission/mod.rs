@@ -18,6 +18,14 @@
 //! 3. **Handshake**: a slot of `max_concurrent_handshakes` is taken and the handshake runs, the
 //!    wait for the slot and the handshake together bounded by `handshake_timeout`.
 //!
+//! Before step 2, a connector with `proxy_protocol` on reads the PROXY protocol header (v1 or
+//! v2) of connections from its `proxy_protocol_trusted` networks, within the same first-record
+//! timeout; the client address it carries then stands for the peer's: in the connection's span
+//! and logs, in the per-address bound (a trusted proxy's connection counts for the channel at
+//! accept and for its client once the header is read), and in what the service is given. A
+//! header from another source, a missing one from a trusted source, or a malformed one closes
+//! the connection (`proxy_untrusted`, `proxy_missing`, `proxy_malformed`).
+//!
 //! The connection stops counting as pending when its handshake ends either way. The generic
 //! [`crate::TlsLayer`] sees only an `AsyncRead + AsyncWrite` (no socket to peek at, no peer
 //! address), so it keeps its own [`crate::layer::HandshakeLimits`] alone: a slot from the first
@@ -27,7 +35,9 @@ mod admit;
 mod first_record;
 mod limits;
 mod pending;
+mod proxy_header;
 
-pub(crate) use admit::Admission;
+pub(crate) use admit::{Admission, Admitted};
 pub use limits::PendingLimits;
 pub(crate) use pending::Pending;
+pub(crate) use proxy_header::ProxyHeader;

@@ -64,8 +64,9 @@ struct State {
 #[derive(Debug)]
 #[must_use = "the connection counts as pending only while the guard lives"]
 pub(crate) struct Pending {
-    // `None`: not counted (a plaintext-only channel has no handshake to wait for).
-    counted: Option<(PendingCounter, AddressGroup)>,
+    // `None`: not counted (a plaintext-only channel has no handshake to wait for). The group
+    // is `None` while the client's address is not known yet (behind a PROXY header).
+    counted: Option<(PendingCounter, Option<AddressGroup>)>,
 }
 
 impl PendingCounter {
@@ -97,7 +98,21 @@ impl PendingCounter {
         *count += 1;
         state.total += 1;
         Ok(Pending {
-            counted: Some((self.clone(), group)),
+            counted: Some((self.clone(), Some(group))),
+        })
+    }
+
+    /// Counts a connection whose client address is not known yet (a trusted proxy's, before
+    /// its PROXY header) against `max` only; [`Pending::attribute`] later counts it for its
+    /// client.
+    pub(crate) fn enter_unattributed(&self, max: usize) -> Result<Pending, Full> {
+        let mut state = self.lock();
+        if state.total >= max {
+            return Err(Full::Channel(max));
+        }
+        state.total += 1;
+        Ok(Pending {
+            counted: Some((self.clone(), None)),
         })
     }
 
@@ -113,13 +128,15 @@ impl PendingCounter {
         self.lock().by_group.len()
     }
 
-    fn leave(&self, group: AddressGroup) {
+    fn leave(&self, group: Option<AddressGroup>) {
         let mut state = self.lock();
         state.total = state.total.saturating_sub(1);
-        if let Some(count) = state.by_group.get_mut(&group) {
+        if let Some(count) = group.and_then(|group| state.by_group.get_mut(&group)) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                state.by_group.remove(&group);
+                if let Some(group) = group {
+                    state.by_group.remove(&group);
+                }
             }
         }
     }
@@ -129,6 +146,24 @@ impl Pending {
     /// A connection that is not counted anywhere.
     pub(crate) fn uncounted() -> Pending {
         Pending { counted: None }
+    }
+
+    /// Counts a connection entered unattributed for its client `peer`, unless that group
+    /// already has `max_per_address`; does nothing to one already attributed or uncounted.
+    pub(crate) fn attribute(&mut self, peer: IpAddr, max_per_address: usize) -> Result<(), Full> {
+        let Some((counter, slot @ None)) = &mut self.counted else {
+            return Ok(());
+        };
+        let group = AddressGroup::of(peer);
+        let mut state = counter.lock();
+        let count = state.by_group.entry(group).or_insert(0);
+        if *count >= max_per_address {
+            return Err(Full::Address(group, max_per_address));
+        }
+        *count += 1;
+        drop(state);
+        *slot = Some(group);
+        Ok(())
     }
 }
 
@@ -192,6 +227,24 @@ mod tests {
         assert_eq!((counter.total(), counter.groups()), (0, 0));
         drop(Pending::uncounted());
         assert_eq!(counter.total(), 0);
+    }
+
+    #[test]
+    fn unattributed_connections_count_for_their_client_once_known() {
+        let counter = PendingCounter::default();
+        let client = ip("127.0.0.77");
+        let mut first = counter.enter_unattributed(3).expect("first");
+        assert_eq!((counter.total(), counter.groups()), (1, 0));
+        first.attribute(client, 1).expect("attributed");
+        assert_eq!((counter.total(), counter.groups()), (1, 1));
+        first.attribute(client, 1).expect("once only");
+        let mut second = counter.enter_unattributed(3).expect("second");
+        assert_eq!(
+            second.attribute(client, 1).unwrap_err(),
+            Full::Address(AddressGroup::of(client), 1)
+        );
+        drop((first, second));
+        assert_eq!((counter.total(), counter.groups()), (0, 0));
     }
 
     #[test]

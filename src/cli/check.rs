@@ -140,6 +140,18 @@ fn check(settings: &Settings, backend: Backend) -> Report {
                 .unwrap_or("(none: not served by `tls-policy serve`)"),
         );
         row(&mut text, "tls_level", channel.tls_level.as_str());
+        if channel.proxy_protocol.is_on() {
+            let trusted: Vec<String> = channel
+                .proxy_protocol_trusted
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            row(
+                &mut text,
+                "proxy_protocol",
+                &format!("{} from {}", channel.proxy_protocol, trusted.join(", ")),
+            );
+        }
         let Some(policy) = channel.policy.as_deref() else {
             row(&mut text, "policy", "none (plaintext)");
             continue;

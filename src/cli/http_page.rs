@@ -2,6 +2,7 @@
 //! with a JSON object describing its connection, under a header-read and an idle timeout.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +45,8 @@ struct Report<'a> {
     channel: &'a str,
     policy: Option<&'a str>,
     backend: &'a str,
+    /// The client's address, `host:port` (from the PROXY header when the channel reads one).
+    peer_address: String,
     tls: bool,
     protocol_version: Option<&'static str>,
     cipher_suite: Option<&'static str>,
@@ -63,9 +66,9 @@ pub(crate) async fn serve_http(
     connection: Connection<TcpStream>,
     page: Arc<Page>,
 ) -> Result<(), HttpError> {
-    let body = Bytes::from(describe(&page, connection.tls_info())?);
-    let draining = connection.draining();
     let peer = connection.peer_addr();
+    let body = Bytes::from(describe(&page, peer, connection.tls_info())?);
+    let draining = connection.draining();
     let timeouts = page.timeouts;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -137,11 +140,16 @@ fn respond(request: &Request<Incoming>, report: Bytes) -> Response<Full<Bytes>> 
 }
 
 /// The report of one connection, as a JSON line.
-fn describe(page: &Page, tls: Option<&TlsInfo>) -> Result<String, serde_json::Error> {
+fn describe(
+    page: &Page,
+    peer: SocketAddr,
+    tls: Option<&TlsInfo>,
+) -> Result<String, serde_json::Error> {
     let report = Report {
         channel: &page.channel,
         policy: page.policy.as_deref(),
         backend: tls.map_or(page.backend, |info| info.backend),
+        peer_address: peer.to_string(),
         tls: tls.is_some(),
         protocol_version: tls.and_then(|info| info.protocol_version.map(|v| v.as_str())),
         cipher_suite: tls.and_then(|info| info.cipher_suite.map(|s| s.name())),
@@ -205,9 +213,11 @@ mod tests {
             backend: "rustls-ring",
             timeouts: HttpTimeouts::default(),
         };
-        let text = describe(&page, None).expect("serializes");
+        let peer: SocketAddr = "[::1]:4000".parse().expect("peer");
+        let text = describe(&page, peer, None).expect("serializes");
         let value: Value = serde_json::from_str(&text).expect("JSON");
         assert_eq!(value["channel"], "https");
+        assert_eq!(value["peer_address"], "[::1]:4000");
         assert_eq!(value["tls"], false);
         assert_eq!(value["backend"], "rustls-ring");
         for field in [

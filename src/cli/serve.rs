@@ -1,4 +1,5 @@
-//! `tls-policy serve`: one listener per channel that has a listen address, until SIGINT or SIGTERM.
+//! `tls-policy serve`: one listener per channel that has a listen address, until SIGINT or SIGTERM
+//! (SIGTERM after a grace period during which `/ready` already says 503).
 
 use std::error::Error;
 use std::future::Future;
@@ -47,8 +48,14 @@ pub struct ServeArgs {
     /// Seconds live connections may take to finish after SIGINT or SIGTERM before they are dropped.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub drain_timeout: u64,
+    /// Seconds between SIGTERM and the end of accepting: `/ready` answers 503 at once, so the
+    /// load balancer stops sending new connections before the listeners close. SIGINT, or a
+    /// second signal, skips the rest of it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub shutdown_grace: u64,
     /// Serve metrics in the Prometheus text format at http://ADDR/metrics (plain HTTP;
-    /// host:port, port 0 picks a free one).
+    /// host:port, port 0 picks a free one), and the probes /ready (200 while accepting, 503
+    /// before the channels listen and from the moment a shutdown starts) and /live (200).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
     /// Do not watch the policies' files for changes; SIGHUP still reloads them.
@@ -75,6 +82,8 @@ pub async fn run(args: ServeArgs) -> CliResult {
     if let Some(metrics) = &metrics {
         crate::observe::record_settings_expiry(&settings);
         println!("metrics {}", metrics.url());
+        // Every channel listens from here on.
+        metrics.readiness().set(true);
     }
     // Hot reload: the policies' files are watched (unless --no-watch), and SIGHUP re-reads them.
     let _watcher = (!args.no_watch).then(|| running.watch()).flatten();
@@ -84,6 +93,20 @@ pub async fn run(args: ServeArgs) -> CliResult {
             () = hangups.recv() => running.reload().await,
         }
     };
+    if let Some(metrics) = &metrics {
+        metrics.readiness().set(false);
+    }
+    let grace = Duration::from_secs(args.shutdown_grace);
+    if signal == "SIGTERM" && !grace.is_zero() {
+        eprintln!(
+            "{signal}: not ready (/ready answers 503); still accepting for {}s (--shutdown-grace)",
+            grace.as_secs()
+        );
+        tokio::select! {
+            () = tokio::time::sleep(grace) => {}
+            again = signals.recv() => eprintln!("{again}: skipping the rest of the grace period"),
+        }
+    }
     eprintln!(
         "{signal}: no longer accepting; draining live connections (up to {}s)",
         drain_timeout.as_secs()

@@ -277,6 +277,30 @@ impl SettingsBuilder {
         )
     }
 
+    /// Reads a PROXY protocol header (`protocol`) on `channel`'s connections from `trusted`
+    /// networks (`dbms.connector.<channel>.proxy_protocol` and `.proxy_protocol_trusted`,
+    /// default `off`); a header from any other source closes the connection.
+    pub fn proxy_protocol(
+        self,
+        channel: impl Into<String>,
+        protocol: super::ProxyProtocol,
+        trusted: impl IntoIterator<Item = super::Network>,
+    ) -> Self {
+        let channel = channel.into();
+        let trusted: Vec<_> = trusted.into_iter().collect();
+        let trusted = if trusted.is_empty() {
+            Err("invalid value: no network; expected at least one".to_owned())
+        } else {
+            Ok(ConnectorValue::ProxyProtocolTrusted(trusted))
+        };
+        self.connector(
+            channel.clone(),
+            ConnectorSuffix::ProxyProtocol,
+            Ok(ConnectorValue::ProxyProtocol(protocol)),
+        )
+        .connector(channel, ConnectorSuffix::ProxyProtocolTrusted, trusted)
+    }
+
     /// A connector timeout, checked as the handshake timeout is.
     fn timeout(
         self,
@@ -868,7 +892,7 @@ dbms.backup.ssl_policy=backup
                  dbms.connector.<channel>.<suffix> (suffix enabled, listen_address, tls_level, \
                  kind, handshake_timeout, max_concurrent_handshakes, first_record_timeout, \
                  max_pending_handshakes, max_pending_per_address, http_header_read_timeout, \
-                 http_idle_timeout),",
+                 http_idle_timeout, proxy_protocol, proxy_protocol_trusted),",
             ),
             (
                 Settings::builder().backend(""),

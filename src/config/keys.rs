@@ -119,13 +119,15 @@ pub(crate) enum ConnectorSuffix {
     MaxPendingPerAddress,
     HttpHeaderReadTimeout,
     HttpIdleTimeout,
+    ProxyProtocol,
+    ProxyProtocolTrusted,
 }
 
 impl ConnectorSuffix {
     /// The connector suffixes tls-policy reads. Every other suffix belongs to the application
     /// (`advertised_address`, `thread_pool_min_size`, …) and is ignored, unless it is within a
     /// typo of one of these.
-    pub(crate) const ALL: [ConnectorSuffix; 11] = [
+    pub(crate) const ALL: [ConnectorSuffix; 13] = [
         ConnectorSuffix::Enabled,
         ConnectorSuffix::ListenAddress,
         ConnectorSuffix::TlsLevel,
@@ -137,6 +139,8 @@ impl ConnectorSuffix {
         ConnectorSuffix::MaxPendingPerAddress,
         ConnectorSuffix::HttpHeaderReadTimeout,
         ConnectorSuffix::HttpIdleTimeout,
+        ConnectorSuffix::ProxyProtocol,
+        ConnectorSuffix::ProxyProtocolTrusted,
     ];
 
     /// The suffix as written in a key.
@@ -153,6 +157,8 @@ impl ConnectorSuffix {
             ConnectorSuffix::MaxPendingPerAddress => "max_pending_per_address",
             ConnectorSuffix::HttpHeaderReadTimeout => "http_header_read_timeout",
             ConnectorSuffix::HttpIdleTimeout => "http_idle_timeout",
+            ConnectorSuffix::ProxyProtocol => "proxy_protocol",
+            ConnectorSuffix::ProxyProtocolTrusted => "proxy_protocol_trusted",
         }
     }
 

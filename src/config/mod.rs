@@ -18,6 +18,7 @@ mod file;
 mod keys;
 mod model;
 mod properties;
+mod proxy;
 mod resolve;
 mod suggest;
 mod values;
@@ -31,3 +32,4 @@ pub use model::{
     DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
     DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
+pub use proxy::{Network, ProxyProtocol};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
+use super::proxy::{Network, ProxyProtocol};
 use crate::error::Source;
 
 /// Everything tls-policy reads from a config, with every path already resolved.
@@ -177,6 +178,14 @@ pub struct ChannelSettings {
     /// `tls-policy serve`): a connection with no request in flight and no bytes for this long
     /// is closed.
     pub http_idle_timeout: Duration,
+    /// `dbms.connector.<channel>.proxy_protocol` (default `off`): whether connections from
+    /// [`ChannelSettings::proxy_protocol_trusted`] open with a PROXY protocol header (v1, v2 or
+    /// either), whose client address then stands for the peer's everywhere.
+    pub proxy_protocol: ProxyProtocol,
+    /// `dbms.connector.<channel>.proxy_protocol_trusted`: the networks (CIDR) whose connections
+    /// must send the header; required when `proxy_protocol` is on. A header from any other
+    /// source closes the connection.
+    pub proxy_protocol_trusted: Vec<Network>,
 }
 
 /// Default of `dbms.connector.<channel>.handshake_timeout`.

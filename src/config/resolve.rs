@@ -13,6 +13,7 @@ use super::model::{
     DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
     DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
+use super::proxy::{Network, ProxyProtocol};
 use super::suggest;
 use super::values::{ConnectorValue, ListenAddress, PolicyValue, Setting};
 use crate::error::{Error, Result, Source};
@@ -114,6 +115,8 @@ struct ChannelDraft {
     max_pending_per_address: Option<usize>,
     http_header_read_timeout: Option<Duration>,
     http_idle_timeout: Option<Duration>,
+    proxy_protocol: Option<(ProxyProtocol, Origin)>,
+    proxy_protocol_trusted: Option<Vec<Network>>,
 }
 
 impl ChannelDraft {
@@ -136,6 +139,12 @@ impl ChannelDraft {
                 self.http_header_read_timeout = Some(timeout);
             }
             ConnectorValue::HttpIdleTimeout(timeout) => self.http_idle_timeout = Some(timeout),
+            ConnectorValue::ProxyProtocol(protocol) => {
+                self.proxy_protocol = Some((protocol, origin));
+            }
+            ConnectorValue::ProxyProtocolTrusted(networks) => {
+                self.proxy_protocol_trusted = Some(networks);
+            }
         }
     }
 
@@ -266,6 +275,7 @@ impl Draft {
                 }
             }
             problems.extend(plaintext_past_client_auth(&name, &draft, &policies));
+            problems.extend(proxy_without_trusted(&name, &draft));
             let (channel, problem) = resolve_channel(&name, draft, &default_listen_address);
             problems.extend(problem);
             channels.insert(name, channel);
@@ -347,8 +357,30 @@ fn resolve_channel(
             .http_header_read_timeout
             .unwrap_or(DEFAULT_HTTP_HEADER_READ_TIMEOUT),
         http_idle_timeout: draft.http_idle_timeout.unwrap_or(DEFAULT_HTTP_IDLE_TIMEOUT),
+        proxy_protocol: draft
+            .proxy_protocol
+            .map(|(protocol, _)| protocol)
+            .unwrap_or_default(),
+        proxy_protocol_trusted: draft.proxy_protocol_trusted.unwrap_or_default(),
     };
     (channel, problem)
+}
+
+/// `proxy_protocol` on without `proxy_protocol_trusted`: no source may send the header, so
+/// every connection through the proxy would be refused. Refused at the `proxy_protocol` line.
+fn proxy_without_trusted(channel: &str, draft: &ChannelDraft) -> Option<(usize, Error)> {
+    let (protocol, origin) = draft.proxy_protocol.as_ref()?;
+    if !protocol.is_on() || draft.proxy_protocol_trusted.is_some() {
+        return None;
+    }
+    Some((
+        origin.order(),
+        origin.error(format!(
+            "proxy_protocol={protocol} needs the networks its proxies connect from; set \
+             `dbms.connector.{channel}.proxy_protocol_trusted=<cidr>[,<cidr>...]` (e.g. \
+             10.0.0.0/8)"
+        )),
+    ))
 }
 
 /// `tls_level=OPTIONAL` on a channel whose policy authenticates clients is a contradiction: a
@@ -899,6 +931,8 @@ mod tests {
                 max_pending_per_address: DEFAULT_MAX_PENDING_PER_ADDRESS,
                 http_header_read_timeout: DEFAULT_HTTP_HEADER_READ_TIMEOUT,
                 http_idle_timeout: DEFAULT_HTTP_IDLE_TIMEOUT,
+                proxy_protocol: ProxyProtocol::Off,
+                proxy_protocol_trusted: Vec::new(),
             }
         );
         assert_eq!(
@@ -1041,6 +1075,41 @@ mod tests {
         assert_eq!(bolt.max_pending_per_address, 7);
         assert_eq!(bolt.http_header_read_timeout, Duration::from_secs(3));
         assert_eq!(bolt.http_idle_timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn proxy_protocol_settings() {
+        let settings = parse(
+            "bolt.ssl_policy=legacy\n\
+             dbms.connector.bolt.proxy_protocol=v2\n\
+             dbms.connector.bolt.proxy_protocol_trusted=127.0.0.0/8, 10.0.0.1\n",
+        )
+        .unwrap();
+        let bolt = &settings.channels["bolt"];
+        assert_eq!(bolt.proxy_protocol, ProxyProtocol::V2);
+        assert_eq!(bolt.proxy_protocol_trusted.len(), 2);
+        let default = parse("bolt.ssl_policy=legacy\n").unwrap();
+        assert_eq!(default.channels["bolt"].proxy_protocol, ProxyProtocol::Off);
+        assert!(default.channels["bolt"].proxy_protocol_trusted.is_empty());
+        for (text, expected) in [
+            (
+                "bolt.ssl_policy=legacy\ndbms.connector.bolt.proxy_protocol=any\n",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.proxy_protocol: proxy_protocol=any \
+                 needs the networks",
+            ),
+            (
+                "bolt.ssl_policy=legacy\ndbms.connector.bolt.proxy_protocol=v3\n",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.proxy_protocol: invalid value 'v3'",
+            ),
+            (
+                "bolt.ssl_policy=legacy\ndbms.connector.bolt.proxy_protocol_trusted=10.0.0.0/40\n",
+                "/etc/neo4j.conf:2: dbms.connector.bolt.proxy_protocol_trusted: invalid \
+                 network '10.0.0.0/40'",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{err}");
+        }
     }
 
     #[test]

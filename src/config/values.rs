@@ -8,6 +8,7 @@ use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
 use super::model::{ConnectorKind, TlsLevel};
+use super::proxy::{self, Network, ProxyProtocol};
 use super::suggest;
 
 // === Setting ===
@@ -67,6 +68,8 @@ pub(crate) enum ConnectorValue {
     MaxPendingPerAddress(usize),
     HttpHeaderReadTimeout(Duration),
     HttpIdleTimeout(Duration),
+    ProxyProtocol(ProxyProtocol),
+    ProxyProtocolTrusted(Vec<Network>),
 }
 
 impl Setting {
@@ -129,6 +132,8 @@ impl ConnectorValue {
             ConnectorValue::MaxPendingPerAddress(_) => ConnectorSuffix::MaxPendingPerAddress,
             ConnectorValue::HttpHeaderReadTimeout(_) => ConnectorSuffix::HttpHeaderReadTimeout,
             ConnectorValue::HttpIdleTimeout(_) => ConnectorSuffix::HttpIdleTimeout,
+            ConnectorValue::ProxyProtocol(_) => ConnectorSuffix::ProxyProtocol,
+            ConnectorValue::ProxyProtocolTrusted(_) => ConnectorSuffix::ProxyProtocolTrusted,
         }
     }
 }
@@ -202,6 +207,12 @@ fn connector_value(suffix: ConnectorSuffix, raw: &str) -> Result<ConnectorValue,
         }
         ConnectorSuffix::HttpIdleTimeout => {
             ConnectorValue::HttpIdleTimeout(handshake_timeout(raw)?)
+        }
+        ConnectorSuffix::ProxyProtocol => {
+            ConnectorValue::ProxyProtocol(proxy::proxy_protocol(raw)?)
+        }
+        ConnectorSuffix::ProxyProtocolTrusted => {
+            ConnectorValue::ProxyProtocolTrusted(proxy::networks(raw)?)
         }
     })
 }

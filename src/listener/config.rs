@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use super::ListenError;
-use crate::admission::PendingLimits;
+use crate::admission::{PendingLimits, ProxyHeader};
 use crate::config::{
-    ChannelSettings, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+    ChannelSettings, Network, ProxyProtocol, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_HANDSHAKES,
 };
 use crate::layer::HandshakeLimits;
 use crate::{Acceptor, TlsChannels};
@@ -78,6 +79,7 @@ pub struct ListenerConfig {
     tls: TlsMode,
     limits: HandshakeLimits,
     pending: PendingLimits,
+    proxy: ProxyHeader,
     drain_timeout: Duration,
 }
 
@@ -94,13 +96,15 @@ impl ListenerConfig {
                 DEFAULT_MAX_CONCURRENT_HANDSHAKES,
             ),
             pending: PendingLimits::default(),
+            proxy: ProxyHeader::default(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 
     /// A channel's listener as configured: `tls_level`, `handshake_timeout`,
     /// `max_concurrent_handshakes`, `first_record_timeout`, `max_pending_handshakes` and
-    /// `max_pending_per_address` from `settings`, the acceptor from `channels`.
+    /// `max_pending_per_address`, `proxy_protocol` and `proxy_protocol_trusted` from
+    /// `settings`, the acceptor from `channels`.
     pub fn from_channel(
         settings: &ChannelSettings,
         channels: &TlsChannels,
@@ -117,6 +121,10 @@ impl ListenerConfig {
                     .with_first_record_timeout(settings.first_record_timeout)
                     .with_max_pending(settings.max_pending_handshakes)
                     .with_max_pending_per_address(settings.max_pending_per_address),
+            )
+            .with_proxy_protocol(
+                settings.proxy_protocol,
+                settings.proxy_protocol_trusted.iter().copied(),
             ))
     }
 
@@ -167,6 +175,20 @@ impl ListenerConfig {
         self
     }
 
+    /// Reads a PROXY protocol header (`protocol`: v1, v2 or either; `off` reads none) before
+    /// the first record on connections from the `trusted` networks, which must send it; a
+    /// header from any other source closes the connection. The client address it carries is
+    /// then [`crate::listener::Connection::peer_addr`], the span's `peer` and what the
+    /// per-address bound counts.
+    pub fn with_proxy_protocol(
+        mut self,
+        protocol: ProxyProtocol,
+        trusted: impl IntoIterator<Item = Network>,
+    ) -> Self {
+        self.proxy = ProxyHeader::new(protocol, trusted.into_iter().collect());
+        self
+    }
+
     /// How long live connections may go on after shutdown begins before they are dropped.
     pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
@@ -201,6 +223,11 @@ impl ListenerConfig {
     /// The first-record timeout and the pending bounds.
     pub fn pending_limits(&self) -> &PendingLimits {
         &self.pending
+    }
+
+    /// The PROXY protocol header read before the first record.
+    pub(crate) fn proxy_header(&self) -> &ProxyHeader {
+        &self.proxy
     }
 
     /// The drain timeout.

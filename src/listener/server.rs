@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::drain::DrainTrigger;
 use super::{Connection, Draining, ListenError, ListenerConfig, Transport};
-use crate::admission::{Admission, Pending};
+use crate::admission::{Admission, Admitted, Pending};
 use crate::config::{ChannelSettings, TlsLevel};
 use crate::observe::{ChannelMetrics, RefusalLog, SUMMARY_EVERY};
 use crate::TlsChannels;
@@ -111,7 +111,9 @@ impl Listener {
     /// Accepts connections until `shutdown` resolves, then drains.
     ///
     /// A connection past the pending bounds is closed at once. Each other connection runs in
-    /// its own task: its complete first TLS record is awaited (first-record timeout, no slot;
+    /// its own task: its PROXY protocol header is read when the channel takes one (see
+    /// [`ListenerConfig::with_proxy_protocol`]; its client address is then the connection's
+    /// peer), its complete first TLS record is awaited (first-record timeout, no slot;
     /// under OPTIONAL a first byte other than 0x16 is plaintext), a handshake slot taken and
     /// the handshake run (handshake timeout), then a clone of `service` is called with the
     /// [`Connection`]. A refused connection is counted by reason, logged with the peer address
@@ -135,11 +137,14 @@ impl Listener {
             config,
         } = self;
         let channel: Arc<str> = Arc::from(config.channel());
-        let admission = Arc::new(Admission::new(
-            config.tls().clone(),
-            config.limits().clone(),
-            *config.pending_limits(),
-        ));
+        let admission = Arc::new(
+            Admission::new(
+                config.tls().clone(),
+                config.limits().clone(),
+                *config.pending_limits(),
+            )
+            .with_proxy(config.proxy_header().clone()),
+        );
         let metrics = Arc::new(ChannelMetrics::new(&channel, config.tls().acceptor()));
         metrics.register();
         let refusals = Arc::new(RefusalLog::new(&channel));
@@ -278,18 +283,18 @@ async fn run_connection<S>(
     let started = Instant::now();
     let Admitting {
         admission,
-        pending,
+        mut pending,
         refusals,
     } = admitting;
     let counted = metrics.pending_opened();
-    let admitted = admission.admit(stream).await;
+    let admitted = admission.admit(stream, peer, &mut pending).await;
     drop((pending, counted));
-    let transport = match admitted {
-        Ok(transport) => {
+    let (transport, peer) = match admitted {
+        Ok(Admitted { transport, peer }) => {
             if matches!(transport, Transport::Tls(_)) {
                 metrics.handshake_succeeded(started.elapsed());
             }
-            transport
+            (transport, peer)
         }
         Err(refusal) => {
             let reason = refusal.reason();

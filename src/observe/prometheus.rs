@@ -1,8 +1,11 @@
-//! `serve --metrics ADDR`: a Prometheus recorder and a plain-HTTP `/metrics` endpoint for it.
+//! `serve --metrics ADDR`: a Prometheus recorder and a plain-HTTP `/metrics` endpoint for it,
+//! with the orchestrator's probes `/ready` and `/live` beside it.
 
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -52,6 +55,7 @@ pub enum MetricsError {
 pub struct MetricsEndpoint {
     addr: SocketAddr,
     handle: PrometheusHandle,
+    ready: Readiness,
     server: JoinHandle<()>,
     upkeep: JoinHandle<()>,
 }
@@ -90,10 +94,12 @@ impl MetricsEndpoint {
                 }
             }
         });
-        let server = tokio::spawn(serve(tcp, handle.clone()));
+        let ready = Readiness::default();
+        let server = tokio::spawn(serve(tcp, handle.clone(), ready.clone()));
         Ok(MetricsEndpoint {
             addr,
             handle,
+            ready,
             server,
             upkeep,
         })
@@ -107,6 +113,12 @@ impl MetricsEndpoint {
     /// `http://<ip>:<port>/metrics`.
     pub fn url(&self) -> String {
         format!("http://{}/metrics", self.addr)
+    }
+
+    /// What `/ready` answers: 200 once set ready, 503 before and after (from the moment a
+    /// drain starts).
+    pub fn readiness(&self) -> &Readiness {
+        &self.ready
     }
 
     /// The current metrics in the Prometheus text format.
@@ -123,8 +135,27 @@ impl Drop for MetricsEndpoint {
     }
 }
 
+/// Whether the process accepts connections, as `/ready` reports it (shared by clones; not
+/// ready until set).
+#[derive(Clone, Debug, Default)]
+pub struct Readiness {
+    ready: Arc<AtomicBool>,
+}
+
+impl Readiness {
+    /// Sets whether `/ready` answers 200 (`true`) or 503.
+    pub fn set(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    /// Whether `/ready` answers 200.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+}
+
 /// Accepts scrapes until aborted; a failed accept or connection is logged and skipped.
-async fn serve(tcp: TcpListener, handle: PrometheusHandle) {
+async fn serve(tcp: TcpListener, handle: PrometheusHandle, ready: Readiness) {
     loop {
         let (stream, peer) = match tcp.accept().await {
             Ok(accepted) => accepted,
@@ -135,10 +166,12 @@ async fn serve(tcp: TcpListener, handle: PrometheusHandle) {
             }
         };
         let handle = handle.clone();
+        let ready = ready.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let handle = handle.clone();
-                async move { Ok::<_, Infallible>(respond(&handle, &request)) }
+                let ready = ready.is_ready();
+                async move { Ok::<_, Infallible>(respond(&handle, ready, &request)) }
             });
             let served = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -150,17 +183,28 @@ async fn serve(tcp: TcpListener, handle: PrometheusHandle) {
     }
 }
 
-/// `GET /metrics`: the text format; anything else: 404 or 405.
-fn respond(handle: &PrometheusHandle, request: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let (status, body) = match (request.method(), request.uri().path()) {
-        (&Method::GET | &Method::HEAD, "/metrics") => {
+/// `GET /metrics`: the text format; `GET /ready`: 200 `ready` or 503 `not ready`;
+/// `GET /live`: 200 `live`; anything else: 404 or 405.
+fn respond(
+    handle: &PrometheusHandle,
+    ready: bool,
+    request: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let get = matches!(*request.method(), Method::GET | Method::HEAD);
+    let (status, body) = match (get, request.uri().path()) {
+        (true, "/metrics") => {
             handle.run_upkeep();
             (StatusCode::OK, handle.render())
         }
-        (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "use GET\n".to_string()),
+        (true, "/ready") if ready => (StatusCode::OK, "ready\n".to_string()),
+        (true, "/ready") => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".to_string()),
+        (true, "/live") => (StatusCode::OK, "live\n".to_string()),
+        (false, "/metrics" | "/ready" | "/live") => {
+            (StatusCode::METHOD_NOT_ALLOWED, "use GET\n".to_string())
+        }
         _ => (
             StatusCode::NOT_FOUND,
-            "metrics are at /metrics\n".to_string(),
+            "metrics are at /metrics, probes at /ready and /live\n".to_string(),
         ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));

@@ -281,8 +281,17 @@ pub struct Served {
 
 impl Served {
     /// Spawns the binary with `args` and reads `expected` listening lines (bounded).
+    ///
+    /// `serve` gets `--shutdown-grace 0` unless `args` set it: a test not about the grace
+    /// period should not wait for it after SIGTERM.
     pub async fn start(args: &[String], expected: usize) -> Served {
-        let mut child = binary(args).spawn().expect("spawn tls-policy");
+        let mut args = args.to_vec();
+        if args.first().map(String::as_str) == Some("serve")
+            && !args.iter().any(|arg| arg == "--shutdown-grace")
+        {
+            args.extend(["--shutdown-grace".to_string(), "0".to_string()]);
+        }
+        let mut child = binary(&args).spawn().expect("spawn tls-policy");
         let stderr = collect_stderr(&mut child);
         let stdout_lines = Arc::new(Mutex::new(Vec::new()));
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();

@@ -11,10 +11,11 @@ pub const SKIP_MISSING_TOOLS: &str = "TLS_POLICY_SKIP_MISSING_TOOLS";
 /// to install; with `TLS_POLICY_SKIP_MISSING_TOOLS=1` it returns `false` after printing
 /// `SKIPPED: ...`, and the caller returns early.
 pub fn tool(program: &str) -> bool {
-    let probe = if program == "openssl" {
-        "version"
-    } else {
-        "--version"
+    let probe = match program {
+        "openssl" => "version",
+        // haproxy's `--version` exits 1; `-v` prints the version and exits 0.
+        "haproxy" => "-v",
+        _ => "--version",
     };
     let found = Command::new(program)
         .arg(probe)

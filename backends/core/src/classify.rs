@@ -45,13 +45,21 @@ pub enum HandshakeFailure {
     /// Refused at accept: the peer's address (its /64 for IPv6) already had its maximum of
     /// connections waiting for their handshake (`max_pending_per_address`).
     AddressLimit,
+    /// A PROXY protocol header came from a source outside the connector's
+    /// `proxy_protocol_trusted` networks.
+    ProxyUntrusted,
+    /// A connection from a trusted proxy network did not open with the PROXY protocol header
+    /// the connector requires (or opened with the other version).
+    ProxyMissing,
+    /// The PROXY protocol header is malformed (bad syntax, too long, closed midway).
+    ProxyMalformed,
     /// Anything else.
     Other,
 }
 
 impl HandshakeFailure {
     /// Every reason, in declaration order.
-    pub const ALL: [HandshakeFailure; 15] = [
+    pub const ALL: [HandshakeFailure; 18] = [
         HandshakeFailure::UnknownCa,
         HandshakeFailure::Revoked,
         HandshakeFailure::RevocationUnknown,
@@ -66,12 +74,16 @@ impl HandshakeFailure {
         HandshakeFailure::FirstRecordTimeout,
         HandshakeFailure::PendingLimit,
         HandshakeFailure::AddressLimit,
+        HandshakeFailure::ProxyUntrusted,
+        HandshakeFailure::ProxyMissing,
+        HandshakeFailure::ProxyMalformed,
         HandshakeFailure::Other,
     ];
 
     /// The stable label: `unknown_ca`, `revoked`, `revocation_unknown`, `expired`, `no_client_certificate`,
     /// `protocol_version`, `cipher_mismatch`, `timeout`, `not_tls`, `peer_closed`,
-    /// `bad_certificate`, `first_record_timeout`, `pending_limit`, `address_limit` or `other`.
+    /// `bad_certificate`, `first_record_timeout`, `pending_limit`, `address_limit`,
+    /// `proxy_untrusted`, `proxy_missing`, `proxy_malformed` or `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             HandshakeFailure::UnknownCa => "unknown_ca",
@@ -88,6 +100,9 @@ impl HandshakeFailure {
             HandshakeFailure::FirstRecordTimeout => "first_record_timeout",
             HandshakeFailure::PendingLimit => "pending_limit",
             HandshakeFailure::AddressLimit => "address_limit",
+            HandshakeFailure::ProxyUntrusted => "proxy_untrusted",
+            HandshakeFailure::ProxyMissing => "proxy_missing",
+            HandshakeFailure::ProxyMalformed => "proxy_malformed",
             HandshakeFailure::Other => "other",
         }
     }

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::backoff::Backoff;
-use crate::admission::{Admission, Pending, PendingLimits};
+use crate::admission::{Admission, Admitted, Pending, PendingLimits, ProxyHeader};
 use crate::layer::HandshakeLimits;
 use crate::listener::{TlsMode, Transport};
 use crate::observe::{ChannelMetrics, RefusalLog, SUMMARY_EVERY};
@@ -25,7 +25,7 @@ pub(super) type Established = (TlsStream<TcpStream>, SocketAddr);
 const QUEUE: usize = 32;
 
 /// The limits of one listener.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Limits {
     /// How long a handshake may take, from the first record (the wait for a slot included).
     pub(super) handshake_timeout: Duration,
@@ -33,6 +33,8 @@ pub(super) struct Limits {
     pub(super) max_handshakes: usize,
     /// The first-record timeout and the pending bounds.
     pub(super) pending: PendingLimits,
+    /// The PROXY protocol header read before the first record, if any.
+    pub(super) proxy: ProxyHeader,
 }
 
 /// The running background tasks of a listener; dropping it stops accepting.
@@ -80,11 +82,14 @@ async fn accept_loop(
 ) {
     let policy = acceptor.policy().to_string();
     let label = metrics.channel().to_owned();
-    let admission = Arc::new(Admission::new(
-        TlsMode::Required(acceptor),
-        HandshakeLimits::new(limits.handshake_timeout, limits.max_handshakes),
-        limits.pending,
-    ));
+    let admission = Arc::new(
+        Admission::new(
+            TlsMode::Required(acceptor),
+            HandshakeLimits::new(limits.handshake_timeout, limits.max_handshakes),
+            limits.pending,
+        )
+        .with_proxy(limits.proxy),
+    );
     let refusals = Arc::new(RefusalLog::new(&label));
     let mut summary = tokio::time::interval(SUMMARY_EVERY);
     summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -143,14 +148,22 @@ async fn admit(
 ) {
     let started = Instant::now();
     let counted = metrics.pending_opened();
-    match admission.admit(stream).await {
-        Ok(Transport::Tls(tls)) => {
+    let mut pending = pending;
+    let admitted = admission.admit(stream, peer, &mut pending).await;
+    match admitted {
+        Ok(Admitted {
+            transport: Transport::Tls(tls),
+            peer,
+        }) => {
             metrics.handshake_succeeded(started.elapsed());
             // An error means the listener is gone: the connection is simply dropped.
             let _ = sender.send((tls, peer)).await;
         }
         // Never under TlsMode::Required; nothing to deliver.
-        Ok(Transport::Plain(_)) => {}
+        Ok(Admitted {
+            transport: Transport::Plain(_),
+            ..
+        }) => {}
         Err(refusal) => {
             let reason = refusal.reason();
             metrics.handshake_failed(reason, started.elapsed());

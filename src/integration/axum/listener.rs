@@ -10,8 +10,10 @@ use ::axum::serve::Listener;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use super::handshakes::{self, Limits, Running};
-use crate::admission::PendingLimits;
-use crate::config::{TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES};
+use crate::admission::{PendingLimits, ProxyHeader};
+use crate::config::{
+    Network, ProxyProtocol, TlsLevel, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+};
 use crate::listener::{bind_with_backlog, ListenError};
 use crate::observe::ChannelMetrics;
 use crate::{Acceptor, TlsChannels, TlsStream};
@@ -51,6 +53,7 @@ impl TlsListener {
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 max_handshakes: DEFAULT_MAX_HANDSHAKES,
                 pending: PendingLimits::default(),
+                proxy: ProxyHeader::default(),
             },
             running: None,
         }
@@ -58,7 +61,8 @@ impl TlsListener {
 
     /// Serves a configured channel: binds its `dbms.connector.<channel>.listen_address` and
     /// applies its `handshake_timeout`, `max_concurrent_handshakes`, `first_record_timeout`,
-    /// `max_pending_handshakes` and `max_pending_per_address`, with the channel's compiled
+    /// `max_pending_handshakes`, `max_pending_per_address`, `proxy_protocol` and
+    /// `proxy_protocol_trusted`, with the channel's compiled
     /// policy from `channels` (ALPN as `channels` was loaded with). Logs and metrics carry the
     /// channel's name, as the `tls-policy serve` listener's do.
     ///
@@ -122,6 +126,10 @@ impl TlsListener {
                 .with_first_record_timeout(settings.first_record_timeout)
                 .with_max_pending(settings.max_pending_handshakes)
                 .with_max_pending_per_address(settings.max_pending_per_address),
+            proxy: ProxyHeader::new(
+                settings.proxy_protocol,
+                settings.proxy_protocol_trusted.clone(),
+            ),
         };
         Ok(listener)
     }
@@ -168,6 +176,20 @@ impl TlsListener {
         self
     }
 
+    /// Reads a PROXY protocol header (`protocol`: v1, v2 or either) before the handshake on
+    /// connections from the `trusted` networks (default: none is read). Those connections must
+    /// send it; a header from any other source closes the connection. The client address it
+    /// carries is the one `accept()` returns, so `TlsConnectInfo::remote_addr` and the
+    /// per-address bound see the client, not the proxy.
+    pub fn proxy_protocol(
+        mut self,
+        protocol: ProxyProtocol,
+        trusted: impl IntoIterator<Item = Network>,
+    ) -> Self {
+        self.limits.proxy = ProxyHeader::new(protocol, trusted.into_iter().collect());
+        self
+    }
+
     /// The acceptor every handshake uses.
     pub fn acceptor(&self) -> &Acceptor {
         &self.acceptor
@@ -190,7 +212,7 @@ impl Listener for TlsListener {
             let background = running.get_or_insert_with(|| {
                 let metrics = Arc::new(ChannelMetrics::new(channel, Some(acceptor)));
                 metrics.register();
-                handshakes::spawn(Arc::clone(tcp), acceptor.clone(), *limits, metrics)
+                handshakes::spawn(Arc::clone(tcp), acceptor.clone(), limits.clone(), metrics)
             });
             if let Some(established) = background.next().await {
                 return established;

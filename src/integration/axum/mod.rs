@@ -13,6 +13,10 @@
 //! few lines a second per reason) and never ends the listener; a failed `accept()` is retried
 //! after a back-off.
 //!
+//! Behind a load balancer that sends the PROXY protocol, [`TlsListener::proxy_protocol`] reads
+//! the header from the trusted networks before the first record; `TlsConnectInfo::remote_addr`
+//! is then the client's address from the header.
+//!
 //! Configure ALPN (`h2`, `http/1.1`) on the acceptor so HTTP/2 clients get HTTP/2:
 //!
 //! ```no_run
