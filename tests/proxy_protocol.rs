@@ -427,13 +427,21 @@ async fn through_haproxy_the_page_shows_the_client_and_sessions_resume_across_re
     let session = fleet.dir.path().join("session.pem");
     let first = s_client(&fleet, haproxy.addr, "-sess_out", &session).await;
     assert!(first.contains("New, TLSv1."), "{first}");
-    let second = s_client(&fleet, haproxy.addr, "-sess_in", &session).await;
-    assert!(second.contains("Reused, TLSv1."), "{second}");
+    // Round robin usually sends the next connection to the other replica; it may not (a
+    // balancer's rotation is its own), so try a few times until the other one answers.
+    let mut second = String::new();
+    for _ in 0..6 {
+        second = s_client(&fleet, haproxy.addr, "-sess_in", &session).await;
+        if channel_in(&second) != channel_in(&first) {
+            break;
+        }
+    }
     assert_ne!(
         channel_in(&first),
         channel_in(&second),
-        "the same replica answered twice"
+        "HAProxy never sent a connection to the other replica"
     );
+    assert!(second.contains("Reused, TLSv1."), "{second}");
 
     // The share of resumed handshakes through the balancer with shared keys.
     let (resumed, channels) = resumption_share(haproxy.addr).await;
@@ -464,8 +472,15 @@ async fn through_haproxy_without_shared_keys_sessions_do_not_resume_across_repli
     let haproxy = Haproxy::start(fleet.dir.path(), &replicas, "send-proxy-v2").await;
     let (resumed, channels) = resumption_share(haproxy.addr).await;
     println!("resumption through HAProxy, per-replica ticket keys: {resumed}/{ROUNDS}");
-    // Round robin sends each connection to the replica that did not seal its ticket.
-    assert_eq!(resumed, 0, "{channels:?}");
+    // A client presents the ticket of its previous connection: it can resume only where the
+    // balancer sent two connections in a row to the same replica (round robin rarely does),
+    // never across replicas.
+    let same_replica_twice = channels.windows(2).filter(|w| w[0] == w[1]).count();
+    assert!(channels.iter().any(|c| c == "replica1") && channels.iter().any(|c| c == "replica2"));
+    assert!(
+        resumed <= same_replica_twice,
+        "{resumed} resumed: {channels:?}"
+    );
 }
 
 #[tokio::test]
