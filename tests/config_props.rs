@@ -365,6 +365,8 @@ const POLICY_SUFFIXES: &[&str] = &[
     "verify_hostname",
     "session_resumption",
     "session_ticket_keys",
+    // The scope form's switch: known, so never an unknown suffix.
+    "enabled",
 ];
 
 /// Comment and blank lines to pad a config with.

@@ -36,8 +36,9 @@ const RELATIVE_TO_BASE: [&str; 4] = [
     "revoked_dir",
 ];
 
-/// Channels that are dialled as well as served (spec §3): their client side is compiled too.
-const DIALLED_CHANNELS: [&str; 2] = ["cluster", "backup"];
+/// Channels that are dialled as well as served (spec §3; 4.x `fabric` is dialled only): their
+/// client side is compiled too.
+const DIALLED_CHANNELS: [&str; 3] = ["cluster", "backup", "fabric"];
 
 /// Arguments of `tls-policy check`.
 #[derive(Debug, clap::Args)]
@@ -104,6 +105,29 @@ fn check(settings: &Settings, backend: Backend) -> Report {
         "backend  {backend} (compiled in: {})",
         compiled.join(", ")
     );
+    let _ = writeln!(text, "form     {}", settings.form.describe());
+    let _ = writeln!(
+        text,
+        "reload   {}",
+        if settings.tls_reload_enabled {
+            "on (file watching and SIGHUP)"
+        } else {
+            "off (dbms.security.tls_reload_enabled=false)"
+        }
+    );
+    for warning in &settings.warnings {
+        let _ = writeln!(text, "warning  {warning}");
+    }
+    if !settings.default_differences.is_empty() {
+        let _ = writeln!(text, "\ndefaults that differ from the framework's:");
+        for difference in &settings.default_differences {
+            let _ = writeln!(
+                text,
+                "  {}: {} here, framework {}: {}",
+                difference.key, difference.ours, difference.framework, difference.reason
+            );
+        }
+    }
 
     let mut policies: BTreeMap<&str, PolicyState> = BTreeMap::new();
     for channel in settings.channels.values() {

@@ -358,7 +358,9 @@ impl SettingsBuilder {
                          <channel>.ssl_policy, dbms.connector.<channel>.<suffix> (suffix {}), \
                          dbms.connectors.default_listen_address, \
                          dbms.connectors.default_advertised_address, \
-                         dbms.directories.certificates or dbms.ssl.backend",
+                         dbms.directories.certificates, dbms.ssl.backend, \
+                         dbms.security.tls_reload_enabled, or their 4.x/5.x spellings \
+                         (server.bolt.*, server.https.*, dbms.default_listen_address, …)",
                         connector_suffixes.join(", ")
                     ),
                 );
@@ -868,7 +870,7 @@ dbms.backup.ssl_policy=backup
                  dbms.connector.<channel>.<suffix> (suffix enabled, listen_address, tls_level, \
                  kind, handshake_timeout, max_concurrent_handshakes, first_record_timeout, \
                  max_pending_handshakes, max_pending_per_address, http_header_read_timeout, \
-                 http_idle_timeout),",
+                 http_idle_timeout, ocsp_stapling_enabled),",
             ),
             (
                 Settings::builder().backend(""),

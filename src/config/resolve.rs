@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
-use super::keys::{PolicySuffix, Target, LEGACY_POLICY};
+use super::keys::{PolicySuffix, Target, LEGACY_POLICY, SCOPES};
 use super::model::{
-    ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel,
+    ChannelSettings, ConfigForm, ConnectorKind, PolicySettings, Settings, TlsLevel,
     DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HTTP_HEADER_READ_TIMEOUT,
     DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
     DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
+use super::scope::{self, Marker, PolicyDefaults};
 use super::suggest;
 use super::values::{ConnectorValue, ListenAddress, PolicyValue, Setting};
 use crate::error::{Error, Result, Source};
@@ -41,6 +42,13 @@ struct Origin {
 }
 
 impl Origin {
+    fn marker(&self) -> Marker<'_> {
+        Marker {
+            source: &self.source,
+            key: &self.key,
+        }
+    }
+
     fn error(&self, message: impl Into<String>) -> Error {
         Error::Config {
             source_location: self.source.clone(),
@@ -75,6 +83,7 @@ struct PolicyDraft {
     verify_hostname: Option<bool>,
     session_resumption: Option<bool>,
     session_ticket_keys: Option<PathBuf>,
+    enabled: Option<bool>,
     origins: BTreeMap<PolicySuffix, Origin>,
 }
 
@@ -95,6 +104,7 @@ impl PolicyDraft {
             PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
             PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
             PolicyValue::SessionTicketKeys(v) => self.session_ticket_keys = Some(v),
+            PolicyValue::Enabled(v) => self.enabled = Some(v),
         }
     }
 }
@@ -136,13 +146,20 @@ impl ChannelDraft {
                 self.http_header_read_timeout = Some(timeout);
             }
             ConnectorValue::HttpIdleTimeout(timeout) => self.http_idle_timeout = Some(timeout),
+            // Only `false` parses: nothing to keep.
+            ConnectorValue::OcspStaplingEnabled(_) => {}
         }
     }
 
-    /// The listen address, unless the connector is switched off (`enabled=false`).
-    fn served_listen(&self, channel: &str) -> Option<&(ListenAddress, Origin)> {
+    /// The listen address, unless the connector is switched off (`enabled=false`, or unset
+    /// where `enabled_by_default` is false).
+    fn served_listen(
+        &self,
+        channel: &str,
+        enabled_by_default: bool,
+    ) -> Option<&(ListenAddress, Origin)> {
         let listen = self.listen.as_ref()?;
-        if self.enabled == Some(false) {
+        if !self.enabled.unwrap_or(enabled_by_default) {
             tracing::debug!(
                 channel,
                 key = %listen.1.key,
@@ -165,6 +182,14 @@ pub(crate) struct Draft {
     default_advertised_address: Option<String>,
     certificates_directory: Option<PathBuf>,
     backend: Option<(String, Source)>,
+    tls_reload_enabled: Option<bool>,
+    /// The first `dbms.ssl.policy.<scope>.enabled` line: the scope form.
+    scope_marker: Option<Origin>,
+    /// The first binding line, or policy line of a name that is not a scope: the named form.
+    named_marker: Option<Origin>,
+    /// Whether any 5.x `server.*` key was read.
+    server_keys: bool,
+    warnings: Vec<String>,
 }
 
 impl Draft {
@@ -180,6 +205,11 @@ impl Draft {
             default_advertised_address: None,
             certificates_directory: None,
             backend: None,
+            tls_reload_enabled: None,
+            scope_marker: None,
+            named_marker: None,
+            server_keys: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -196,6 +226,27 @@ impl Draft {
                      channels to the new name"
                 )));
             }
+        }
+        match &target {
+            Target::Policy {
+                policy,
+                suffix: PolicySuffix::Enabled,
+            } => {
+                if !SCOPES.contains(&policy.as_str()) {
+                    return Err(origin.error(scope::not_a_scope(policy)));
+                }
+                self.scope_marker.get_or_insert_with(|| origin.clone());
+            }
+            Target::Policy { policy, .. } if !SCOPES.contains(&policy.as_str()) => {
+                self.named_marker.get_or_insert_with(|| origin.clone());
+            }
+            Target::Binding { .. } => {
+                self.named_marker.get_or_insert_with(|| origin.clone());
+            }
+            _ => {}
+        }
+        if origin.key.starts_with("server.") {
+            self.server_keys = true;
         }
         if let Some(first) = self.seen.get(&target) {
             if self.duplicates == Duplicates::Refuse {
@@ -232,6 +283,12 @@ impl Draft {
             }
             Setting::CertificatesDirectory(dir) => self.certificates_directory = Some(dir),
             Setting::Backend(name) => self.backend = Some((name, origin.source)),
+            Setting::TlsReloadEnabled(enabled) => self.tls_reload_enabled = Some(enabled),
+            Setting::NettySslProvider(provider) => self.warnings.push(format!(
+                "{}: {}={provider}: accepted and ignored: it chooses the framework's Netty SSL \
+                 engine; here `dbms.ssl.backend` (or --backend) chooses the TLS backend",
+                origin.source, origin.key
+            )),
         }
         Ok(())
     }
@@ -239,16 +296,53 @@ impl Draft {
     /// Applies defaults, resolves paths and checks what needs the whole config: every policy
     /// has a base_directory, every bound policy exists, every TLS listener has a policy. Of
     /// several problems, the one written first is reported.
-    pub(crate) fn finish(self) -> Result<Settings> {
+    pub(crate) fn finish(mut self) -> Result<Settings> {
+        let form = scope::decide_form(
+            self.scope_marker.as_ref().map(Origin::marker),
+            self.named_marker.as_ref().map(Origin::marker),
+            !self.policies.is_empty(),
+        )?;
         let mut problems: Vec<(usize, Error)> = Vec::new();
+        let mut warnings = std::mem::take(&mut self.warnings);
+        let certificates_directory = self.home.join(
+            self.certificates_directory
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CERTIFICATES_DIRECTORY.into()),
+        );
 
         let mut policies = BTreeMap::new();
         for (name, draft) in self.policies.iter() {
-            match resolve_policy(&self.home, name, draft) {
+            let defaults = if form == ConfigForm::Scope {
+                match scope_policy(name, draft, &certificates_directory) {
+                    Ok(Some(defaults)) => defaults,
+                    Ok(None) => {
+                        warnings.extend(not_enabled_warning(name, draft));
+                        continue;
+                    }
+                    Err(problem) => {
+                        problems.push(problem);
+                        continue;
+                    }
+                }
+            } else {
+                PolicyDefaults::named()
+            };
+            match resolve_policy(&self.home, name, draft, &defaults) {
                 Ok(policy) => {
                     policies.insert(name.clone(), policy);
                 }
                 Err(problem) => problems.push(problem),
+            }
+        }
+        if form == ConfigForm::Scope {
+            // The scope is the channel: each enabled policy secures the channel of its name.
+            for (name, draft) in &self.policies {
+                if let (Some(true), Some(origin)) =
+                    (draft.enabled, draft.origins.get(&PolicySuffix::Enabled))
+                {
+                    self.channels.entry(name.clone()).or_default().binding =
+                        Some((name.clone(), origin.clone()));
+                }
             }
         }
 
@@ -256,6 +350,7 @@ impl Draft {
             .default_listen_address
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned());
         let mut channels = BTreeMap::new();
+        let mut bolt_tls_level_default = false;
         for (name, draft) in self.channels {
             if let Some((policy, origin)) = &draft.binding {
                 if policy != LEGACY_POLICY && !self.policies.contains_key(policy) {
@@ -265,20 +360,36 @@ impl Draft {
                     ));
                 }
             }
-            problems.extend(plaintext_past_client_auth(&name, &draft, &policies));
-            let (channel, problem) = resolve_channel(&name, draft, &default_listen_address);
+            if name == "bolt" && draft.binding.is_some() && draft.tls_level.is_none() {
+                bolt_tls_level_default = true;
+            }
+            problems.extend(plaintext_past_client_auth(&name, &draft, &policies, form));
+            let (channel, problem) =
+                resolve_channel(&name, draft, &default_listen_address, form, &mut warnings);
             problems.extend(problem);
             channels.insert(name, channel);
+        }
+        if form == ConfigForm::Named {
+            warnings.extend(unbound_scope_named_policies(&policies, &channels));
         }
 
         if let Some((_, first)) = problems.into_iter().min_by_key(|(order, _)| *order) {
             return Err(first);
         }
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
+        let any_tls_channel = channels.values().any(|c| c.policy.is_some());
         Ok(Settings {
-            certificates_directory: self.home.join(
-                self.certificates_directory
-                    .unwrap_or_else(|| DEFAULT_CERTIFICATES_DIRECTORY.into()),
+            default_differences: scope::default_differences(
+                form,
+                &policies,
+                bolt_tls_level_default,
+                any_tls_channel,
+                self.tls_reload_enabled.is_some(),
+                self.server_keys,
             ),
+            certificates_directory,
             home: self.home,
             backend: self.backend,
             policies,
@@ -287,8 +398,82 @@ impl Draft {
             default_advertised_address: self
                 .default_advertised_address
                 .unwrap_or_else(|| DEFAULT_ADVERTISED_ADDRESS.to_owned()),
+            form,
+            tls_reload_enabled: self.tls_reload_enabled.unwrap_or(true),
+            warnings,
         })
     }
+}
+
+/// A scope-form policy's defaults, `None` when it is not enabled (it then does not exist), or
+/// the problem of a suffix that form does not have.
+fn scope_policy(
+    name: &str,
+    draft: &PolicyDraft,
+    certificates_directory: &std::path::Path,
+) -> std::result::Result<Option<PolicyDefaults>, (usize, Error)> {
+    if draft.enabled != Some(true) {
+        return Ok(None);
+    }
+    if let Some(origin) = draft.origins.get(&PolicySuffix::AllowKeyGeneration) {
+        return Err((
+            origin.order(),
+            origin.error(format!(
+                "`allow_key_generation` is a setting of the 3.5 named form; the 4.x/5.x scope \
+                 form (this file: `dbms.ssl.policy.{name}.enabled`) has no such setting and never \
+                 generates keys: remove this line and put a key and certificate in the policy's \
+                 base_directory (`tls-policy init --dev-certs` makes development ones)"
+            )),
+        ));
+    }
+    Ok(Some(PolicyDefaults::scope(name, certificates_directory)))
+}
+
+/// A scope-form policy not switched on, whose other settings are then ignored: said, once.
+fn not_enabled_warning(name: &str, draft: &PolicyDraft) -> Option<String> {
+    let first = draft
+        .origins
+        .iter()
+        .filter(|(suffix, _)| **suffix != PolicySuffix::Enabled)
+        .map(|(_, origin)| origin)
+        .min_by_key(|origin| origin.order())?;
+    Some(format!(
+        "{}: {}: policy `{name}` is not switched on (`dbms.ssl.policy.{name}.enabled=true` is \
+         missing), so its settings are ignored and channel `{name}` has no policy",
+        first.source, first.key
+    ))
+}
+
+/// Named-form policies called like a scope and bound to nothing: probably a 4.x/5.x file
+/// missing its `enabled` line.
+fn unbound_scope_named_policies(
+    policies: &BTreeMap<String, PolicySettings>,
+    channels: &BTreeMap<String, ChannelSettings>,
+) -> Vec<String> {
+    policies
+        .keys()
+        .filter(|name| SCOPES.contains(&name.as_str()))
+        .filter(|name| {
+            !channels
+                .values()
+                .any(|c| c.policy.as_deref() == Some(name.as_str()))
+        })
+        .map(|name| {
+            let source = policies[name]
+                .sources
+                .get("base_directory")
+                .map_or_else(|| "builder".to_owned(), ToString::to_string);
+            format!(
+                "{source}: dbms.ssl.policy.{name}.base_directory: policy `{name}` is defined \
+                 but no channel is bound to it; in the 3.5 form bind it \
+                 (`{}={name}`), in the 4.x/5.x form switch it on \
+                 (`dbms.ssl.policy.{name}.enabled=true`)",
+                Target::Binding {
+                    channel: name.clone()
+                }
+            )
+        })
+        .collect()
 }
 
 /// One channel with defaults applied, and the problem (with its file order) of a TLS listener
@@ -297,25 +482,51 @@ fn resolve_channel(
     name: &str,
     draft: ChannelDraft,
     default_listen_address: &str,
+    form: ConfigForm,
+    warnings: &mut Vec<String>,
 ) -> (ChannelSettings, Option<(usize, Error)>) {
     let tls_level = draft
         .tls_level
         .as_ref()
         .map(|(level, _)| *level)
         .unwrap_or_default();
-    let listen = draft.served_listen(name);
+    // 4.x/5.x: the HTTPS connector is off unless switched on (3.5 and ours: on).
+    let enabled_by_default = !(form == ConfigForm::Scope && name == "https");
+    if !enabled_by_default && draft.enabled.is_none() {
+        if let Some((_, origin)) = &draft.listen {
+            warnings.push(format!(
+                "{}: {}: the https connector is off (in the 4.x/5.x form \
+                 `dbms.connector.https.enabled`/`server.https.enabled` defaults to false), so \
+                 this address is not served; set it to true to serve HTTPS",
+                origin.source, origin.key
+            ));
+        }
+    }
+    let listen = draft.served_listen(name, enabled_by_default);
     let problem = match listen {
         Some((_, origin)) if tls_level != TlsLevel::Disabled && draft.binding.is_none() => {
             let binding_key = Target::Binding {
                 channel: name.to_owned(),
             };
+            let how = match (form, SCOPES.contains(&name)) {
+                (ConfigForm::Scope, true) => {
+                    format!("switch its policy on with `dbms.ssl.policy.{name}.enabled=true`")
+                }
+                (ConfigForm::NoPolicies, true) => format!(
+                    "switch its policy on with `dbms.ssl.policy.{name}.enabled=true` (4.x/5.x \
+                     form) or bind one with `{binding_key}=<policy>` (3.5 form; `legacy` for \
+                     the legacy system)"
+                ),
+                _ => format!(
+                    "bind one with `{binding_key}=<policy>` (`legacy` for the legacy system)"
+                ),
+            };
             Some((
                 origin.order(),
                 origin.error(format!(
                     "channel `{name}` listens with tls_level {tls_level} but no policy is bound \
-                     to it; bind one with `{binding_key}=<policy>` (`legacy` for the legacy \
-                     system), or set `dbms.connector.{name}.tls_level=DISABLED` for plaintext \
-                     only"
+                     to it; {how}, or set `dbms.connector.{name}.tls_level=DISABLED` for \
+                     plaintext only"
                 )),
             ))
         }
@@ -358,6 +569,7 @@ fn plaintext_past_client_auth(
     channel: &str,
     draft: &ChannelDraft,
     policies: &BTreeMap<String, PolicySettings>,
+    form: ConfigForm,
 ) -> Option<(usize, Error)> {
     let (TlsLevel::Optional, origin) = draft.tls_level.as_ref()? else {
         return None;
@@ -371,7 +583,22 @@ fn plaintext_past_client_auth(
     let where_set = match policy.sources.get(PolicySuffix::ClientAuth.as_str()) {
         Some(Source::Builder) => "set in code".to_owned(),
         Some(source) => format!("set at {source}"),
+        None if form == ConfigForm::Scope => {
+            format!("the framework's default for scope `{policy_name}`")
+        }
         None => "the default".to_owned(),
+    };
+    let remedy = if form == ConfigForm::Scope {
+        format!(
+            "set `{client_auth_key}=NONE` to accept plaintext, or `{}=REQUIRED` for TLS only",
+            origin.key
+        )
+    } else {
+        format!(
+            "use `{}=REQUIRED`, or bind the channel to a policy with client_auth=NONE \
+             (`{client_auth_key}=NONE`)",
+            origin.key
+        )
     };
     Some((
         origin.order(),
@@ -379,8 +606,7 @@ fn plaintext_past_client_auth(
             "channel `{channel}` accepts plaintext (tls_level=OPTIONAL), but its policy \
              `{policy_name}` authenticates clients (`{client_auth_key}={}`, {where_set}): a \
              client that does not speak TLS presents no certificate and would walk past client \
-             authentication; use tls_level=REQUIRED, or bind the channel to a policy with \
-             client_auth=NONE",
+             authentication; {remedy}",
             policy.client_auth
         )),
     ))
@@ -391,8 +617,13 @@ fn resolve_policy(
     home: &std::path::Path,
     name: &str,
     draft: &PolicyDraft,
+    defaults: &PolicyDefaults,
 ) -> std::result::Result<PolicySettings, (usize, Error)> {
-    let Some(base_directory) = &draft.base_directory else {
+    let Some(base_directory) = draft
+        .base_directory
+        .as_ref()
+        .or(defaults.base_directory.as_ref())
+    else {
         let first = draft.origins.values().min_by_key(|origin| origin.order());
         let message = format!(
             "policy `{name}` has no base_directory: `dbms.ssl.policy.{name}.base_directory` is \
@@ -423,7 +654,7 @@ fn resolve_policy(
         public_certificate: in_base(&draft.public_certificate, "public.crt"),
         trusted_dir: in_base(&draft.trusted_dir, "trusted"),
         revoked_dir: in_base(&draft.revoked_dir, "revoked"),
-        client_auth: draft.client_auth.unwrap_or(ClientAuth::Require),
+        client_auth: draft.client_auth.unwrap_or(defaults.client_auth),
         ciphers: draft.ciphers.clone(),
         tls_versions: draft
             .tls_versions
@@ -431,7 +662,7 @@ fn resolve_policy(
             .unwrap_or_else(|| vec![TlsVersion::Tls12, TlsVersion::Tls13]),
         allow_key_generation: draft.allow_key_generation.unwrap_or(false),
         trust_all: draft.trust_all.unwrap_or(false),
-        verify_hostname: draft.verify_hostname.unwrap_or(false),
+        verify_hostname: draft.verify_hostname.unwrap_or(defaults.verify_hostname),
         session_resumption: draft.session_resumption.unwrap_or(true),
         session_ticket_keys: draft
             .session_ticket_keys
