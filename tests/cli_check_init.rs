@@ -695,3 +695,36 @@ fn check_refuses_a_mixed_file_naming_both_lines() {
     );
     assert!(check.stderr.contains("3.5 named-policy form"), "{check:?}");
 }
+
+#[test]
+fn check_loads_the_complete_44_and_5x_files_with_real_certificates() {
+    for fixture in ["neo4j-4.4.conf", "neo4j-5.26.conf"] {
+        let home = tempfile::tempdir().unwrap();
+        for scope in ["bolt", "https", "cluster", "backup"] {
+            pki()
+                .write_policy_dir(
+                    &home.path().join("certificates").join(scope),
+                    &WritePolicy::default(),
+                )
+                .unwrap();
+        }
+        let config = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/configs")
+            .join(fixture);
+        let check = run(&["check", "--config", s(&config), "--home", s(home.path())]);
+        assert_eq!(check.code, 0, "{fixture}: {check:?}");
+        for wanted in [
+            "form     4.x/5.x scope form",
+            "channel backup",
+            "channel bolt",
+            "channel cluster",
+            "channel https",
+            "OK: 4 channel(s), 4 with TLS, 4 of 4 policies loaded",
+        ] {
+            assert!(
+                check.stdout.contains(wanted),
+                "{fixture}: {wanted:?} in {check:?}"
+            );
+        }
+    }
+}

@@ -351,6 +351,18 @@ impl Draft {
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned());
         let mut channels = BTreeMap::new();
         let mut bolt_tls_level_default = false;
+        if form == ConfigForm::Scope
+            && self
+                .channels
+                .get("http")
+                .is_some_and(|c| c.binding.is_none())
+        {
+            // 4.x/5.x: `http` is no scope, and the framework's HTTP connector is plaintext by
+            // definition (HTTPS is the `https` scope): not a channel of ours, as 5.x's
+            // `server.http.*` is not.
+            tracing::debug!("scope form: dbms.connector.http.* is the framework's plaintext HTTP connector; ignored");
+            self.channels.remove("http");
+        }
         for (name, draft) in self.channels {
             if let Some((policy, origin)) = &draft.binding {
                 if policy != LEGACY_POLICY && !self.policies.contains_key(policy) {

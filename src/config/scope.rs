@@ -514,6 +514,16 @@ mod tests {
     }
 
     #[test]
+    fn the_plaintext_http_connector_is_not_a_channel_in_the_scope_form() {
+        let text = "dbms.connector.http.enabled=true\ndbms.connector.http.listen_address=:7474\n";
+        let settings = parse(&format!("dbms.ssl.policy.bolt.enabled=true\n{text}")).unwrap();
+        assert!(!settings.channels.contains_key("http"));
+        // The 3.5 form keeps reading it as a channel (which then needs a policy or DISABLED).
+        let err = error(&format!("dbms.ssl.policy.p.base_directory=p\n{text}"));
+        assert!(err.contains("channel `http` listens"), "{err}");
+    }
+
+    #[test]
     fn a_listener_without_an_enabled_policy_says_how_to_enable_one() {
         let err = error("dbms.ssl.policy.https.enabled=true\nserver.bolt.listen_address=:7687\n");
         assert!(
