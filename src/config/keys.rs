@@ -71,19 +71,27 @@ const FIXED_KEYS: &[(&str, FixedKey)] = &[
     ),
     (
         "causal_clustering.transaction_listen_address",
-        FixedKey::ListenAddress("cluster"),
+        FixedKey::Connector("cluster", ConnectorSuffix::ListenAddress),
     ),
     (
         "server.cluster.listen_address",
-        FixedKey::ListenAddress("cluster"),
+        FixedKey::Connector("cluster", ConnectorSuffix::ListenAddress),
     ),
     (
         "dbms.backup.listen_address",
-        FixedKey::ListenAddress("backup"),
+        FixedKey::Connector("backup", ConnectorSuffix::ListenAddress),
     ),
     (
         "server.backup.listen_address",
-        FixedKey::ListenAddress("backup"),
+        FixedKey::Connector("backup", ConnectorSuffix::ListenAddress),
+    ),
+    (
+        "dbms.backup.enabled",
+        FixedKey::Connector("backup", ConnectorSuffix::Enabled),
+    ),
+    (
+        "server.backup.enabled",
+        FixedKey::Connector("backup", ConnectorSuffix::Enabled),
     ),
     (TLS_RELOAD_ENABLED_KEY, FixedKey::TlsReloadEnabled),
     (NETTY_SSL_PROVIDER_KEY, FixedKey::NettySslProvider),
@@ -96,8 +104,9 @@ enum FixedKey {
     DefaultListenAddress,
     DefaultAdvertisedAddress,
     CertificatesDirectory,
-    /// A channel's listen address, written outside `dbms.connector.*` (4.x/5.x cluster, backup).
-    ListenAddress(&'static str),
+    /// A connector setting written outside `dbms.connector.*` (cluster and backup listen
+    /// addresses, the backup service's switch).
+    Connector(&'static str, ConnectorSuffix),
     TlsReloadEnabled,
     NettySslProvider,
 }
@@ -109,9 +118,9 @@ impl FixedKey {
             FixedKey::DefaultListenAddress => Target::DefaultListenAddress,
             FixedKey::DefaultAdvertisedAddress => Target::DefaultAdvertisedAddress,
             FixedKey::CertificatesDirectory => Target::CertificatesDirectory,
-            FixedKey::ListenAddress(channel) => Target::Connector {
+            FixedKey::Connector(channel, suffix) => Target::Connector {
                 channel: channel.to_owned(),
-                suffix: ConnectorSuffix::ListenAddress,
+                suffix,
             },
             FixedKey::TlsReloadEnabled => Target::TlsReloadEnabled,
             FixedKey::NettySslProvider => Target::NettySslProvider,
@@ -594,6 +603,14 @@ mod tests {
                 "dbms.netty.ssl.provider",
                 Ok(Some(Target::NettySslProvider)),
             ),
+            (
+                "dbms.backup.enabled",
+                connector("backup", ConnectorSuffix::Enabled),
+            ),
+            (
+                "server.backup.enabled",
+                connector("backup", ConnectorSuffix::Enabled),
+            ),
         ] {
             assert_eq!(classify(key), expected, "{key}");
         }
@@ -611,7 +628,7 @@ mod tests {
             "server.directories.data",
             "causal_clustering.raft_listen_address",
             "causal_clustering.discovery_listen_address",
-            "dbms.backup.enabled",
+            "dbms.backup.address",
         ] {
             assert_eq!(classify(other), Ok(None), "{other}");
         }

@@ -474,6 +474,26 @@ mod tests {
     }
 
     #[test]
+    fn the_backup_service_switch_is_read() {
+        let text = "dbms.ssl.policy.backup.enabled=true\nserver.backup.listen_address=:6362\n";
+        let settings = parse(&format!("{text}server.backup.enabled=false\n")).unwrap();
+        assert_eq!(settings.channels["backup"].listen_address, None);
+        assert_eq!(
+            settings.channels["backup"].policy.as_deref(),
+            Some("backup")
+        );
+        let settings = parse(&format!("{text}server.backup.enabled=true\n")).unwrap();
+        assert!(settings.channels["backup"].listen_address.is_some());
+        let settings = parse(
+            "dbms.ssl.policy.backup.enabled=true\n\
+             dbms.backup.enabled=false\n\
+             dbms.backup.listen_address=:6362\n",
+        )
+        .unwrap();
+        assert_eq!(settings.channels["backup"].listen_address, None);
+    }
+
+    #[test]
     fn one_setting_in_two_spellings_is_given_twice() {
         let err =
             error("dbms.default_listen_address=0.0.0.0\nserver.default_listen_address=0.0.0.0\n");
