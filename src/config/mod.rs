@@ -17,6 +17,8 @@ mod builder;
 mod file;
 mod keys;
 pub mod model;
+mod named;
+mod policies;
 mod properties;
 mod resolve;
 mod scope;

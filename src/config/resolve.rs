@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+use tls_policy_backend::ClientAuth;
 
 use super::keys::{PolicySuffix, Target, LEGACY_POLICY, SCOPES};
 use super::model::{
@@ -13,9 +13,10 @@ use super::model::{
     DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
     DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
-use super::scope::{self, Marker, PolicyDefaults};
-use super::suggest;
-use super::values::{ConnectorValue, ListenAddress, PolicyValue, Setting};
+use super::named::{self, unbound_scope_named_policies, undefined_policy};
+use super::policies::{resolve_policy, PolicyDraft};
+use super::scope::{self, not_enabled_warning, scope_policy, Marker, PolicyDefaults};
+use super::values::{ConnectorValue, ListenAddress, Setting};
 use crate::error::{Error, Result, Source};
 
 /// `dbms.connectors.default_listen_address` when not set.
@@ -36,20 +37,20 @@ pub(crate) enum Duplicates {
 
 /// Where a setting was written and the key it was written as.
 #[derive(Clone, Debug)]
-struct Origin {
-    source: Source,
-    key: String,
+pub(super) struct Origin {
+    pub(super) source: Source,
+    pub(super) key: String,
 }
 
 impl Origin {
-    fn marker(&self) -> Marker<'_> {
+    pub(super) fn marker(&self) -> Marker<'_> {
         Marker {
             source: &self.source,
             key: &self.key,
         }
     }
 
-    fn error(&self, message: impl Into<String>) -> Error {
+    pub(super) fn error(&self, message: impl Into<String>) -> Error {
         Error::Config {
             source_location: self.source.clone(),
             key: self.key.clone(),
@@ -58,53 +59,10 @@ impl Origin {
     }
 
     /// File order; builder settings all sort first, in call order.
-    fn order(&self) -> usize {
+    pub(super) fn order(&self) -> usize {
         match &self.source {
             Source::File { line, .. } => *line,
             Source::Builder => 0,
-        }
-    }
-}
-
-/// One policy's settings as given, before defaults.
-#[derive(Default)]
-struct PolicyDraft {
-    base_directory: Option<PathBuf>,
-    private_key: Option<PathBuf>,
-    private_key_password: Option<String>,
-    public_certificate: Option<PathBuf>,
-    trusted_dir: Option<PathBuf>,
-    revoked_dir: Option<PathBuf>,
-    client_auth: Option<ClientAuth>,
-    ciphers: Option<Vec<CipherSuite>>,
-    tls_versions: Option<Vec<TlsVersion>>,
-    allow_key_generation: Option<bool>,
-    trust_all: Option<bool>,
-    verify_hostname: Option<bool>,
-    session_resumption: Option<bool>,
-    session_ticket_keys: Option<PathBuf>,
-    enabled: Option<bool>,
-    origins: BTreeMap<PolicySuffix, Origin>,
-}
-
-impl PolicyDraft {
-    fn apply(&mut self, value: PolicyValue) {
-        match value {
-            PolicyValue::BaseDirectory(v) => self.base_directory = Some(v),
-            PolicyValue::PrivateKey(v) => self.private_key = Some(v),
-            PolicyValue::PrivateKeyPassword(v) => self.private_key_password = Some(v),
-            PolicyValue::PublicCertificate(v) => self.public_certificate = Some(v),
-            PolicyValue::TrustedDir(v) => self.trusted_dir = Some(v),
-            PolicyValue::RevokedDir(v) => self.revoked_dir = Some(v),
-            PolicyValue::ClientAuth(v) => self.client_auth = Some(v),
-            PolicyValue::Ciphers(v) => self.ciphers = Some(v),
-            PolicyValue::TlsVersions(v) => self.tls_versions = Some(v),
-            PolicyValue::AllowKeyGeneration(v) => self.allow_key_generation = Some(v),
-            PolicyValue::TrustAll(v) => self.trust_all = Some(v),
-            PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
-            PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
-            PolicyValue::SessionTicketKeys(v) => self.session_ticket_keys = Some(v),
-            PolicyValue::Enabled(v) => self.enabled = Some(v),
         }
     }
 }
@@ -219,12 +177,7 @@ impl Draft {
         let target = setting.target();
         if let Target::Policy { policy, .. } = &target {
             if policy == LEGACY_POLICY {
-                return Err(origin.error(format!(
-                    "the policy name `{LEGACY_POLICY}` is reserved for the legacy SSL system \
-                     (neo4j.key and neo4j.cert in dbms.directories.certificates) and cannot be \
-                     configured; rename the policy (dbms.ssl.policy.<new-name>.*) and bind \
-                     channels to the new name"
-                )));
+                return Err(origin.error(named::reserved_legacy_name()));
             }
         }
         match &target {
@@ -417,77 +370,6 @@ impl Draft {
     }
 }
 
-/// A scope-form policy's defaults, `None` when it is not enabled (it then does not exist), or
-/// the problem of a suffix that form does not have.
-fn scope_policy(
-    name: &str,
-    draft: &PolicyDraft,
-    certificates_directory: &std::path::Path,
-) -> std::result::Result<Option<PolicyDefaults>, (usize, Error)> {
-    if draft.enabled != Some(true) {
-        return Ok(None);
-    }
-    if let Some(origin) = draft.origins.get(&PolicySuffix::AllowKeyGeneration) {
-        return Err((
-            origin.order(),
-            origin.error(format!(
-                "`allow_key_generation` is a setting of the 3.5 named form; the 4.x/5.x scope \
-                 form (this file: `dbms.ssl.policy.{name}.enabled`) has no such setting and never \
-                 generates keys: remove this line and put a key and certificate in the policy's \
-                 base_directory (`tls-policy init --dev-certs` makes development ones)"
-            )),
-        ));
-    }
-    Ok(Some(PolicyDefaults::scope(name, certificates_directory)))
-}
-
-/// A scope-form policy not switched on, whose other settings are then ignored: said, once.
-fn not_enabled_warning(name: &str, draft: &PolicyDraft) -> Option<String> {
-    let first = draft
-        .origins
-        .iter()
-        .filter(|(suffix, _)| **suffix != PolicySuffix::Enabled)
-        .map(|(_, origin)| origin)
-        .min_by_key(|origin| origin.order())?;
-    Some(format!(
-        "{}: {}: policy `{name}` is not switched on (`dbms.ssl.policy.{name}.enabled=true` is \
-         missing), so its settings are ignored and channel `{name}` has no policy",
-        first.source, first.key
-    ))
-}
-
-/// Named-form policies called like a scope and bound to nothing: probably a 4.x/5.x file
-/// missing its `enabled` line.
-fn unbound_scope_named_policies(
-    policies: &BTreeMap<String, PolicySettings>,
-    channels: &BTreeMap<String, ChannelSettings>,
-) -> Vec<String> {
-    policies
-        .keys()
-        .filter(|name| SCOPES.contains(&name.as_str()))
-        .filter(|name| {
-            !channels
-                .values()
-                .any(|c| c.policy.as_deref() == Some(name.as_str()))
-        })
-        .map(|name| {
-            let source = policies[name]
-                .sources
-                .get("base_directory")
-                .map_or_else(|| "builder".to_owned(), ToString::to_string);
-            format!(
-                "{source}: dbms.ssl.policy.{name}.base_directory: policy `{name}` is defined \
-                 but no channel is bound to it; in the 3.5 form bind it \
-                 (`{}={name}`), in the 4.x/5.x form switch it on \
-                 (`dbms.ssl.policy.{name}.enabled=true`)",
-                Target::Binding {
-                    channel: name.clone()
-                }
-            )
-        })
-        .collect()
-}
-
 /// One channel with defaults applied, and the problem (with its file order) of a TLS listener
 /// without a policy.
 fn resolve_channel(
@@ -624,120 +506,11 @@ fn plaintext_past_client_auth(
     ))
 }
 
-/// One policy with defaults applied and paths resolved, or the problem (with its file order).
-fn resolve_policy(
-    home: &std::path::Path,
-    name: &str,
-    draft: &PolicyDraft,
-    defaults: &PolicyDefaults,
-) -> std::result::Result<PolicySettings, (usize, Error)> {
-    let Some(base_directory) = draft
-        .base_directory
-        .as_ref()
-        .or(defaults.base_directory.as_ref())
-    else {
-        let first = draft.origins.values().min_by_key(|origin| origin.order());
-        let message = format!(
-            "policy `{name}` has no base_directory: `dbms.ssl.policy.{name}.base_directory` is \
-             mandatory and defines the policy"
-        );
-        return Err(match first {
-            Some(origin) => (origin.order(), origin.error(message)),
-            None => (
-                0,
-                Error::Config {
-                    source_location: Source::Builder,
-                    key: format!("dbms.ssl.policy.{name}.base_directory"),
-                    message,
-                },
-            ),
-        });
-    };
-    ticket_keys_need_resumption(name, draft)?;
-    let base_directory = home.join(base_directory);
-    let in_base = |path: &Option<PathBuf>, default: &str| match path {
-        Some(path) => base_directory.join(path),
-        None => base_directory.join(default),
-    };
-    Ok(PolicySettings {
-        name: name.to_owned(),
-        private_key: in_base(&draft.private_key, "private.key"),
-        private_key_password: draft.private_key_password.clone(),
-        public_certificate: in_base(&draft.public_certificate, "public.crt"),
-        trusted_dir: in_base(&draft.trusted_dir, "trusted"),
-        revoked_dir: in_base(&draft.revoked_dir, "revoked"),
-        client_auth: draft.client_auth.unwrap_or(defaults.client_auth),
-        ciphers: draft.ciphers.clone(),
-        tls_versions: draft
-            .tls_versions
-            .clone()
-            .unwrap_or_else(|| vec![TlsVersion::Tls12, TlsVersion::Tls13]),
-        allow_key_generation: draft.allow_key_generation.unwrap_or(false),
-        trust_all: draft.trust_all.unwrap_or(false),
-        verify_hostname: draft.verify_hostname.unwrap_or(defaults.verify_hostname),
-        session_resumption: draft.session_resumption.unwrap_or(true),
-        session_ticket_keys: draft
-            .session_ticket_keys
-            .as_ref()
-            .map(|file| base_directory.join(file)),
-        sources: draft
-            .origins
-            .iter()
-            .map(|(suffix, origin)| (suffix.as_str(), origin.source.clone()))
-            .collect(),
-        base_directory,
-    })
-}
-
-/// `session_ticket_keys` with `session_resumption=false` is a contradiction (tickets are a way
-/// of resuming): refused at the `session_ticket_keys` line, naming both settings, rather than
-/// ignored, so that a fleet never silently loses the resumption it was configured for.
-fn ticket_keys_need_resumption(
-    name: &str,
-    draft: &PolicyDraft,
-) -> std::result::Result<(), (usize, Error)> {
-    if draft.session_ticket_keys.is_none() || draft.session_resumption != Some(false) {
-        return Ok(());
-    }
-    let Some(origin) = draft.origins.get(&PolicySuffix::SessionTicketKeys) else {
-        return Ok(());
-    };
-    let where_off = match draft.origins.get(&PolicySuffix::SessionResumption) {
-        Some(Origin {
-            source: Source::File { line, .. },
-            ..
-        }) => format!(" (line {line})"),
-        _ => String::new(),
-    };
-    Err((
-        origin.order(),
-        origin.error(format!(
-            "session-ticket keys are set, but `dbms.ssl.policy.{name}.session_resumption=false`\
-             {where_off} switches resumption (and so tickets) off; remove one of the two"
-        )),
-    ))
-}
-
-fn undefined_policy(
-    channel: &str,
-    policy: &str,
-    origin: &Origin,
-    defined: &BTreeMap<String, PolicySettings>,
-) -> Error {
-    let mut message = format!(
-        "channel `{channel}` is bound to policy `{policy}`, which is not defined; define it with \
-         `dbms.ssl.policy.{policy}.base_directory=<directory>`"
-    );
-    let names = defined.keys().map(String::as_str).chain([LEGACY_POLICY]);
-    if let Some(guess) = suggest::did_you_mean(policy, names) {
-        message.push_str(&format!(", or did you mean `{guess}`?"));
-    }
-    origin.error(message)
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use tls_policy_backend::TlsVersion;
 
     use super::*;
 

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use tls_policy_backend::ClientAuth;
 
+use super::keys::PolicySuffix;
 use super::model::{ConfigForm, DefaultDifference, PolicySettings};
+use super::policies::PolicyDraft;
 use crate::error::{Error, Source};
 
 /// The defaults a policy's unset suffixes take, which depend on the form and the scope.
@@ -191,6 +193,45 @@ pub(crate) fn default_differences(
         });
     }
     differences
+}
+
+/// A scope-form policy's defaults, `None` when it is not enabled (it then does not exist), or
+/// the problem of a suffix that form does not have.
+pub(super) fn scope_policy(
+    name: &str,
+    draft: &PolicyDraft,
+    certificates_directory: &std::path::Path,
+) -> std::result::Result<Option<PolicyDefaults>, (usize, Error)> {
+    if draft.enabled != Some(true) {
+        return Ok(None);
+    }
+    if let Some(origin) = draft.origins.get(&PolicySuffix::AllowKeyGeneration) {
+        return Err((
+            origin.order(),
+            origin.error(format!(
+                "`allow_key_generation` is a setting of the 3.5 named form; the 4.x/5.x scope \
+                 form (this file: `dbms.ssl.policy.{name}.enabled`) has no such setting and never \
+                 generates keys: remove this line and put a key and certificate in the policy's \
+                 base_directory (`tls-policy init --dev-certs` makes development ones)"
+            )),
+        ));
+    }
+    Ok(Some(PolicyDefaults::scope(name, certificates_directory)))
+}
+
+/// A scope-form policy not switched on, whose other settings are then ignored: said, once.
+pub(super) fn not_enabled_warning(name: &str, draft: &PolicyDraft) -> Option<String> {
+    let first = draft
+        .origins
+        .iter()
+        .filter(|(suffix, _)| **suffix != PolicySuffix::Enabled)
+        .map(|(_, origin)| origin)
+        .min_by_key(|origin| origin.order())?;
+    Some(format!(
+        "{}: {}: policy `{name}` is not switched on (`dbms.ssl.policy.{name}.enabled=true` is \
+         missing), so its settings are ignored and channel `{name}` has no policy",
+        first.source, first.key
+    ))
 }
 
 #[cfg(test)]
