@@ -728,3 +728,25 @@ fn check_loads_the_complete_44_and_5x_files_with_real_certificates() {
         }
     }
 }
+
+#[test]
+fn check_names_the_scope_forms_default_base_directory_when_it_is_missing() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("neo4j.conf");
+    fs::write(
+        &config,
+        "server.directories.certificates=tls\ndbms.ssl.policy.cluster.enabled=true\n",
+    )
+    .unwrap();
+    let check = run(&["check", "--config", s(&config)]);
+    assert_eq!(check.code, 1, "{check:?}");
+    for wanted in [
+        "policy 'cluster': base_directory",
+        "tls/cluster",
+        "directory does not exist",
+        "`tls-policy init --policy cluster --dev-certs`",
+        "dbms.ssl.policy.cluster.base_directory, not set: the scope form's default",
+    ] {
+        assert!(check.stderr.contains(wanted), "{wanted:?} in {check:?}");
+    }
+}

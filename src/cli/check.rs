@@ -20,7 +20,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::CliResult;
 use crate::channels::choose_backend;
-use crate::config::{ChannelSettings, ConnectorKind, Settings, LEGACY_POLICY};
+use crate::config::{ChannelSettings, ConfigForm, ConnectorKind, Settings, LEGACY_POLICY};
 use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
 use crate::load::{
     bound_policy_would_generate, load_bound_policy, load_private_key, summarize_certificate,
@@ -505,6 +505,11 @@ fn explain(settings: &Settings, error: &Error) -> String {
                 Some(base) if RELATIVE_TO_BASE.contains(&setting) => format!(
                     "{key}, not set: its default applies, under \
                      dbms.ssl.policy.{policy}.base_directory set at {base}"
+                ),
+                _ if setting == "base_directory" && settings.form == ConfigForm::Scope => format!(
+                    "{key}, not set: the scope form's default, `{policy}` under the \
+                     certificates directory (dbms.directories.certificates or \
+                     server.directories.certificates)"
                 ),
                 _ => format!("{key}, not set: its default applies"),
             },
