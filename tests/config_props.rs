@@ -510,7 +510,7 @@ impl ScopeSpec {
         );
         prop_assert_eq!(
             policy.verify_hostname,
-            self.verify_hostname.as_ref().map_or(true, |(b, _)| *b)
+            self.verify_hostname.as_ref().is_none_or(|(b, _)| *b)
         );
         let base = match &self.base_directory {
             Some(dir) => Path::new(HOME).join(dir),
