@@ -1005,6 +1005,37 @@ dbms.backup.ssl_policy=backup
     }
 
     #[test]
+    fn builder_set_reads_the_scope_form_like_a_file() {
+        let built = Settings::builder()
+            .home("/h")
+            .set("dbms.ssl.policy.cluster.enabled", "true")
+            .set("server.cluster.listen_address", ":6000")
+            .set("server.default_listen_address", "0.0.0.0")
+            .set("dbms.security.tls_reload_enabled", "false")
+            .build()
+            .unwrap();
+        let parsed = Settings::parse(
+            "dbms.ssl.policy.cluster.enabled=true\n\
+             server.cluster.listen_address=:6000\n\
+             server.default_listen_address=0.0.0.0\n\
+             dbms.security.tls_reload_enabled=false\n",
+            Path::new("x"),
+            Path::new("/h"),
+        )
+        .unwrap();
+        assert_eq!(without_sources(built), without_sources(parsed.clone()));
+        assert_eq!(parsed.form, crate::config::ConfigForm::Scope);
+        assert!(!parsed.tls_reload_enabled);
+        let err = Settings::builder()
+            .set("dbms.ssl.policy.bolt.enabled", "true")
+            .bind("https", "bolt")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("this file mixes"), "{err}");
+    }
+
+    #[test]
     fn debug_hides_the_password() {
         let builder = Settings::builder().policy("p", |p| {
             p.base_directory("x").private_key_password("hunter2")
