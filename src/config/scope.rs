@@ -90,13 +90,31 @@ pub(crate) fn decide_form(
                      names, or name policies, bind them with `<channel>.ssl_policy=<name>` and \
                      remove the `.enabled` lines",
                     scope.key, scope.source, named.key, named.source,
-                ),
+                ) + &mistyped_scope(named.key),
             })
         }
         (Some(_), None) => Ok(ConfigForm::Scope),
         (None, Some(_)) => Ok(ConfigForm::Named),
         (None, None) if any_policy => Ok(ConfigForm::Named),
         (None, None) => Ok(ConfigForm::NoPolicies),
+    }
+}
+
+/// `; did you mean scope `bolt`?` when the named-form line is a policy key whose name is a
+/// typo of a scope (the likeliest reason for a "mixed" scope-form file).
+fn mistyped_scope(key: &str) -> String {
+    let name = key
+        .strip_prefix(super::keys::POLICY_PREFIX)
+        .and_then(|rest| rest.rsplit_once('.'))
+        .map(|(name, _)| name);
+    match name
+        .and_then(|name| super::suggest::closest(name, super::keys::SCOPES.iter().copied(), 2))
+    {
+        Some(scope) => format!(
+            " (is `{}` a typo of scope `{scope}`?)",
+            name.unwrap_or_default()
+        ),
+        None => String::new(),
     }
 }
 
@@ -412,6 +430,17 @@ mod tests {
         );
         assert!(
             err.contains("`dbms.ssl.policy.client.base_directory` at /etc/neo4j.conf:1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_mistyped_scope_reads_as_a_mix_and_says_so() {
+        let err =
+            error("dbms.ssl.policy.bolt.enabled=true\ndbms.ssl.policy.blot.client_auth=NONE\n");
+        assert!(err.contains("this file mixes"), "{err}");
+        assert!(
+            err.ends_with(" (is `blot` a typo of scope `bolt`?)"),
             "{err}"
         );
     }
