@@ -544,6 +544,20 @@ mod tests {
     }
 
     #[test]
+    fn the_bolt_connector_switch_of_5x_is_read() {
+        let text = "dbms.ssl.policy.bolt.enabled=true\nserver.bolt.listen_address=:7687\n";
+        let settings = parse(&format!("{text}server.bolt.enabled=false\n")).unwrap();
+        assert_eq!(settings.channels["bolt"].listen_address, None);
+        assert_eq!(settings.channels["bolt"].policy.as_deref(), Some("bolt"));
+        let settings = parse(text).unwrap();
+        assert_eq!(
+            settings.channels["bolt"].listen_address.as_deref(),
+            Some("127.0.0.1:7687"),
+            "bolt is on by default"
+        );
+    }
+
+    #[test]
     fn the_backup_service_switch_is_read() {
         let text = "dbms.ssl.policy.backup.enabled=true\nserver.backup.listen_address=:6362\n";
         let settings = parse(&format!("{text}server.backup.enabled=false\n")).unwrap();
