@@ -599,3 +599,193 @@ fn check_reports_but_never_performs_key_generation() {
         "check wrote nothing"
     );
 }
+
+// === the scope form (4.x/5.x) ===
+
+#[test]
+fn init_form_5_writes_the_scope_form_and_check_reads_it() {
+    for (form, policy, keys) in [
+        (
+            "5",
+            "bolt",
+            &["server.bolt.enabled=true", "server.bolt.listen_address="][..],
+        ),
+        (
+            "4",
+            "https",
+            &[
+                "dbms.connector.https.enabled=true",
+                "dbms.connector.https.listen_address=",
+            ][..],
+        ),
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        let init = run(&[
+            "init",
+            "--policy",
+            policy,
+            "--form",
+            form,
+            "--home",
+            s(home.path()),
+            "--dev-certs",
+        ]);
+        assert_eq!(init.code, 0, "{init:?}");
+        assert!(
+            init.stdout
+                .contains(&format!("dbms.ssl.policy.{policy}.enabled=true")),
+            "{init:?}"
+        );
+        assert!(!init.stdout.contains("ssl_policy="), "{init:?}");
+        for key in keys {
+            assert!(init.stdout.contains(key), "{key} in {init:?}");
+        }
+        let config = home.path().join("neo4j.conf");
+        fs::write(&config, printed_config(&init.stdout)).unwrap();
+        let check = run(&["check", "--config", s(&config)]);
+        assert_eq!(check.code, 0, "{check:?}");
+        for wanted in [
+            "form     4.x/5.x scope form".to_owned(),
+            format!("channel {policy}"),
+            format!("policy          {policy}"),
+            "client_auth     REQUIRE".to_owned(),
+            "defaults that differ from the framework's:".to_owned(),
+            format!(
+                "dbms.ssl.policy.{policy}.tls_versions: TLSv1.2,TLSv1.3 here, framework TLSv1.2 \
+                 before 5.24"
+            ),
+            format!(
+                "dbms.ssl.policy.{policy}.verify_hostname: true here, framework false before \
+                 2025.01"
+            ),
+            "dbms.security.tls_reload_enabled: true here".to_owned(),
+            "OK:".to_owned(),
+        ] {
+            assert!(check.stdout.contains(&wanted), "{wanted:?} in {check:?}");
+        }
+    }
+}
+
+#[test]
+fn init_form_5_refuses_a_policy_that_is_not_a_scope() {
+    let home = tempfile::tempdir().unwrap();
+    let init = run(&[
+        "init",
+        "--policy",
+        "client",
+        "--form",
+        "5",
+        "--home",
+        s(home.path()),
+    ]);
+    assert_eq!(init.code, 1, "{init:?}");
+    assert!(init.stderr.contains("named after its scope"), "{init:?}");
+}
+
+#[test]
+fn check_says_which_form_and_why_bolt_is_required() {
+    let (home, config) = broken_home("");
+    // The home's policy files, reached by the scope form's default base directory.
+    fs::rename(
+        home.path().join("certificates/test"),
+        home.path().join("certificates/bolt"),
+    )
+    .unwrap();
+    fs::write(
+        &config,
+        "dbms.ssl.policy.bolt.enabled=true\n\
+         dbms.ssl.policy.bolt.client_auth=NONE\n\
+         dbms.netty.ssl.provider=OPENSSL\n\
+         server.bolt.listen_address=127.0.0.1:0\n",
+    )
+    .unwrap();
+    let check = run(&["check", "--config", s(&config)]);
+    assert_eq!(check.code, 0, "{check:?}");
+    for wanted in [
+        "form     4.x/5.x scope form",
+        "server.bolt.tls_level: REQUIRED here, framework DISABLED (4.x, 5.x)",
+        "warning  ",
+        "dbms.netty.ssl.provider=OPENSSL: accepted and ignored",
+        "tls_level       REQUIRED",
+    ] {
+        assert!(check.stdout.contains(wanted), "{wanted:?} in {check:?}");
+    }
+}
+
+#[test]
+fn check_refuses_a_mixed_file_naming_both_lines() {
+    let (_home, config) = broken_home("");
+    let text = fs::read_to_string(&config).unwrap();
+    let lines = text.lines().count();
+    fs::write(
+        &config,
+        format!("{text}dbms.ssl.policy.bolt.enabled=true\n"),
+    )
+    .unwrap();
+    let check = run(&["check", "--config", s(&config)]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert!(
+        check.stderr.contains(&format!(
+            "{}:{}: dbms.ssl.policy.bolt.enabled: this file mixes the 4.x/5.x scope form",
+            s(&config),
+            lines + 1
+        )),
+        "{check:?}"
+    );
+    assert!(check.stderr.contains("3.5 named-policy form"), "{check:?}");
+}
+
+#[test]
+fn check_loads_the_complete_44_and_5x_files_with_real_certificates() {
+    for fixture in ["neo4j-4.4.conf", "neo4j-5.26.conf"] {
+        let home = tempfile::tempdir().unwrap();
+        for scope in ["bolt", "https", "cluster", "backup"] {
+            pki()
+                .write_policy_dir(
+                    &home.path().join("certificates").join(scope),
+                    &WritePolicy::default(),
+                )
+                .unwrap();
+        }
+        let config = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/configs")
+            .join(fixture);
+        let check = run(&["check", "--config", s(&config), "--home", s(home.path())]);
+        assert_eq!(check.code, 0, "{fixture}: {check:?}");
+        for wanted in [
+            "form     4.x/5.x scope form",
+            "channel backup",
+            "channel bolt",
+            "channel cluster",
+            "channel https",
+            "OK: 4 channel(s), 4 with TLS, 4 of 4 policies loaded",
+        ] {
+            assert!(
+                check.stdout.contains(wanted),
+                "{fixture}: {wanted:?} in {check:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn check_names_the_scope_forms_default_base_directory_when_it_is_missing() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("neo4j.conf");
+    fs::write(
+        &config,
+        "server.directories.certificates=tls\ndbms.ssl.policy.cluster.enabled=true\n",
+    )
+    .unwrap();
+    let check = run(&["check", "--config", s(&config)]);
+    assert_eq!(check.code, 1, "{check:?}");
+    for wanted in [
+        "policy 'cluster': base_directory",
+        "tls/cluster",
+        "directory does not exist",
+        "`tls-policy init --policy cluster --dev-certs`",
+        "dbms.ssl.policy.cluster.base_directory, not set: the scope form's default",
+    ] {
+        assert!(check.stderr.contains(wanted), "{wanted:?} in {check:?}");
+    }
+}

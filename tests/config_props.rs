@@ -365,6 +365,8 @@ const POLICY_SUFFIXES: &[&str] = &[
     "verify_hostname",
     "session_resumption",
     "session_ticket_keys",
+    // The scope form's switch: known, so never an unknown suffix.
+    "enabled",
 ];
 
 /// Comment and blank lines to pad a config with.
@@ -444,5 +446,177 @@ proptest! {
                 prop_assert!(message.contains(&format!("{ORIGIN}:{second_line}")), "{message}");
             }
         }
+    }
+}
+
+// === the scope form (4.x/5.x) ===
+
+/// The scopes and the `client_auth` each defaults to.
+const SCOPES: [(&str, ClientAuth); 5] = [
+    ("bolt", ClientAuth::Optional),
+    ("https", ClientAuth::Optional),
+    ("cluster", ClientAuth::Require),
+    ("backup", ClientAuth::Require),
+    ("fabric", ClientAuth::None),
+];
+
+/// One scope: switched on or off, with or without a client_auth, verify_hostname and
+/// base_directory of its own.
+#[derive(Clone, Debug)]
+struct ScopeSpec {
+    scope: &'static str,
+    default_client_auth: ClientAuth,
+    enabled: (bool, String),
+    client_auth: Option<ClientAuth>,
+    verify_hostname: Option<(bool, String)>,
+    base_directory: Option<String>,
+}
+
+impl ScopeSpec {
+    fn lines(&self) -> Vec<String> {
+        let key = |suffix: &str| format!("dbms.ssl.policy.{}.{suffix}", self.scope);
+        let mut lines = vec![format!("{}={}", key("enabled"), self.enabled.1)];
+        if let Some(client_auth) = self.client_auth {
+            lines.push(format!("{}={client_auth}", key("client_auth")));
+        }
+        if let Some((_, text)) = &self.verify_hostname {
+            lines.push(format!("{}={text}", key("verify_hostname")));
+        }
+        if let Some(dir) = &self.base_directory {
+            lines.push(format!("{}={dir}", key("base_directory")));
+        }
+        lines
+    }
+
+    fn check(&self, settings: &Settings, certificates: &Path) -> Result<(), TestCaseError> {
+        let policy = settings.policies.get(self.scope);
+        let channel = settings.channels.get(self.scope);
+        if !self.enabled.0 {
+            prop_assert!(policy.is_none(), "{} is off", self.scope);
+            prop_assert!(channel.and_then(|c| c.policy.as_ref()).is_none());
+            return Ok(());
+        }
+        let Some(policy) = policy else {
+            return Err(TestCaseError::fail(format!("{} missing", self.scope)));
+        };
+        prop_assert_eq!(
+            channel.and_then(|c| c.policy.as_deref()),
+            Some(self.scope),
+            "the scope is the channel"
+        );
+        prop_assert_eq!(
+            policy.client_auth,
+            self.client_auth.unwrap_or(self.default_client_auth)
+        );
+        prop_assert_eq!(
+            policy.verify_hostname,
+            self.verify_hostname.as_ref().is_none_or(|(b, _)| *b)
+        );
+        let base = match &self.base_directory {
+            Some(dir) => Path::new(HOME).join(dir),
+            None => certificates.join(self.scope),
+        };
+        prop_assert_eq!(&policy.base_directory, &base);
+        prop_assert_eq!(
+            &policy.tls_versions,
+            &[TlsVersion::Tls12, TlsVersion::Tls13]
+        );
+        Ok(())
+    }
+}
+
+fn scope_spec(
+    scope: &'static str,
+    default_client_auth: ClientAuth,
+) -> impl Strategy<Value = ScopeSpec> {
+    let client_auth = prop_oneof![
+        Just(ClientAuth::None),
+        Just(ClientAuth::Optional),
+        Just(ClientAuth::Require)
+    ];
+    (
+        boolean(),
+        prop::option::of(client_auth),
+        prop::option::of(boolean()),
+        prop::option::of(path()),
+    )
+        .prop_map(
+            move |(enabled, client_auth, verify_hostname, base_directory)| ScopeSpec {
+                scope,
+                default_client_auth,
+                enabled,
+                client_auth,
+                verify_hostname,
+                base_directory,
+            },
+        )
+}
+
+/// At least one scope switched on, every scope's lines shuffled with unrelated ones, and maybe
+/// a certificates directory in its 3.5/4.x or 5.x spelling.
+fn scope_case() -> impl Strategy<Value = (Vec<ScopeSpec>, Option<String>, Vec<String>)> {
+    let specs = SCOPES.map(|(scope, auth)| scope_spec(scope, auth));
+    (specs, prop::option::of(("(dbms|server)", path())))
+        .prop_filter("one scope on", |(specs, _)| {
+            specs.iter().any(|s| s.enabled.0)
+        })
+        .prop_flat_map(|(specs, certificates)| {
+            let specs = specs.to_vec();
+            let mut lines: Vec<String> = specs.iter().flat_map(ScopeSpec::lines).collect();
+            if let Some((prefix, dir)) = &certificates {
+                lines.push(format!("{prefix}.directories.certificates={dir}"));
+            }
+            lines.push("server.memory.heap.max_size=1G".into());
+            lines.push("# a comment".into());
+            (
+                Just(specs),
+                Just(certificates.map(|(_, dir)| dir)),
+                Just(lines).prop_shuffle(),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn scope_form_files_load_each_enabled_scope_with_its_defaults(
+        (specs, certificates, lines) in scope_case()
+    ) {
+        let text = lines.join("\n");
+        let settings = parse(&text);
+        prop_assert!(settings.is_ok(), "{:?}\n{text}", settings.err().map(|e| e.to_string()));
+        let Ok(settings) = settings else { return Ok(()) };
+        prop_assert_eq!(settings.form, tls_policy::config::ConfigForm::Scope);
+        let certificates = Path::new(HOME).join(certificates.unwrap_or_else(|| "certificates".into()));
+        for spec in &specs {
+            spec.check(&settings, &certificates)?;
+        }
+    }
+
+    #[test]
+    fn a_binding_line_in_a_scope_form_file_is_refused_at_the_later_line(
+        scope in prop::sample::select(vec!["bolt", "https", "cluster", "backup"]),
+        channel in "[a-z]{1,8}",
+        padding in 0usize..5,
+        binding_first in any::<bool>(),
+    ) {
+        let enabled = format!("dbms.ssl.policy.{scope}.enabled=true");
+        let binding = format!("{channel}.ssl_policy=p");
+        let mut lines = vec!["dbms.memory.heap.max_size=1G".to_owned(); padding];
+        if binding_first {
+            lines.extend([binding, enabled]);
+        } else {
+            lines.extend([enabled, binding]);
+        }
+        let text = lines.join("\n");
+        let error = parse(&text).expect_err("mixed forms");
+        prop_assert_eq!(error_line(&error), Some(padding + 2), "{}", error);
+        let message = error.to_string();
+        prop_assert!(message.contains("this file mixes"), "{message}");
+        prop_assert!(
+            message.contains(&format!("{ORIGIN}:{}", padding + 1)),
+            "names the other line: {message}"
+        );
     }
 }

@@ -20,7 +20,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::CliResult;
 use crate::channels::choose_backend;
-use crate::config::{ChannelSettings, ConnectorKind, Settings, LEGACY_POLICY};
+use crate::config::{ChannelSettings, ConfigForm, ConnectorKind, Settings, LEGACY_POLICY};
 use crate::load::certs::summarize_certificate;
 use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
 use crate::load::{bound_policy_would_generate, load_bound_policy, load_private_key, LoadedPolicy};
@@ -34,8 +34,9 @@ const RELATIVE_TO_BASE: [&str; 4] = [
     "revoked_dir",
 ];
 
-/// Channels that are dialled as well as served (spec §3): their client side is compiled too.
-const DIALLED_CHANNELS: [&str; 2] = ["cluster", "backup"];
+/// Channels that are dialled as well as served (spec §3; 4.x `fabric` is dialled only): their
+/// client side is compiled too.
+const DIALLED_CHANNELS: [&str; 3] = ["cluster", "backup", "fabric"];
 
 /// Arguments of `tls-policy check`.
 #[derive(Debug, clap::Args)]
@@ -102,6 +103,29 @@ fn check(settings: &Settings, backend: Backend) -> Report {
         "backend  {backend} (compiled in: {})",
         compiled.join(", ")
     );
+    let _ = writeln!(text, "form     {}", settings.form.describe());
+    let _ = writeln!(
+        text,
+        "reload   {}",
+        if settings.tls_reload_enabled {
+            "on (file watching and SIGHUP)"
+        } else {
+            "off (dbms.security.tls_reload_enabled=false)"
+        }
+    );
+    for warning in &settings.warnings {
+        let _ = writeln!(text, "warning  {warning}");
+    }
+    if !settings.default_differences.is_empty() {
+        let _ = writeln!(text, "\ndefaults that differ from the framework's:");
+        for difference in &settings.default_differences {
+            let _ = writeln!(
+                text,
+                "  {}: {} here, framework {}: {}",
+                difference.key, difference.ours, difference.framework, difference.reason
+            );
+        }
+    }
 
     let mut policies: BTreeMap<&str, PolicyState> = BTreeMap::new();
     for channel in settings.channels.values() {
@@ -491,6 +515,11 @@ fn explain(settings: &Settings, error: &Error) -> String {
                 Some(base) if RELATIVE_TO_BASE.contains(&setting) => format!(
                     "{key}, not set: its default applies, under \
                      dbms.ssl.policy.{policy}.base_directory set at {base}"
+                ),
+                _ if setting == "base_directory" && settings.form == ConfigForm::Scope => format!(
+                    "{key}, not set: the scope form's default, `{policy}` under the \
+                     certificates directory (dbms.directories.certificates or \
+                     server.directories.certificates)"
                 ),
                 _ => format!("{key}, not set: its default applies"),
             },

@@ -40,6 +40,26 @@ pub struct InitArgs {
     /// the policy's name when it is `bolt`, `https`, `cluster` or `backup`, else `bolt`).
     #[arg(long, value_name = "CHANNEL")]
     pub channel: Option<String>,
+    /// The form of the printed config: `3.5` (named policy bound by `<channel>.ssl_policy`),
+    /// `4` or `5` (the scope form, `dbms.ssl.policy.<scope>.enabled=true`, with that version's
+    /// connector keys; the policy name is then the scope: bolt, https, cluster or backup).
+    #[arg(long, value_enum, value_name = "FORM", default_value = "3.5")]
+    pub form: InitForm,
+}
+
+/// The form `tls-policy init` writes its config lines in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitForm {
+    /// The 3.5 named-policy form.
+    #[default]
+    #[value(name = "3.5")]
+    Named,
+    /// The scope form with 4.x connector keys (`dbms.connector.*`, `causal_clustering.*`).
+    #[value(name = "4")]
+    Four,
+    /// The scope form with 5.x connector keys (`server.*`).
+    #[value(name = "5")]
+    Five,
 }
 
 /// The channels of the framework, with the port each listens on by convention.
@@ -55,6 +75,7 @@ pub async fn run(args: InitArgs) -> CliResult {
     check_name(&args.policy)?;
     let channel = channel_for(&args);
     check_name(&channel)?;
+    check_form(&args, &channel)?;
     let home = match &args.home {
         Some(home) => {
             std::path::absolute(home).map_err(|e| format!("--home {}: {e}", home.display()))?
@@ -82,7 +103,10 @@ pub async fn run(args: InitArgs) -> CliResult {
         None
     };
 
-    let config = config_lines(&args.policy, &channel, &relative_base, dev.is_some());
+    let config = match args.form {
+        InitForm::Named => config_lines(&args.policy, &channel, &relative_base, dev.is_some()),
+        form => scope_config_lines(&args.policy, form, dev.is_some()),
+    };
     // The lines must be what the parser accepts: check them before suggesting them.
     Settings::parse(&config, Path::new("(init)"), &home)
         .map_err(|e| format!("internal error: the suggested config does not parse: {e}"))?;
@@ -135,6 +159,34 @@ fn check_name(name: &str) -> Result<(), String> {
     if !valid {
         return Err(format!(
             "--policy '{name}': a policy name may contain only letters, digits, '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// In the scope form the policy is named after its scope, which is also its channel.
+fn check_form(args: &InitArgs, channel: &str) -> Result<(), String> {
+    if args.form == InitForm::Named {
+        return Ok(());
+    }
+    let form = if args.form == InitForm::Four {
+        "4"
+    } else {
+        "5"
+    };
+    if !KNOWN_CHANNELS.iter().any(|(name, _)| *name == args.policy) {
+        return Err(format!(
+            "--policy {}: in the scope form (--form {form}) a policy is named after its scope, \
+             which is also its channel: bolt, https, cluster or backup (or use --form 3.5 for a \
+             named policy)",
+            args.policy
+        ));
+    }
+    if channel != args.policy {
+        return Err(format!(
+            "--channel {channel}: in the scope form (--form {form}) policy `{}` secures channel \
+             `{}` only; drop --channel, or use --form 3.5 to bind a named policy to any channel",
+            args.policy, args.policy
         ));
     }
     Ok(())
@@ -265,6 +317,51 @@ fn config_lines(policy: &str, channel: &str, relative_base: &str, dev_certs: boo
     )
 }
 
+/// The scope form's lines for `scope` (also its channel), with 4.x or 5.x connector keys. The
+/// base directory is the scope form's default, `certificates/<scope>` under home.
+fn scope_config_lines(scope: &str, form: InitForm, dev_certs: bool) -> String {
+    let five = form == InitForm::Five;
+    let client_auth = if dev_certs {
+        "# REQUIRE: mutual TLS, clients need a certificate from a CA in trusted/\n\
+         dbms.ssl.policy.{p}.client_auth=REQUIRE\n"
+    } else {
+        "# NONE until trusted/ holds your clients' CA; REQUIRE then gives mutual TLS\n\
+         dbms.ssl.policy.{p}.client_auth=NONE\n"
+    };
+    let address = listen_address(scope);
+    let connector = match (scope, five) {
+        ("bolt", false) => format!(
+            "dbms.connector.bolt.enabled=true\n\
+             dbms.connector.bolt.tls_level=REQUIRED\n\
+             dbms.connector.bolt.listen_address={address}\n"
+        ),
+        ("bolt", true) => format!(
+            "server.bolt.enabled=true\n\
+             server.bolt.tls_level=REQUIRED\n\
+             server.bolt.listen_address={address}\n"
+        ),
+        ("https", false) => format!(
+            "dbms.connector.https.enabled=true\n\
+             dbms.connector.https.listen_address={address}\n"
+        ),
+        ("https", true) => format!(
+            "server.https.enabled=true\n\
+             server.https.listen_address={address}\n"
+        ),
+        ("cluster", false) => format!("causal_clustering.transaction_listen_address={address}\n"),
+        ("cluster", true) => format!("server.cluster.listen_address={address}\n"),
+        (_, false) => format!("dbms.backup.listen_address={address}\n"),
+        (_, true) => format!("server.backup.listen_address={address}\n"),
+    };
+    format!(
+        "# the {scope} scope's policy; its files are in certificates/{scope} under home (the \
+         default base_directory)\n\
+         dbms.ssl.policy.{scope}.enabled=true\n{}\
+         # the {scope} connector\n{connector}",
+        client_auth.replace("{p}", scope),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +403,56 @@ mod tests {
     }
 
     #[test]
+    fn scope_form_config_parses_to_the_same_channel() {
+        for form in [InitForm::Four, InitForm::Five] {
+            for dev in [false, true] {
+                for (scope, address) in [
+                    ("bolt", "127.0.0.1:7687"),
+                    ("https", "127.0.0.1:7473"),
+                    ("cluster", "127.0.0.1:6000"),
+                    ("backup", "127.0.0.1:6362"),
+                ] {
+                    let text = scope_config_lines(scope, form, dev);
+                    let settings = Settings::parse(&text, Path::new("x"), Path::new("/h")).unwrap();
+                    assert_eq!(settings.form, crate::config::ConfigForm::Scope);
+                    let policy = settings.channel_policy(scope).expect("bound");
+                    assert_eq!(policy.name, scope);
+                    assert_eq!(
+                        policy.base_directory,
+                        Path::new("/h/certificates").join(scope),
+                        "{text}"
+                    );
+                    let listen = settings.channels[scope].listen_address.as_deref();
+                    assert_eq!(listen, Some(address), "{text}");
+                    assert_eq!(settings.channels.len(), 1, "{text}");
+                    assert_eq!(text.contains("server."), form == InitForm::Five, "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_scope_form_needs_a_scope() {
+        let args = |policy: &str, channel: Option<&str>| InitArgs {
+            policy: policy.to_owned(),
+            home: None,
+            dev_certs: false,
+            hostnames: Vec::new(),
+            force: false,
+            channel: channel.map(str::to_owned),
+            form: InitForm::Five,
+        };
+        let check = |a: InitArgs| check_form(&a, &channel_for(&a));
+        assert!(check(args("bolt", None)).is_ok());
+        assert!(check(args("client", None))
+            .unwrap_err()
+            .contains("named after its scope"));
+        assert!(check(args("bolt", Some("https")))
+            .unwrap_err()
+            .contains("secures channel `bolt` only"));
+    }
+
+    #[test]
     fn the_channel_defaults_to_a_known_policy_name() {
         let args = |policy: &str, channel: Option<&str>| InitArgs {
             policy: policy.to_owned(),
@@ -314,6 +461,7 @@ mod tests {
             hostnames: Vec::new(),
             force: false,
             channel: channel.map(str::to_owned),
+            form: InitForm::Named,
         };
         assert_eq!(channel_for(&args("https", None)), "https");
         assert_eq!(channel_for(&args("cluster", None)), "cluster");

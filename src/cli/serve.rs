@@ -85,12 +85,30 @@ pub async fn run(args: ServeArgs) -> CliResult {
         // Every channel listens from here on.
         metrics.readiness().set(true);
     }
-    // Hot reload: the policies' files are watched (unless --no-watch), and SIGHUP re-reads them.
-    let _watcher = (!args.no_watch).then(|| running.watch()).flatten();
+    // Hot reload: the policies' files are watched (unless --no-watch), and SIGHUP re-reads them;
+    // `dbms.security.tls_reload_enabled=false` turns both off.
+    let reload = settings.tls_reload_enabled;
+    if !reload {
+        eprintln!(
+            "hot reload off (dbms.security.tls_reload_enabled=false): files are not watched and \
+             SIGHUP is ignored; restart to pick up new keys and certificates"
+        );
+    }
+    let _watcher = (reload && !args.no_watch)
+        .then(|| running.watch())
+        .flatten();
     let signal = loop {
         tokio::select! {
             signal = signals.recv() => break signal,
-            () = hangups.recv() => running.reload().await,
+            () = hangups.recv() => {
+                if reload {
+                    running.reload().await;
+                } else {
+                    tracing::warn!(
+                        "SIGHUP ignored: dbms.security.tls_reload_enabled=false turns reload off"
+                    );
+                }
+            }
         }
     };
     if let Some(metrics) = &metrics {

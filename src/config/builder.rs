@@ -382,7 +382,9 @@ impl SettingsBuilder {
                          <channel>.ssl_policy, dbms.connector.<channel>.<suffix> (suffix {}), \
                          dbms.connectors.default_listen_address, \
                          dbms.connectors.default_advertised_address, \
-                         dbms.directories.certificates or dbms.ssl.backend",
+                         dbms.directories.certificates, dbms.ssl.backend, \
+                         dbms.security.tls_reload_enabled, or their 4.x/5.x spellings \
+                         (server.bolt.*, server.https.*, dbms.default_listen_address, …)",
                         connector_suffixes.join(", ")
                     ),
                 );
@@ -892,7 +894,8 @@ dbms.backup.ssl_policy=backup
                  dbms.connector.<channel>.<suffix> (suffix enabled, listen_address, tls_level, \
                  kind, handshake_timeout, max_concurrent_handshakes, first_record_timeout, \
                  max_pending_handshakes, max_pending_per_address, http_header_read_timeout, \
-                 http_idle_timeout, proxy_protocol, proxy_protocol_trusted),",
+                 http_idle_timeout, proxy_protocol, proxy_protocol_trusted, \
+                 ocsp_stapling_enabled),",
             ),
             (
                 Settings::builder().backend(""),
@@ -1024,6 +1027,37 @@ dbms.backup.ssl_policy=backup
                 && e.contains("session_resumption=false"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn builder_set_reads_the_scope_form_like_a_file() {
+        let built = Settings::builder()
+            .home("/h")
+            .set("dbms.ssl.policy.cluster.enabled", "true")
+            .set("server.cluster.listen_address", ":6000")
+            .set("server.default_listen_address", "0.0.0.0")
+            .set("dbms.security.tls_reload_enabled", "false")
+            .build()
+            .unwrap();
+        let parsed = Settings::parse(
+            "dbms.ssl.policy.cluster.enabled=true\n\
+             server.cluster.listen_address=:6000\n\
+             server.default_listen_address=0.0.0.0\n\
+             dbms.security.tls_reload_enabled=false\n",
+            Path::new("x"),
+            Path::new("/h"),
+        )
+        .unwrap();
+        assert_eq!(without_sources(built), without_sources(parsed.clone()));
+        assert_eq!(parsed.form, crate::config::ConfigForm::Scope);
+        assert!(!parsed.tls_reload_enabled);
+        let err = Settings::builder()
+            .set("dbms.ssl.policy.bolt.enabled", "true")
+            .bind("https", "bolt")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("this file mixes"), "{err}");
     }
 
     #[test]

@@ -17,8 +17,20 @@ pub(crate) const DEFAULT_LISTEN_ADDRESS_KEY: &str = "dbms.connectors.default_lis
 /// The legacy system's certificate subject.
 pub(crate) const DEFAULT_ADVERTISED_ADDRESS_KEY: &str =
     "dbms.connectors.default_advertised_address";
-/// The legacy system's directory.
+/// The legacy system's directory, and (scope form) the one scopes' base directories default under.
 pub(crate) const CERTIFICATES_DIRECTORY_KEY: &str = "dbms.directories.certificates";
+/// 2025.03+: `false` turns hot reload (file watching and SIGHUP) off.
+pub(crate) const TLS_RELOAD_ENABLED_KEY: &str = "dbms.security.tls_reload_enabled";
+/// The framework's choice of Netty SSL engine: accepted, with a warning.
+pub(crate) const NETTY_SSL_PROVIDER_KEY: &str = "dbms.netty.ssl.provider";
+/// 5.x: `server.<channel>.<suffix>`, for the channels in [`SERVER_CONNECTORS`].
+const SERVER_PREFIX: &str = "server.";
+/// The 5.x connectors whose `server.<channel>.*` keys are read like `dbms.connector.<channel>.*`.
+const SERVER_CONNECTORS: &[&str] = &["bolt", "https"];
+
+/// The scopes of the 4.x/5.x scope form (`dbms.ssl.policy.<scope>.enabled=true`); each is also
+/// the channel its policy secures.
+pub const SCOPES: &[&str] = &["bolt", "https", "cluster", "backup", "fabric"];
 
 /// The reserved name of the legacy SSL system's policy.
 pub const LEGACY_POLICY: &str = "legacy";
@@ -27,13 +39,94 @@ pub const LEGACY_POLICY: &str = "legacy";
 const CHANNEL_ALIASES: &[(&str, &str)] =
     &[("causal_clustering", "cluster"), ("dbms.backup", "backup")];
 
-/// The keys outside the policy, binding and connector namespaces that tls-policy reads.
-const FIXED_KEYS: &[&str] = &[
-    BACKEND_KEY,
-    DEFAULT_LISTEN_ADDRESS_KEY,
-    DEFAULT_ADVERTISED_ADDRESS_KEY,
-    CERTIFICATES_DIRECTORY_KEY,
+/// The keys outside the policy, binding and connector namespaces that tls-policy reads, with
+/// their later spellings (4.x `dbms.*`, 5.x `server.*`), each naming the setting it sets.
+const FIXED_KEYS: &[(&str, FixedKey)] = &[
+    (BACKEND_KEY, FixedKey::Backend),
+    (DEFAULT_LISTEN_ADDRESS_KEY, FixedKey::DefaultListenAddress),
+    (
+        "dbms.default_listen_address",
+        FixedKey::DefaultListenAddress,
+    ),
+    (
+        "server.default_listen_address",
+        FixedKey::DefaultListenAddress,
+    ),
+    (
+        DEFAULT_ADVERTISED_ADDRESS_KEY,
+        FixedKey::DefaultAdvertisedAddress,
+    ),
+    (
+        "dbms.default_advertised_address",
+        FixedKey::DefaultAdvertisedAddress,
+    ),
+    (
+        "server.default_advertised_address",
+        FixedKey::DefaultAdvertisedAddress,
+    ),
+    (CERTIFICATES_DIRECTORY_KEY, FixedKey::CertificatesDirectory),
+    (
+        "server.directories.certificates",
+        FixedKey::CertificatesDirectory,
+    ),
+    (
+        "causal_clustering.transaction_listen_address",
+        FixedKey::Connector("cluster", ConnectorSuffix::ListenAddress),
+    ),
+    (
+        "server.cluster.listen_address",
+        FixedKey::Connector("cluster", ConnectorSuffix::ListenAddress),
+    ),
+    (
+        "dbms.backup.listen_address",
+        FixedKey::Connector("backup", ConnectorSuffix::ListenAddress),
+    ),
+    (
+        "server.backup.listen_address",
+        FixedKey::Connector("backup", ConnectorSuffix::ListenAddress),
+    ),
+    (
+        "dbms.backup.enabled",
+        FixedKey::Connector("backup", ConnectorSuffix::Enabled),
+    ),
+    (
+        "server.backup.enabled",
+        FixedKey::Connector("backup", ConnectorSuffix::Enabled),
+    ),
+    (TLS_RELOAD_ENABLED_KEY, FixedKey::TlsReloadEnabled),
+    (NETTY_SSL_PROVIDER_KEY, FixedKey::NettySslProvider),
 ];
+
+/// What a key of [`FIXED_KEYS`] sets.
+#[derive(Clone, Copy)]
+enum FixedKey {
+    Backend,
+    DefaultListenAddress,
+    DefaultAdvertisedAddress,
+    CertificatesDirectory,
+    /// A connector setting written outside `dbms.connector.*` (cluster and backup listen
+    /// addresses, the backup service's switch).
+    Connector(&'static str, ConnectorSuffix),
+    TlsReloadEnabled,
+    NettySslProvider,
+}
+
+impl FixedKey {
+    fn target(self) -> Target {
+        match self {
+            FixedKey::Backend => Target::Backend,
+            FixedKey::DefaultListenAddress => Target::DefaultListenAddress,
+            FixedKey::DefaultAdvertisedAddress => Target::DefaultAdvertisedAddress,
+            FixedKey::CertificatesDirectory => Target::CertificatesDirectory,
+            FixedKey::Connector(channel, suffix) => Target::Connector {
+                channel: channel.to_owned(),
+                suffix,
+            },
+            FixedKey::TlsReloadEnabled => Target::TlsReloadEnabled,
+            FixedKey::NettySslProvider => Target::NettySslProvider,
+        }
+    }
+}
 
 // === PolicySuffix ===
 
@@ -54,11 +147,13 @@ pub(crate) enum PolicySuffix {
     VerifyHostname,
     SessionResumption,
     SessionTicketKeys,
+    /// Scope form only: `dbms.ssl.policy.<scope>.enabled`.
+    Enabled,
 }
 
 impl PolicySuffix {
-    /// Every policy suffix, in the order of the spec's table.
-    pub(crate) const ALL: [PolicySuffix; 14] = [
+    /// Every policy suffix, in the order of the spec's table (`enabled`, of the scope form, last).
+    pub(crate) const ALL: [PolicySuffix; 15] = [
         PolicySuffix::BaseDirectory,
         PolicySuffix::PrivateKey,
         PolicySuffix::PrivateKeyPassword,
@@ -73,6 +168,7 @@ impl PolicySuffix {
         PolicySuffix::VerifyHostname,
         PolicySuffix::SessionResumption,
         PolicySuffix::SessionTicketKeys,
+        PolicySuffix::Enabled,
     ];
 
     /// The suffix as written in a key.
@@ -92,6 +188,7 @@ impl PolicySuffix {
             PolicySuffix::VerifyHostname => "verify_hostname",
             PolicySuffix::SessionResumption => "session_resumption",
             PolicySuffix::SessionTicketKeys => "session_ticket_keys",
+            PolicySuffix::Enabled => "enabled",
         }
     }
 
@@ -121,13 +218,15 @@ pub(crate) enum ConnectorSuffix {
     HttpIdleTimeout,
     ProxyProtocol,
     ProxyProtocolTrusted,
+    /// 4.2+ `dbms.connector.bolt.ocsp_stapling_enabled`, 5.x `server.bolt.ocsp_stapling_enabled`.
+    OcspStaplingEnabled,
 }
 
 impl ConnectorSuffix {
     /// The connector suffixes tls-policy reads. Every other suffix belongs to the application
     /// (`advertised_address`, `thread_pool_min_size`, …) and is ignored, unless it is within a
     /// typo of one of these.
-    pub(crate) const ALL: [ConnectorSuffix; 13] = [
+    pub(crate) const ALL: [ConnectorSuffix; 14] = [
         ConnectorSuffix::Enabled,
         ConnectorSuffix::ListenAddress,
         ConnectorSuffix::TlsLevel,
@@ -141,6 +240,7 @@ impl ConnectorSuffix {
         ConnectorSuffix::HttpIdleTimeout,
         ConnectorSuffix::ProxyProtocol,
         ConnectorSuffix::ProxyProtocolTrusted,
+        ConnectorSuffix::OcspStaplingEnabled,
     ];
 
     /// The suffix as written in a key.
@@ -159,6 +259,7 @@ impl ConnectorSuffix {
             ConnectorSuffix::HttpIdleTimeout => "http_idle_timeout",
             ConnectorSuffix::ProxyProtocol => "proxy_protocol",
             ConnectorSuffix::ProxyProtocolTrusted => "proxy_protocol_trusted",
+            ConnectorSuffix::OcspStaplingEnabled => "ocsp_stapling_enabled",
         }
     }
 
@@ -194,6 +295,10 @@ pub(crate) enum Target {
     CertificatesDirectory,
     /// `dbms.ssl.backend`.
     Backend,
+    /// `dbms.security.tls_reload_enabled`.
+    TlsReloadEnabled,
+    /// `dbms.netty.ssl.provider`.
+    NettySslProvider,
 }
 
 impl fmt::Display for Target {
@@ -217,6 +322,8 @@ impl fmt::Display for Target {
             Target::DefaultAdvertisedAddress => f.write_str(DEFAULT_ADVERTISED_ADDRESS_KEY),
             Target::CertificatesDirectory => f.write_str(CERTIFICATES_DIRECTORY_KEY),
             Target::Backend => f.write_str(BACKEND_KEY),
+            Target::TlsReloadEnabled => f.write_str(TLS_RELOAD_ENABLED_KEY),
+            Target::NettySslProvider => f.write_str(NETTY_SSL_PROVIDER_KEY),
         }
     }
 }
@@ -254,12 +361,15 @@ pub(crate) fn classify(key: &str) -> Result<Option<Target>, String> {
     if let Some(rest) = key.strip_prefix(CONNECTOR_PREFIX) {
         return classify_connector(rest);
     }
-    match key {
-        BACKEND_KEY => return Ok(Some(Target::Backend)),
-        DEFAULT_LISTEN_ADDRESS_KEY => return Ok(Some(Target::DefaultListenAddress)),
-        DEFAULT_ADVERTISED_ADDRESS_KEY => return Ok(Some(Target::DefaultAdvertisedAddress)),
-        CERTIFICATES_DIRECTORY_KEY => return Ok(Some(Target::CertificatesDirectory)),
-        _ => {}
+    if let Some((_, fixed)) = FIXED_KEYS.iter().find(|(known, _)| *known == key) {
+        return Ok(Some(fixed.target()));
+    }
+    if let Some(rest) = key.strip_prefix(SERVER_PREFIX) {
+        if let Some((channel, _)) = rest.split_once('.') {
+            if SERVER_CONNECTORS.contains(&channel) {
+                return classify_connector(rest);
+            }
+        }
     }
     if let Some(rest) = key.strip_prefix("dbms.ssl.") {
         // `dbms.ssl.polcy.x.base_directory`: a mistyped policy key would otherwise be ignored.
@@ -272,7 +382,7 @@ pub(crate) fn classify(key: &str) -> Result<Option<Target>, String> {
             }
         }
     }
-    if let Some(known) = suggest::closest(key, FIXED_KEYS.iter().copied(), 2) {
+    if let Some(known) = suggest::closest(key, FIXED_KEYS.iter().map(|(known, _)| *known), 2) {
         return Err(format!("unknown key; did you mean `{known}`?"));
     }
     Ok(None)
@@ -289,13 +399,6 @@ fn classify_policy(rest: &str) -> Result<Target, String> {
     if !is_valid_name(policy) {
         return Err(format!(
             "invalid policy name '{policy}'; a policy name may contain only {NAME_RULE}"
-        ));
-    }
-    if suffix_name == "enabled" {
-        return Err(format!(
-            "`enabled` is how Neo4j 4/5 switch a policy on; here a policy is defined by its \
-             `base_directory` and applied by binding a channel to it: remove this line and \
-             write `<channel>.ssl_policy={policy}` (e.g. `bolt.ssl_policy={policy}`)"
         ));
     }
     match PolicySuffix::from_name(suffix_name) {
@@ -420,10 +523,141 @@ mod tests {
     }
 
     #[test]
-    fn neo4j_5_enabled_gets_its_own_explanation() {
-        let err = classify("dbms.ssl.policy.bolt.enabled").unwrap_err();
-        assert!(err.contains("bolt.ssl_policy=bolt"), "{err}");
-        assert!(err.contains("base_directory"), "{err}");
+    fn the_scope_form_and_later_spellings() {
+        assert_eq!(
+            classify("dbms.ssl.policy.bolt.enabled"),
+            Ok(policy("bolt", PolicySuffix::Enabled))
+        );
+        let err = classify("dbms.ssl.policy.bolt.enable").unwrap_err();
+        assert!(err.contains("did you mean `enabled`?"), "{err}");
+        let connector = |channel: &str, suffix| {
+            Ok(Some(Target::Connector {
+                channel: channel.into(),
+                suffix,
+            }))
+        };
+        for (key, expected) in [
+            (
+                "server.bolt.tls_level",
+                connector("bolt", ConnectorSuffix::TlsLevel),
+            ),
+            (
+                "server.bolt.enabled",
+                connector("bolt", ConnectorSuffix::Enabled),
+            ),
+            (
+                "server.bolt.listen_address",
+                connector("bolt", ConnectorSuffix::ListenAddress),
+            ),
+            (
+                "server.bolt.ocsp_stapling_enabled",
+                connector("bolt", ConnectorSuffix::OcspStaplingEnabled),
+            ),
+            (
+                "dbms.connector.bolt.ocsp_stapling_enabled",
+                connector("bolt", ConnectorSuffix::OcspStaplingEnabled),
+            ),
+            (
+                "server.https.enabled",
+                connector("https", ConnectorSuffix::Enabled),
+            ),
+            (
+                "server.https.listen_address",
+                connector("https", ConnectorSuffix::ListenAddress),
+            ),
+            (
+                "causal_clustering.transaction_listen_address",
+                connector("cluster", ConnectorSuffix::ListenAddress),
+            ),
+            (
+                "server.cluster.listen_address",
+                connector("cluster", ConnectorSuffix::ListenAddress),
+            ),
+            (
+                "dbms.backup.listen_address",
+                connector("backup", ConnectorSuffix::ListenAddress),
+            ),
+            (
+                "server.backup.listen_address",
+                connector("backup", ConnectorSuffix::ListenAddress),
+            ),
+            (
+                "dbms.default_listen_address",
+                Ok(Some(Target::DefaultListenAddress)),
+            ),
+            (
+                "server.default_listen_address",
+                Ok(Some(Target::DefaultListenAddress)),
+            ),
+            (
+                "dbms.default_advertised_address",
+                Ok(Some(Target::DefaultAdvertisedAddress)),
+            ),
+            (
+                "server.default_advertised_address",
+                Ok(Some(Target::DefaultAdvertisedAddress)),
+            ),
+            (
+                "server.directories.certificates",
+                Ok(Some(Target::CertificatesDirectory)),
+            ),
+            (
+                "dbms.security.tls_reload_enabled",
+                Ok(Some(Target::TlsReloadEnabled)),
+            ),
+            (
+                "dbms.netty.ssl.provider",
+                Ok(Some(Target::NettySslProvider)),
+            ),
+            (
+                "dbms.backup.enabled",
+                connector("backup", ConnectorSuffix::Enabled),
+            ),
+            (
+                "server.backup.enabled",
+                connector("backup", ConnectorSuffix::Enabled),
+            ),
+        ] {
+            assert_eq!(classify(key), expected, "{key}");
+        }
+        // The rest of a 5.x file is not ours.
+        for other in [
+            "server.bolt.advertised_address",
+            "server.bolt.thread_pool_max_size",
+            "server.bolt.telemetry.enabled",
+            "server.http.listen_address",
+            "server.http.enabled",
+            "server.cluster.advertised_address",
+            "server.cluster.raft.listen_address",
+            "server.routing.listen_address",
+            "server.memory.heap.max_size",
+            "server.directories.data",
+            "causal_clustering.raft_listen_address",
+            "causal_clustering.discovery_listen_address",
+            "dbms.backup.address",
+        ] {
+            assert_eq!(classify(other), Ok(None), "{other}");
+        }
+        // Their typos are errors with a suggestion.
+        for (typo, known) in [
+            ("server.bolt.tls_levle", "tls_level"),
+            ("server.https.listen_adress", "listen_address"),
+            (
+                "server.default_listen_adress",
+                "server.default_listen_address",
+            ),
+            (
+                "dbms.security.tls_reload_enable",
+                "dbms.security.tls_reload_enabled",
+            ),
+            (
+                "server.directories.certificate",
+                "server.directories.certificates",
+            ),
+        ] {
+            let err = classify(typo).unwrap_err();
+            assert!(err.contains(&format!("`{known}`")), "{typo}: {err}");
+        }
     }
 
     #[test]

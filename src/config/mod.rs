@@ -17,19 +17,22 @@ mod builder;
 mod file;
 mod keys;
 mod model;
+mod named;
+mod policies;
 mod properties;
 mod proxy;
 mod resolve;
+mod scope;
 mod suggest;
 mod values;
 
 pub use builder::{PolicyBuilder, SettingsBuilder};
 pub(crate) use keys::binding_key;
-pub use keys::LEGACY_POLICY;
+pub use keys::{LEGACY_POLICY, SCOPES};
 pub use model::{
-    ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel,
-    DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HTTP_HEADER_READ_TIMEOUT,
-    DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
-    DEFAULT_MAX_PENDING_PER_ADDRESS,
+    ChannelSettings, ConfigForm, ConnectorKind, DefaultDifference, PolicySettings, Settings,
+    TlsLevel, DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_HTTP_HEADER_READ_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+    DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
 pub use proxy::{Network, ProxyProtocol};

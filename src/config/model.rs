@@ -28,8 +28,60 @@ pub struct Settings {
     pub default_listen_address: String,
     /// `dbms.connectors.default_advertised_address` (default `localhost`).
     pub default_advertised_address: String,
-    /// `dbms.directories.certificates` (default `certificates` under home): the legacy system's files.
+    /// `dbms.directories.certificates` (5.x `server.directories.certificates`; default
+    /// `certificates` under home): the legacy system's files, and in the scope form the
+    /// directory each scope's `base_directory` defaults under.
     pub certificates_directory: PathBuf,
+    /// Which form of the framework's configuration the policies were written in.
+    pub form: ConfigForm,
+    /// `dbms.security.tls_reload_enabled` (default `true`, **ours**): `false` turns hot reload
+    /// (file watching and SIGHUP in `tls-policy serve`) off.
+    pub tls_reload_enabled: bool,
+    /// Every default applied here that differs from the framework's own, with the reason.
+    pub default_differences: Vec<DefaultDifference>,
+    /// Settings accepted with a warning (each `file:line: key: message`), also logged at load.
+    pub warnings: Vec<String>,
+}
+
+/// The form of the framework's configuration a file is written in. One file holds one form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigForm {
+    /// The 3.5 form: named policies (`dbms.ssl.policy.<name>.base_directory` defines one),
+    /// bound to channels by `<channel>.ssl_policy=<name>`.
+    Named,
+    /// The 4.x/5.x form: `dbms.ssl.policy.<scope>.enabled=true` switches on the policy of a
+    /// scope (`bolt`, `https`, `cluster`, `backup`, `fabric`), which is also its channel.
+    Scope,
+    /// No policy is configured (plaintext channels, or the legacy system only).
+    NoPolicies,
+}
+
+impl ConfigForm {
+    /// How `tls-policy check` names the form.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConfigForm::Named => {
+                "3.5 named-policy form (dbms.ssl.policy.<name>.*, bound by <channel>.ssl_policy)"
+            }
+            ConfigForm::Scope => {
+                "4.x/5.x scope form (dbms.ssl.policy.<scope>.enabled=true; the scope is the channel)"
+            }
+            ConfigForm::NoPolicies => "no SSL policy configured",
+        }
+    }
+}
+
+/// A default this crate applies that differs from the framework's, as `tls-policy check` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultDifference {
+    /// The key whose default differs, as the file would spell it.
+    pub key: String,
+    /// The framework's default (per version, where it changed).
+    pub framework: String,
+    /// The default applied here.
+    pub ours: String,
+    /// Why.
+    pub reason: String,
 }
 
 impl Settings {

@@ -4,18 +4,20 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+use tls_policy_backend::ClientAuth;
 
-use super::keys::{PolicySuffix, Target, LEGACY_POLICY};
+use super::keys::{PolicySuffix, Target, LEGACY_POLICY, SCOPES};
 use super::model::{
-    ChannelSettings, ConnectorKind, PolicySettings, Settings, TlsLevel,
+    ChannelSettings, ConfigForm, ConnectorKind, PolicySettings, Settings, TlsLevel,
     DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HTTP_HEADER_READ_TIMEOUT,
     DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
     DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
+use super::named::{self, unbound_scope_named_policies, undefined_policy};
+use super::policies::{resolve_policy, PolicyDraft};
 use super::proxy::{Network, ProxyProtocol};
-use super::suggest;
-use super::values::{ConnectorValue, ListenAddress, PolicyValue, Setting};
+use super::scope::{self, not_enabled_warning, scope_policy, Marker, PolicyDefaults};
+use super::values::{ConnectorValue, ListenAddress, Setting};
 use crate::error::{Error, Result, Source};
 
 /// `dbms.connectors.default_listen_address` when not set.
@@ -36,13 +38,20 @@ pub(crate) enum Duplicates {
 
 /// Where a setting was written and the key it was written as.
 #[derive(Clone, Debug)]
-struct Origin {
-    source: Source,
-    key: String,
+pub(super) struct Origin {
+    pub(super) source: Source,
+    pub(super) key: String,
 }
 
 impl Origin {
-    fn error(&self, message: impl Into<String>) -> Error {
+    pub(super) fn marker(&self) -> Marker<'_> {
+        Marker {
+            source: &self.source,
+            key: &self.key,
+        }
+    }
+
+    pub(super) fn error(&self, message: impl Into<String>) -> Error {
         Error::Config {
             source_location: self.source.clone(),
             key: self.key.clone(),
@@ -51,51 +60,10 @@ impl Origin {
     }
 
     /// File order; builder settings all sort first, in call order.
-    fn order(&self) -> usize {
+    pub(super) fn order(&self) -> usize {
         match &self.source {
             Source::File { line, .. } => *line,
             Source::Builder => 0,
-        }
-    }
-}
-
-/// One policy's settings as given, before defaults.
-#[derive(Default)]
-struct PolicyDraft {
-    base_directory: Option<PathBuf>,
-    private_key: Option<PathBuf>,
-    private_key_password: Option<String>,
-    public_certificate: Option<PathBuf>,
-    trusted_dir: Option<PathBuf>,
-    revoked_dir: Option<PathBuf>,
-    client_auth: Option<ClientAuth>,
-    ciphers: Option<Vec<CipherSuite>>,
-    tls_versions: Option<Vec<TlsVersion>>,
-    allow_key_generation: Option<bool>,
-    trust_all: Option<bool>,
-    verify_hostname: Option<bool>,
-    session_resumption: Option<bool>,
-    session_ticket_keys: Option<PathBuf>,
-    origins: BTreeMap<PolicySuffix, Origin>,
-}
-
-impl PolicyDraft {
-    fn apply(&mut self, value: PolicyValue) {
-        match value {
-            PolicyValue::BaseDirectory(v) => self.base_directory = Some(v),
-            PolicyValue::PrivateKey(v) => self.private_key = Some(v),
-            PolicyValue::PrivateKeyPassword(v) => self.private_key_password = Some(v),
-            PolicyValue::PublicCertificate(v) => self.public_certificate = Some(v),
-            PolicyValue::TrustedDir(v) => self.trusted_dir = Some(v),
-            PolicyValue::RevokedDir(v) => self.revoked_dir = Some(v),
-            PolicyValue::ClientAuth(v) => self.client_auth = Some(v),
-            PolicyValue::Ciphers(v) => self.ciphers = Some(v),
-            PolicyValue::TlsVersions(v) => self.tls_versions = Some(v),
-            PolicyValue::AllowKeyGeneration(v) => self.allow_key_generation = Some(v),
-            PolicyValue::TrustAll(v) => self.trust_all = Some(v),
-            PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
-            PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
-            PolicyValue::SessionTicketKeys(v) => self.session_ticket_keys = Some(v),
         }
     }
 }
@@ -145,13 +113,20 @@ impl ChannelDraft {
             ConnectorValue::ProxyProtocolTrusted(networks) => {
                 self.proxy_protocol_trusted = Some(networks);
             }
+            // Only `false` parses: nothing to keep.
+            ConnectorValue::OcspStaplingEnabled(_) => {}
         }
     }
 
-    /// The listen address, unless the connector is switched off (`enabled=false`).
-    fn served_listen(&self, channel: &str) -> Option<&(ListenAddress, Origin)> {
+    /// The listen address, unless the connector is switched off (`enabled=false`, or unset
+    /// where `enabled_by_default` is false).
+    fn served_listen(
+        &self,
+        channel: &str,
+        enabled_by_default: bool,
+    ) -> Option<&(ListenAddress, Origin)> {
         let listen = self.listen.as_ref()?;
-        if self.enabled == Some(false) {
+        if !self.enabled.unwrap_or(enabled_by_default) {
             tracing::debug!(
                 channel,
                 key = %listen.1.key,
@@ -174,6 +149,14 @@ pub(crate) struct Draft {
     default_advertised_address: Option<String>,
     certificates_directory: Option<PathBuf>,
     backend: Option<(String, Source)>,
+    tls_reload_enabled: Option<bool>,
+    /// The first `dbms.ssl.policy.<scope>.enabled` line: the scope form.
+    scope_marker: Option<Origin>,
+    /// The first binding line, or policy line of a name that is not a scope: the named form.
+    named_marker: Option<Origin>,
+    /// Whether any 5.x `server.*` key was read.
+    server_keys: bool,
+    warnings: Vec<String>,
 }
 
 impl Draft {
@@ -189,6 +172,11 @@ impl Draft {
             default_advertised_address: None,
             certificates_directory: None,
             backend: None,
+            tls_reload_enabled: None,
+            scope_marker: None,
+            named_marker: None,
+            server_keys: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -198,13 +186,29 @@ impl Draft {
         let target = setting.target();
         if let Target::Policy { policy, .. } = &target {
             if policy == LEGACY_POLICY {
-                return Err(origin.error(format!(
-                    "the policy name `{LEGACY_POLICY}` is reserved for the legacy SSL system \
-                     (neo4j.key and neo4j.cert in dbms.directories.certificates) and cannot be \
-                     configured; rename the policy (dbms.ssl.policy.<new-name>.*) and bind \
-                     channels to the new name"
-                )));
+                return Err(origin.error(named::reserved_legacy_name()));
             }
+        }
+        match &target {
+            Target::Policy {
+                policy,
+                suffix: PolicySuffix::Enabled,
+            } => {
+                if !SCOPES.contains(&policy.as_str()) {
+                    return Err(origin.error(scope::not_a_scope(policy)));
+                }
+                self.scope_marker.get_or_insert_with(|| origin.clone());
+            }
+            Target::Policy { policy, .. } if !SCOPES.contains(&policy.as_str()) => {
+                self.named_marker.get_or_insert_with(|| origin.clone());
+            }
+            Target::Binding { .. } => {
+                self.named_marker.get_or_insert_with(|| origin.clone());
+            }
+            _ => {}
+        }
+        if origin.key.starts_with("server.") {
+            self.server_keys = true;
         }
         if let Some(first) = self.seen.get(&target) {
             if self.duplicates == Duplicates::Refuse {
@@ -241,6 +245,12 @@ impl Draft {
             }
             Setting::CertificatesDirectory(dir) => self.certificates_directory = Some(dir),
             Setting::Backend(name) => self.backend = Some((name, origin.source)),
+            Setting::TlsReloadEnabled(enabled) => self.tls_reload_enabled = Some(enabled),
+            Setting::NettySslProvider(provider) => self.warnings.push(format!(
+                "{}: {}={provider}: accepted and ignored: it chooses the framework's Netty SSL \
+                 engine; here `dbms.ssl.backend` (or --backend) chooses the TLS backend",
+                origin.source, origin.key
+            )),
         }
         Ok(())
     }
@@ -248,16 +258,53 @@ impl Draft {
     /// Applies defaults, resolves paths and checks what needs the whole config: every policy
     /// has a base_directory, every bound policy exists, every TLS listener has a policy. Of
     /// several problems, the one written first is reported.
-    pub(crate) fn finish(self) -> Result<Settings> {
+    pub(crate) fn finish(mut self) -> Result<Settings> {
+        let form = scope::decide_form(
+            self.scope_marker.as_ref().map(Origin::marker),
+            self.named_marker.as_ref().map(Origin::marker),
+            !self.policies.is_empty(),
+        )?;
         let mut problems: Vec<(usize, Error)> = Vec::new();
+        let mut warnings = std::mem::take(&mut self.warnings);
+        let certificates_directory = self.home.join(
+            self.certificates_directory
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CERTIFICATES_DIRECTORY.into()),
+        );
 
         let mut policies = BTreeMap::new();
         for (name, draft) in self.policies.iter() {
-            match resolve_policy(&self.home, name, draft) {
+            let defaults = if form == ConfigForm::Scope {
+                match scope_policy(name, draft, &certificates_directory) {
+                    Ok(Some(defaults)) => defaults,
+                    Ok(None) => {
+                        warnings.extend(not_enabled_warning(name, draft));
+                        continue;
+                    }
+                    Err(problem) => {
+                        problems.push(problem);
+                        continue;
+                    }
+                }
+            } else {
+                PolicyDefaults::named()
+            };
+            match resolve_policy(&self.home, name, draft, &defaults) {
                 Ok(policy) => {
                     policies.insert(name.clone(), policy);
                 }
                 Err(problem) => problems.push(problem),
+            }
+        }
+        if form == ConfigForm::Scope {
+            // The scope is the channel: each enabled policy secures the channel of its name.
+            for (name, draft) in &self.policies {
+                if let (Some(true), Some(origin)) =
+                    (draft.enabled, draft.origins.get(&PolicySuffix::Enabled))
+                {
+                    self.channels.entry(name.clone()).or_default().binding =
+                        Some((name.clone(), origin.clone()));
+                }
             }
         }
 
@@ -265,6 +312,19 @@ impl Draft {
             .default_listen_address
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned());
         let mut channels = BTreeMap::new();
+        let mut bolt_tls_level_default = false;
+        if form == ConfigForm::Scope
+            && self
+                .channels
+                .get("http")
+                .is_some_and(|c| c.binding.is_none())
+        {
+            // 4.x/5.x: `http` is no scope, and the framework's HTTP connector is plaintext by
+            // definition (HTTPS is the `https` scope): not a channel of ours, as 5.x's
+            // `server.http.*` is not.
+            tracing::debug!("scope form: dbms.connector.http.* is the framework's plaintext HTTP connector; ignored");
+            self.channels.remove("http");
+        }
         for (name, draft) in self.channels {
             if let Some((policy, origin)) = &draft.binding {
                 if policy != LEGACY_POLICY && !self.policies.contains_key(policy) {
@@ -274,21 +334,37 @@ impl Draft {
                     ));
                 }
             }
-            problems.extend(plaintext_past_client_auth(&name, &draft, &policies));
+            if name == "bolt" && draft.binding.is_some() && draft.tls_level.is_none() {
+                bolt_tls_level_default = true;
+            }
+            problems.extend(plaintext_past_client_auth(&name, &draft, &policies, form));
             problems.extend(proxy_without_trusted(&name, &draft));
-            let (channel, problem) = resolve_channel(&name, draft, &default_listen_address);
+            let (channel, problem) =
+                resolve_channel(&name, draft, &default_listen_address, form, &mut warnings);
             problems.extend(problem);
             channels.insert(name, channel);
+        }
+        if form == ConfigForm::Named {
+            warnings.extend(unbound_scope_named_policies(&policies, &channels));
         }
 
         if let Some((_, first)) = problems.into_iter().min_by_key(|(order, _)| *order) {
             return Err(first);
         }
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
+        let any_tls_channel = channels.values().any(|c| c.policy.is_some());
         Ok(Settings {
-            certificates_directory: self.home.join(
-                self.certificates_directory
-                    .unwrap_or_else(|| DEFAULT_CERTIFICATES_DIRECTORY.into()),
+            default_differences: scope::default_differences(
+                form,
+                &policies,
+                bolt_tls_level_default,
+                any_tls_channel,
+                self.tls_reload_enabled.is_some(),
+                self.server_keys,
             ),
+            certificates_directory,
             home: self.home,
             backend: self.backend,
             policies,
@@ -297,6 +373,9 @@ impl Draft {
             default_advertised_address: self
                 .default_advertised_address
                 .unwrap_or_else(|| DEFAULT_ADVERTISED_ADDRESS.to_owned()),
+            form,
+            tls_reload_enabled: self.tls_reload_enabled.unwrap_or(true),
+            warnings,
         })
     }
 }
@@ -307,25 +386,51 @@ fn resolve_channel(
     name: &str,
     draft: ChannelDraft,
     default_listen_address: &str,
+    form: ConfigForm,
+    warnings: &mut Vec<String>,
 ) -> (ChannelSettings, Option<(usize, Error)>) {
     let tls_level = draft
         .tls_level
         .as_ref()
         .map(|(level, _)| *level)
         .unwrap_or_default();
-    let listen = draft.served_listen(name);
+    // 4.x/5.x: the HTTPS connector is off unless switched on (3.5 and ours: on).
+    let enabled_by_default = !(form == ConfigForm::Scope && name == "https");
+    if !enabled_by_default && draft.enabled.is_none() {
+        if let Some((_, origin)) = &draft.listen {
+            warnings.push(format!(
+                "{}: {}: the https connector is off (in the 4.x/5.x form \
+                 `dbms.connector.https.enabled`/`server.https.enabled` defaults to false), so \
+                 this address is not served; set it to true to serve HTTPS",
+                origin.source, origin.key
+            ));
+        }
+    }
+    let listen = draft.served_listen(name, enabled_by_default);
     let problem = match listen {
         Some((_, origin)) if tls_level != TlsLevel::Disabled && draft.binding.is_none() => {
             let binding_key = Target::Binding {
                 channel: name.to_owned(),
             };
+            let how = match (form, SCOPES.contains(&name)) {
+                (ConfigForm::Scope, true) => {
+                    format!("switch its policy on with `dbms.ssl.policy.{name}.enabled=true`")
+                }
+                (ConfigForm::NoPolicies, true) => format!(
+                    "switch its policy on with `dbms.ssl.policy.{name}.enabled=true` (4.x/5.x \
+                     form) or bind one with `{binding_key}=<policy>` (3.5 form; `legacy` for \
+                     the legacy system)"
+                ),
+                _ => format!(
+                    "bind one with `{binding_key}=<policy>` (`legacy` for the legacy system)"
+                ),
+            };
             Some((
                 origin.order(),
                 origin.error(format!(
                     "channel `{name}` listens with tls_level {tls_level} but no policy is bound \
-                     to it; bind one with `{binding_key}=<policy>` (`legacy` for the legacy \
-                     system), or set `dbms.connector.{name}.tls_level=DISABLED` for plaintext \
-                     only"
+                     to it; {how}, or set `dbms.connector.{name}.tls_level=DISABLED` for \
+                     plaintext only"
                 )),
             ))
         }
@@ -390,6 +495,7 @@ fn plaintext_past_client_auth(
     channel: &str,
     draft: &ChannelDraft,
     policies: &BTreeMap<String, PolicySettings>,
+    form: ConfigForm,
 ) -> Option<(usize, Error)> {
     let (TlsLevel::Optional, origin) = draft.tls_level.as_ref()? else {
         return None;
@@ -403,7 +509,22 @@ fn plaintext_past_client_auth(
     let where_set = match policy.sources.get(PolicySuffix::ClientAuth.as_str()) {
         Some(Source::Builder) => "set in code".to_owned(),
         Some(source) => format!("set at {source}"),
+        None if form == ConfigForm::Scope => {
+            format!("the framework's default for scope `{policy_name}`")
+        }
         None => "the default".to_owned(),
+    };
+    let remedy = if form == ConfigForm::Scope {
+        format!(
+            "set `{client_auth_key}=NONE` to accept plaintext, or `{}=REQUIRED` for TLS only",
+            origin.key
+        )
+    } else {
+        format!(
+            "use `{}=REQUIRED`, or bind the channel to a policy with client_auth=NONE \
+             (`{client_auth_key}=NONE`)",
+            origin.key
+        )
     };
     Some((
         origin.order(),
@@ -411,122 +532,17 @@ fn plaintext_past_client_auth(
             "channel `{channel}` accepts plaintext (tls_level=OPTIONAL), but its policy \
              `{policy_name}` authenticates clients (`{client_auth_key}={}`, {where_set}): a \
              client that does not speak TLS presents no certificate and would walk past client \
-             authentication; use tls_level=REQUIRED, or bind the channel to a policy with \
-             client_auth=NONE",
+             authentication; {remedy}",
             policy.client_auth
         )),
     ))
 }
 
-/// One policy with defaults applied and paths resolved, or the problem (with its file order).
-fn resolve_policy(
-    home: &std::path::Path,
-    name: &str,
-    draft: &PolicyDraft,
-) -> std::result::Result<PolicySettings, (usize, Error)> {
-    let Some(base_directory) = &draft.base_directory else {
-        let first = draft.origins.values().min_by_key(|origin| origin.order());
-        let message = format!(
-            "policy `{name}` has no base_directory: `dbms.ssl.policy.{name}.base_directory` is \
-             mandatory and defines the policy"
-        );
-        return Err(match first {
-            Some(origin) => (origin.order(), origin.error(message)),
-            None => (
-                0,
-                Error::Config {
-                    source_location: Source::Builder,
-                    key: format!("dbms.ssl.policy.{name}.base_directory"),
-                    message,
-                },
-            ),
-        });
-    };
-    ticket_keys_need_resumption(name, draft)?;
-    let base_directory = home.join(base_directory);
-    let in_base = |path: &Option<PathBuf>, default: &str| match path {
-        Some(path) => base_directory.join(path),
-        None => base_directory.join(default),
-    };
-    Ok(PolicySettings {
-        name: name.to_owned(),
-        private_key: in_base(&draft.private_key, "private.key"),
-        private_key_password: draft.private_key_password.clone(),
-        public_certificate: in_base(&draft.public_certificate, "public.crt"),
-        trusted_dir: in_base(&draft.trusted_dir, "trusted"),
-        revoked_dir: in_base(&draft.revoked_dir, "revoked"),
-        client_auth: draft.client_auth.unwrap_or(ClientAuth::Require),
-        ciphers: draft.ciphers.clone(),
-        tls_versions: draft
-            .tls_versions
-            .clone()
-            .unwrap_or_else(|| vec![TlsVersion::Tls12, TlsVersion::Tls13]),
-        allow_key_generation: draft.allow_key_generation.unwrap_or(false),
-        trust_all: draft.trust_all.unwrap_or(false),
-        verify_hostname: draft.verify_hostname.unwrap_or(false),
-        session_resumption: draft.session_resumption.unwrap_or(true),
-        session_ticket_keys: draft
-            .session_ticket_keys
-            .as_ref()
-            .map(|file| base_directory.join(file)),
-        sources: draft
-            .origins
-            .iter()
-            .map(|(suffix, origin)| (suffix.as_str(), origin.source.clone()))
-            .collect(),
-        base_directory,
-    })
-}
-
-/// `session_ticket_keys` with `session_resumption=false` is a contradiction (tickets are a way
-/// of resuming): refused at the `session_ticket_keys` line, naming both settings, rather than
-/// ignored, so that a fleet never silently loses the resumption it was configured for.
-fn ticket_keys_need_resumption(
-    name: &str,
-    draft: &PolicyDraft,
-) -> std::result::Result<(), (usize, Error)> {
-    if draft.session_ticket_keys.is_none() || draft.session_resumption != Some(false) {
-        return Ok(());
-    }
-    let Some(origin) = draft.origins.get(&PolicySuffix::SessionTicketKeys) else {
-        return Ok(());
-    };
-    let where_off = match draft.origins.get(&PolicySuffix::SessionResumption) {
-        Some(Origin {
-            source: Source::File { line, .. },
-            ..
-        }) => format!(" (line {line})"),
-        _ => String::new(),
-    };
-    Err((
-        origin.order(),
-        origin.error(format!(
-            "session-ticket keys are set, but `dbms.ssl.policy.{name}.session_resumption=false`\
-             {where_off} switches resumption (and so tickets) off; remove one of the two"
-        )),
-    ))
-}
-
-fn undefined_policy(
-    channel: &str,
-    policy: &str,
-    origin: &Origin,
-    defined: &BTreeMap<String, PolicySettings>,
-) -> Error {
-    let mut message = format!(
-        "channel `{channel}` is bound to policy `{policy}`, which is not defined; define it with \
-         `dbms.ssl.policy.{policy}.base_directory=<directory>`"
-    );
-    let names = defined.keys().map(String::as_str).chain([LEGACY_POLICY]);
-    if let Some(guess) = suggest::did_you_mean(policy, names) {
-        message.push_str(&format!(", or did you mean `{guess}`?"));
-    }
-    origin.error(message)
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use tls_policy_backend::TlsVersion;
 
     use super::*;
 

@@ -33,6 +33,10 @@ pub(crate) enum Setting {
     CertificatesDirectory(PathBuf),
     /// `dbms.ssl.backend`.
     Backend(String),
+    /// `dbms.security.tls_reload_enabled`.
+    TlsReloadEnabled(bool),
+    /// `dbms.netty.ssl.provider`: `JDK`, `OPENSSL` or `OPENSSL_REFCNT`, as written upper-case.
+    NettySslProvider(String),
 }
 
 /// The value of one policy setting; the variant is the suffix.
@@ -52,6 +56,7 @@ pub(crate) enum PolicyValue {
     VerifyHostname(bool),
     SessionResumption(bool),
     SessionTicketKeys(PathBuf),
+    Enabled(bool),
 }
 
 /// The value of one connector setting; the variant is the suffix.
@@ -70,6 +75,8 @@ pub(crate) enum ConnectorValue {
     HttpIdleTimeout(Duration),
     ProxyProtocol(ProxyProtocol),
     ProxyProtocolTrusted(Vec<Network>),
+    /// Only `false` is accepted: OCSP stapling is not served yet.
+    OcspStaplingEnabled(bool),
 }
 
 impl Setting {
@@ -91,6 +98,8 @@ impl Setting {
             Setting::DefaultAdvertisedAddress(_) => Target::DefaultAdvertisedAddress,
             Setting::CertificatesDirectory(_) => Target::CertificatesDirectory,
             Setting::Backend(_) => Target::Backend,
+            Setting::TlsReloadEnabled(_) => Target::TlsReloadEnabled,
+            Setting::NettySslProvider(_) => Target::NettySslProvider,
         }
     }
 }
@@ -113,6 +122,7 @@ impl PolicyValue {
             PolicyValue::VerifyHostname(_) => PolicySuffix::VerifyHostname,
             PolicyValue::SessionResumption(_) => PolicySuffix::SessionResumption,
             PolicyValue::SessionTicketKeys(_) => PolicySuffix::SessionTicketKeys,
+            PolicyValue::Enabled(_) => PolicySuffix::Enabled,
         }
     }
 }
@@ -134,6 +144,7 @@ impl ConnectorValue {
             ConnectorValue::HttpIdleTimeout(_) => ConnectorSuffix::HttpIdleTimeout,
             ConnectorValue::ProxyProtocol(_) => ConnectorSuffix::ProxyProtocol,
             ConnectorValue::ProxyProtocolTrusted(_) => ConnectorSuffix::ProxyProtocolTrusted,
+            ConnectorValue::OcspStaplingEnabled(_) => ConnectorSuffix::OcspStaplingEnabled,
         }
     }
 }
@@ -158,6 +169,8 @@ pub(crate) fn parse(target: &Target, raw: &str) -> Result<Setting, String> {
         Target::DefaultAdvertisedAddress => Setting::DefaultAdvertisedAddress(host(raw)?),
         Target::CertificatesDirectory => Setting::CertificatesDirectory(path(raw)?),
         Target::Backend => Setting::Backend(backend(raw)?),
+        Target::TlsReloadEnabled => Setting::TlsReloadEnabled(boolean(raw)?),
+        Target::NettySslProvider => Setting::NettySslProvider(netty_ssl_provider(raw)?),
     })
 }
 
@@ -177,6 +190,7 @@ fn policy_value(suffix: PolicySuffix, raw: &str) -> Result<PolicyValue, String> 
         PolicySuffix::VerifyHostname => PolicyValue::VerifyHostname(boolean(raw)?),
         PolicySuffix::SessionResumption => PolicyValue::SessionResumption(boolean(raw)?),
         PolicySuffix::SessionTicketKeys => PolicyValue::SessionTicketKeys(path(raw)?),
+        PolicySuffix::Enabled => PolicyValue::Enabled(boolean(raw)?),
     })
 }
 
@@ -213,6 +227,9 @@ fn connector_value(suffix: ConnectorSuffix, raw: &str) -> Result<ConnectorValue,
         }
         ConnectorSuffix::ProxyProtocolTrusted => {
             ConnectorValue::ProxyProtocolTrusted(proxy::networks(raw)?)
+        }
+        ConnectorSuffix::OcspStaplingEnabled => {
+            ConnectorValue::OcspStaplingEnabled(ocsp_stapling(raw)?)
         }
     })
 }
@@ -330,6 +347,36 @@ pub(crate) fn boolean(raw: &str) -> Result<bool, String> {
     } else {
         Err(format!("invalid value '{raw}'; expected true or false"))
     }
+}
+
+/// `false` (the framework's default). `true` is refused: OCSP stapling is not served yet, and a
+/// channel that silently went without the staple its operator asked for would be worse.
+pub(crate) fn ocsp_stapling(raw: &str) -> Result<bool, String> {
+    if boolean(raw)? {
+        return Err(format!(
+            "invalid value '{raw}': OCSP stapling is not implemented in this version of \
+             tls-policy, so the channel cannot staple; set it to false (or remove the line) to \
+             serve without a staple"
+        ));
+    }
+    Ok(false)
+}
+
+/// The Netty SSL engines the framework offers: `JDK`, `OPENSSL`, `OPENSSL_REFCNT`,
+/// case-insensitive (returned upper-case). The value plays no part here: `dbms.ssl.backend`
+/// chooses the backend.
+pub(crate) fn netty_ssl_provider(raw: &str) -> Result<String, String> {
+    const PROVIDERS: [&str; 3] = ["JDK", "OPENSSL", "OPENSSL_REFCNT"];
+    PROVIDERS
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(raw))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            format!(
+                "invalid value '{raw}'; expected one of {}",
+                PROVIDERS.join(", ")
+            )
+        })
 }
 
 /// A non-empty path, kept as written (resolution happens once all settings are known).

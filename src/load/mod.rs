@@ -354,11 +354,12 @@ fn check_base_directory(settings: &PolicySettings) -> Result<()> {
     match fs::metadata(base) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(err("is not a directory".into())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(err(
-            "directory does not exist; nothing is created automatically (only \
-             allow_key_generation=true generates a key pair)"
-                .into(),
-        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(err(format!(
+            "directory does not exist; nothing is created automatically (`tls-policy init \
+             --policy {} --dev-certs` makes one with development certificates; in the 3.5 form \
+             allow_key_generation=true generates a key pair)",
+            settings.name
+        ))),
         Err(e) => Err(err(format!("cannot access directory: {e}"))),
     }
 }
@@ -374,7 +375,7 @@ fn check_key_pair_present(settings: &PolicySettings) -> Result<()> {
                 "allow_key_generation=true, but the generated pair is gone"
             } else {
                 "nothing is created automatically unless allow_key_generation=true \
-                 (for development only)"
+                 (3.5 form, for development only)"
             };
             return Err(policy_error(
                 &settings.name,
