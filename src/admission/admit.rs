@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
@@ -15,7 +15,7 @@ use super::PendingLimits;
 use crate::layer::limits::Limited;
 use crate::layer::HandshakeLimits;
 use crate::listener::{TlsMode, Transport};
-use crate::observe::{classify_handshake_error, HandshakeFailure};
+use crate::observe::{classify_handshake_error, ChannelMetrics, HandshakeFailure, RefusalLog};
 
 /// Turns accepted sockets into transports under one channel's TLS mode and limits; shared by
 /// every connection of a [`crate::listener::Listener`] or an axum `TlsListener`.
@@ -101,6 +101,39 @@ impl Admission {
             )
         };
         entered.map_err(Refusal::from)
+    }
+
+    /// [`Admission::admit`], with the outcome recorded as every entry point records it: a
+    /// completed handshake's duration, or the refusal's reason and duration, in `metrics`; a
+    /// refusal logged through `refusals` (at most a few lines a second per reason; a peer that
+    /// left before sending anything at debug only). `None` when the connection was refused.
+    pub(crate) async fn admit_recorded(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        pending: &mut Pending,
+        metrics: &ChannelMetrics,
+        refusals: &RefusalLog,
+    ) -> Option<Admitted> {
+        let started = Instant::now();
+        match self.admit(tcp, peer, pending).await {
+            Ok(admitted) => {
+                if matches!(admitted.transport, Transport::Tls(_)) {
+                    metrics.handshake_succeeded(started.elapsed());
+                }
+                Some(admitted)
+            }
+            Err(refusal) => {
+                let reason = refusal.reason();
+                metrics.handshake_failed(reason, started.elapsed());
+                if refusal.is_routine() {
+                    tracing::debug!(reason = reason.as_str(), detail = %refusal, "connection closed before a handshake");
+                } else {
+                    refusals.refused(reason, &refusal);
+                }
+                None
+            }
+        }
     }
 
     /// Secures `tcp` as the TLS mode says: plaintext passes at once; otherwise the peer's

@@ -5,7 +5,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinError, JoinSet};
@@ -13,7 +13,7 @@ use tower_service::Service;
 use tracing::Instrument;
 
 use super::drain::DrainTrigger;
-use super::{Connection, Draining, ListenError, ListenerConfig, Transport};
+use super::{Connection, Draining, ListenError, ListenerConfig};
 use crate::admission::{Admission, Admitted, Pending};
 use crate::config::{ChannelSettings, TlsLevel};
 use crate::observe::{ChannelMetrics, RefusalLog, SUMMARY_EVERY};
@@ -280,32 +280,18 @@ async fn run_connection<S>(
 {
     // Dropped however the task ends (done, refused, cut at the drain, panicked).
     let _active = metrics.connection_opened();
-    let started = Instant::now();
     let Admitting {
         admission,
         mut pending,
         refusals,
     } = admitting;
     let counted = metrics.pending_opened();
-    let admitted = admission.admit(stream, peer, &mut pending).await;
+    let admitted = admission
+        .admit_recorded(stream, peer, &mut pending, &metrics, &refusals)
+        .await;
     drop((pending, counted));
-    let (transport, peer) = match admitted {
-        Ok(Admitted { transport, peer }) => {
-            if matches!(transport, Transport::Tls(_)) {
-                metrics.handshake_succeeded(started.elapsed());
-            }
-            (transport, peer)
-        }
-        Err(refusal) => {
-            let reason = refusal.reason();
-            metrics.handshake_failed(reason, started.elapsed());
-            if refusal.is_routine() {
-                tracing::debug!(reason = reason.as_str(), detail = %refusal, "connection closed before a handshake");
-            } else {
-                refusals.refused(reason, &refusal);
-            }
-            return;
-        }
+    let Some(Admitted { transport, peer }) = admitted else {
+        return; // refused, and recorded
     };
     let connection = Connection::new(transport, peer, channel, draining).with_metrics(metrics);
     if let Err(error) = poll_fn(|cx| service.poll_ready(cx)).await {

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -146,33 +146,19 @@ async fn admit(
     pending: Pending,
     sender: mpsc::Sender<Established>,
 ) {
-    let started = Instant::now();
     let counted = metrics.pending_opened();
     let mut pending = pending;
-    let admitted = admission.admit(stream, peer, &mut pending).await;
-    match admitted {
-        Ok(Admitted {
-            transport: Transport::Tls(tls),
-            peer,
-        }) => {
-            metrics.handshake_succeeded(started.elapsed());
-            // An error means the listener is gone: the connection is simply dropped.
-            let _ = sender.send((tls, peer)).await;
-        }
-        // Never under TlsMode::Required; nothing to deliver.
-        Ok(Admitted {
-            transport: Transport::Plain(_),
-            ..
-        }) => {}
-        Err(refusal) => {
-            let reason = refusal.reason();
-            metrics.handshake_failed(reason, started.elapsed());
-            if refusal.is_routine() {
-                tracing::debug!(reason = reason.as_str(), detail = %refusal, "connection closed before a handshake");
-            } else {
-                refusals.refused(reason, &refusal);
-            }
-        }
+    let admitted = admission
+        .admit_recorded(stream, peer, &mut pending, &metrics, &refusals)
+        .await;
+    // Never plaintext under TlsMode::Required; a refusal is recorded already.
+    if let Some(Admitted {
+        transport: Transport::Tls(tls),
+        peer,
+    }) = admitted
+    {
+        // An error means the listener is gone: the connection is simply dropped.
+        let _ = sender.send((tls, peer)).await;
     }
     // Counted as pending until delivered, so queued streams count too.
     drop((pending, counted));
