@@ -24,6 +24,8 @@ mod proxy;
 mod resolve;
 mod scope;
 mod suggest;
+#[cfg(test)]
+mod test_support;
 mod values;
 
 pub use builder::{PolicyBuilder, SettingsBuilder};

@@ -546,20 +546,7 @@ mod tests {
 
     use super::*;
 
-    fn parse(text: &str) -> Result<Settings> {
-        Settings::parse(
-            text,
-            Path::new("/etc/neo4j.conf"),
-            Path::new("/var/lib/neo4j"),
-        )
-    }
-
-    fn error(text: &str) -> String {
-        match parse(text) {
-            Ok(settings) => panic!("expected an error, got {settings:?}"),
-            Err(err) => err.to_string(),
-        }
-    }
+    use crate::config::test_support::{error, parse};
 
     #[test]
     fn a_minimal_policy_gets_every_default() {

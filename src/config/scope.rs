@@ -261,20 +261,7 @@ mod tests {
     use super::*;
     use crate::config::{Settings, TlsLevel};
 
-    fn parse(text: &str) -> crate::Result<Settings> {
-        Settings::parse(
-            text,
-            Path::new("/etc/neo4j.conf"),
-            Path::new("/var/lib/neo4j"),
-        )
-    }
-
-    fn error(text: &str) -> String {
-        match parse(text) {
-            Ok(settings) => panic!("expected an error, got {settings:?}"),
-            Err(err) => err.to_string(),
-        }
-    }
+    use crate::config::test_support::{error, parse};
 
     fn keys(settings: &Settings) -> Vec<&str> {
         settings
