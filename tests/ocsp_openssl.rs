@@ -1,0 +1,106 @@
+//! `tls_policy::ocsp` against a real responder: `openssl ocsp` answers the request that
+//! `request_der` builds (file mode, no network), and `validate_response` accepts its `good`
+//! answer and refuses its `revoked` one.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::SystemTime;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use support::tools::tool;
+use tls_policy::ocsp::{request_der, validate_response, OcspError};
+
+struct Pki {
+    ca: Vec<u8>,
+    leaf: Vec<u8>,
+}
+
+/// A CA and a leaf (serial 0x12345678), the CA's certificate and key written as PEM in `dir`.
+fn pki(dir: &Path) -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "OCSP interop CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("ca.key"), ca_key.serialize_pem()).unwrap();
+    let issuer = Issuer::from_params(&ca_params, &ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    leaf_params.serial_number = Some(rcgen::SerialNumber::from(0x1234_5678_u64));
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    Pki {
+        ca: ca.der().to_vec(),
+        leaf: leaf.der().to_vec(),
+    }
+}
+
+/// `openssl ocsp` as a responder over files: the index line says the leaf's status.
+fn answer(dir: &Path, pki: &Pki, index_line: &str) -> Vec<u8> {
+    std::fs::write(dir.join("index.txt"), format!("{index_line}\n")).unwrap();
+    std::fs::write(
+        dir.join("req.der"),
+        request_der(&pki.leaf, &pki.ca).unwrap(),
+    )
+    .unwrap();
+    let output = Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-CA",
+            "ca.pem",
+            "-rsigner",
+            "ca.pem",
+            "-rkey",
+            "ca.key",
+            "-reqin",
+            "req.der",
+            "-respout",
+            "resp.der",
+            "-ndays",
+            "1",
+        ])
+        .output()
+        .expect("run openssl ocsp");
+    assert!(
+        output.status.success(),
+        "openssl ocsp: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read(dir.join("resp.der")).unwrap()
+}
+
+#[test]
+fn openssl_good_answer_is_accepted_and_revoked_refused() {
+    if !tool("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+
+    let good = answer(
+        dir.path(),
+        &pki,
+        "V\t491231235959Z\t\t12345678\tunknown\t/CN=localhost",
+    );
+    let now = SystemTime::now();
+    let valid = validate_response(&good, &pki.leaf, &pki.ca, now).expect("a good response");
+    let next = valid.next_update.expect("-ndays 1 sets nextUpdate");
+    assert!(next > now);
+
+    let revoked = answer(
+        dir.path(),
+        &pki,
+        "R\t491231235959Z\t260101000000Z\t12345678\tunknown\t/CN=localhost",
+    );
+    assert_eq!(
+        validate_response(&revoked, &pki.leaf, &pki.ca, now),
+        Err(OcspError::Revoked)
+    );
+}
