@@ -361,3 +361,57 @@ fn an_unsuccessful_or_malformed_response_is_refused() {
         Err(OcspError::Malformed { .. })
     ));
 }
+
+fn valid(this_update: SystemTime, next_update: Option<SystemTime>) -> ValidResponse {
+    ValidResponse {
+        der: Vec::new(),
+        produced_at: this_update,
+        this_update,
+        next_update,
+    }
+}
+
+#[test]
+fn refresh_is_due_at_half_the_validity_and_never_in_the_past() {
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let day = Duration::from_secs(86_400);
+    let response = valid(t, Some(t + day));
+    assert_eq!(response.refresh_at(t), t + day / 2);
+    assert_eq!(response.refresh_at(t + day), t + day);
+    assert_eq!(valid(t, None).refresh_at(t), t + NO_NEXT_UPDATE_REFRESH);
+    assert!(response.is_current(t + day / 2));
+    assert!(!response.is_current(t + day));
+    assert!(valid(t, None).is_current(t + day * 365));
+}
+
+#[test]
+fn metrics_values_are_age_and_seconds_to_next_update() {
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let response = valid(t, Some(t + Duration::from_secs(100)));
+    assert_eq!(response.age_seconds(t + Duration::from_secs(30)), 30.0);
+    assert_eq!(response.age_seconds(t - Duration::from_secs(30)), 0.0);
+    assert_eq!(
+        response.next_update_seconds(t + Duration::from_secs(30)),
+        Some(70.0)
+    );
+    assert_eq!(
+        response.next_update_seconds(t + Duration::from_secs(130)),
+        Some(-30.0)
+    );
+    assert_eq!(valid(t, None).next_update_seconds(t), None);
+}
+
+#[test]
+fn retries_back_off_and_come_before_the_last_good_response_expires() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    assert_eq!(retry_after(1, now, None), MIN_BACKOFF);
+    assert_eq!(retry_after(2, now, None), MIN_BACKOFF * 2);
+    assert_eq!(retry_after(3, now, None), MIN_BACKOFF * 4);
+    assert_eq!(retry_after(40, now, None), MAX_BACKOFF);
+    // Four minutes left on the staple: retry within two, however many failures.
+    let until = now + Duration::from_secs(240);
+    assert_eq!(retry_after(40, now, Some(until)), Duration::from_secs(120));
+    assert_eq!(retry_after(1, now, Some(until)), MIN_BACKOFF);
+    // Already expired: the plain backoff.
+    assert_eq!(retry_after(3, now, Some(now)), MIN_BACKOFF * 4);
+}
