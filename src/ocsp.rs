@@ -420,6 +420,9 @@ pub fn retry_after(failures: u32, now: SystemTime, keep_until: Option<SystemTime
     }
 }
 
+#[path = "ocsp_fetch.rs"]
+pub mod fetch;
+
 #[cfg(test)]
 #[path = "ocsp_tests.rs"]
 mod tests;

@@ -1,6 +1,7 @@
 //! `tls_policy::ocsp` against a real responder: `openssl ocsp` answers the request that
 //! `request_der` builds (file mode, no network), and `validate_response` accepts its `good`
-//! answer and refuses its `revoked` one.
+//! answer and refuses its `revoked` one; and `fetch` gets the answer from `openssl ocsp` serving
+//! on a loopback port.
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::time::SystemTime;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use support::tools::tool;
-use tls_policy::ocsp::{request_der, validate_response, OcspError};
+use tls_policy::ocsp::{fetch::fetch, request_der, validate_response, OcspError};
 
 struct Pki {
     ca: Vec<u8>,
@@ -103,4 +104,75 @@ fn openssl_good_answer_is_accepted_and_revoked_refused() {
         validate_response(&revoked, &pki.leaf, &pki.ca, now),
         Err(OcspError::Revoked)
     );
+}
+
+/// Kills the responder (a child of this test) however the test ends.
+struct Responder(std::process::Child);
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn fetch_gets_a_good_answer_from_openssl_ocsp_on_loopback() {
+    if !tool("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    std::fs::write(
+        dir.path().join("index.txt"),
+        "V\t491231235959Z\t\t12345678\tunknown\t/CN=localhost\n",
+    )
+    .unwrap();
+    let request = request_der(&pki.leaf, &pki.ca).unwrap();
+    // OpenSSL 3.0's `-port` takes a number only (it listens on every interface); the test sends
+    // to 127.0.0.1 alone. openssl ocsp needs a fixed port: take a free one from the kernel, release it, and try again
+    // on the rare race where another process took it meanwhile.
+    for _attempt in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let _responder = Responder(
+            Command::new("openssl")
+                .current_dir(dir.path())
+                .args([
+                    "ocsp",
+                    "-index",
+                    "index.txt",
+                    "-CA",
+                    "ca.pem",
+                    "-rsigner",
+                    "ca.pem",
+                ])
+                .args(["-rkey", "ca.key", "-ndays", "1", "-nrequest", "1"])
+                .args(["-port", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start openssl ocsp"),
+        );
+        let url = format!("http://127.0.0.1:{port}/");
+        // The responder takes a moment to listen.
+        let mut answer = None;
+        for _ in 0..50 {
+            match fetch(&url, &request, std::time::Duration::from_secs(5)).await {
+                Ok(body) => {
+                    answer = Some(body);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        let Some(answer) = answer else { continue };
+        let now = SystemTime::now();
+        validate_response(&answer, &pki.leaf, &pki.ca, now).expect("a good response");
+        return;
+    }
+    panic!("openssl ocsp never answered on loopback");
 }
