@@ -422,6 +422,8 @@ pub fn retry_after(failures: u32, now: SystemTime, keep_until: Option<SystemTime
 
 #[path = "ocsp_fetch.rs"]
 pub mod fetch;
+#[path = "ocsp_stapler.rs"]
+pub mod stapler;
 
 #[cfg(test)]
 #[path = "ocsp_tests.rs"]

@@ -10,7 +10,11 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use support::tools::tool;
+
+use tls_policy::ocsp::stapler::{run, Sink, Target};
 use tls_policy::ocsp::{fetch::fetch, request_der, validate_response, OcspError};
 
 struct Pki {
@@ -18,8 +22,25 @@ struct Pki {
     leaf: Vec<u8>,
 }
 
+/// The DER content of an Authority Information Access extension naming one OCSP responder.
+fn aia(url: &str) -> Vec<u8> {
+    let mut desc = vec![0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
+    desc.extend([0x86, url.len() as u8]);
+    desc.extend_from_slice(url.as_bytes());
+    let mut seq = vec![0x30, desc.len() as u8];
+    seq.extend(desc);
+    let mut outer = vec![0x30, seq.len() as u8];
+    outer.extend(seq);
+    outer
+}
+
 /// A CA and a leaf (serial 0x12345678), the CA's certificate and key written as PEM in `dir`.
 fn pki(dir: &Path) -> Pki {
+    pki_with_responder(dir, None)
+}
+
+/// `pki`, the leaf naming `url` as its OCSP responder.
+fn pki_with_responder(dir: &Path, url: Option<&str>) -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params
@@ -33,6 +54,14 @@ fn pki(dir: &Path) -> Pki {
     let leaf_key = KeyPair::generate().unwrap();
     let mut leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
     leaf_params.serial_number = Some(rcgen::SerialNumber::from(0x1234_5678_u64));
+    if let Some(url) = url {
+        leaf_params
+            .custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                aia(url),
+            ));
+    }
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
     Pki {
         ca: ca.der().to_vec(),
@@ -175,4 +204,115 @@ async fn fetch_gets_a_good_answer_from_openssl_ocsp_on_loopback() {
         return;
     }
     panic!("openssl ocsp never answered on loopback");
+}
+
+type Seen = Arc<Mutex<Vec<Option<Vec<u8>>>>>;
+
+fn recording_sink() -> (Sink, Seen) {
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let sink: Sink = Arc::new(move |_cert: &[u8], staple: Option<Vec<u8>>| {
+        record.lock().unwrap().push(staple);
+        true
+    });
+    (sink, seen)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn the_stapler_hands_a_validated_response_to_the_sink() {
+    if !tool("openssl") {
+        return;
+    }
+    for _attempt in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}/");
+        let pki = pki_with_responder(dir.path(), Some(&url));
+        std::fs::write(
+            dir.path().join("index.txt"),
+            "V\t491231235959Z\t\t12345678\tunknown\t/CN=localhost\n",
+        )
+        .unwrap();
+        let _responder = Responder(
+            Command::new("openssl")
+                .current_dir(dir.path())
+                .args([
+                    "ocsp",
+                    "-index",
+                    "index.txt",
+                    "-CA",
+                    "ca.pem",
+                    "-rsigner",
+                    "ca.pem",
+                ])
+                .args(["-rkey", "ca.key", "-ndays", "1", "-port", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start openssl ocsp"),
+        );
+        let (sink, seen) = recording_sink();
+        let target = Target {
+            policy: "bolt".to_owned(),
+            cert: pki.leaf.clone(),
+            issuer: pki.ca.clone(),
+        };
+        // The first fetch may come before the responder listens: the backoff retries in 10 s.
+        let task = tokio::spawn(run(target, sink, Duration::from_secs(2)));
+        let deadline = std::time::Instant::now() + Duration::from_secs(25);
+        while std::time::Instant::now() < deadline && seen.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        task.abort();
+        let seen = seen.lock().unwrap().clone();
+        let Some(Some(staple)) = seen.first() else {
+            continue;
+        };
+        validate_response(staple, &pki.leaf, &pki.ca, SystemTime::now()).unwrap();
+        return;
+    }
+    panic!("the stapler never stapled");
+}
+
+#[tokio::test]
+async fn without_a_responder_the_stapler_staples_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // No OCSP URL: the task ends at once.
+    let pki = pki(dir.path());
+    let (sink, seen) = recording_sink();
+    let target = Target {
+        policy: "bolt".to_owned(),
+        cert: pki.leaf.clone(),
+        issuer: pki.ca.clone(),
+    };
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        run(target, sink, Duration::from_secs(1)),
+    )
+    .await
+    .expect("returns at once without a responder URL");
+    assert!(seen.lock().unwrap().is_empty());
+
+    // A responder URL where nothing listens: the task keeps trying and staples nothing.
+    let url = format!("http://127.0.0.1:{}/", free_port());
+    let pki = pki_with_responder(dir.path(), Some(&url));
+    let (sink, seen) = recording_sink();
+    let target = Target {
+        policy: "bolt".to_owned(),
+        cert: pki.leaf,
+        issuer: pki.ca,
+    };
+    let task = tokio::spawn(run(target, sink, Duration::from_secs(1)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!task.is_finished(), "it keeps retrying");
+    task.abort();
+    assert!(seen.lock().unwrap().is_empty());
 }
