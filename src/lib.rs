@@ -66,6 +66,7 @@ pub mod layer;
 pub mod listener;
 pub mod load;
 pub mod observe;
+pub mod ocsp;
 pub mod reload;
 mod stream;
 

@@ -68,6 +68,7 @@ mod provider;
 mod server_config;
 #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
 mod shared_ticketer;
+pub mod stapling;
 mod trust_anchors;
 
 pub use accept::RustlsAcceptor;

@@ -1,0 +1,159 @@
+//! The background task that keeps one certificate's staple fresh: fetch, validate, hand the
+//! response to a sink (the rustls backend's `StaplingResolver::set_staple`), sleep until half its
+//! validity, and on failure retry with backoff, keeping the last good response until it expires.
+//! Never on the handshake path. **Not wired in yet** (see the parent module).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::fetch::{fetch, FetchError};
+use super::{
+    request_der, responder_urls, retry_after, validate_response, OcspError, ValidResponse,
+};
+
+/// Receives `(end-entity certificate DER, staple or None)`; returns whether it applied it.
+pub type Sink = Arc<dyn Fn(&[u8], Option<Vec<u8>>) -> bool + Send + Sync>;
+
+/// How often a persisting failure is logged again after the first warning.
+pub const WARN_EVERY: Duration = Duration::from_secs(600);
+
+/// The certificate to staple for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The policy's name (the metrics' `policy` label, the logs' `policy` field).
+    pub policy: String,
+    /// The served end-entity certificate, DER.
+    pub cert: Vec<u8>,
+    /// Its issuer (the next certificate in the chain, or a trusted certificate), DER.
+    pub issuer: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Invalid(#[from] OcspError),
+}
+
+async fn fetch_valid(
+    urls: &[String],
+    request: &[u8],
+    target: &Target,
+    timeout: Duration,
+) -> Result<ValidResponse, Failure> {
+    let mut last = None;
+    for url in urls {
+        match fetch(url, request, timeout).await {
+            Ok(body) => {
+                return Ok(validate_response(
+                    &body,
+                    &target.cert,
+                    &target.issuer,
+                    SystemTime::now(),
+                )?)
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .map(Failure::from)
+        .unwrap_or(Failure::Fetch(FetchError::BadUrl(String::new()))))
+}
+
+fn record(policy: &str, current: Option<&ValidResponse>) {
+    let now = SystemTime::now();
+    let age =
+        metrics::gauge!("tls_policy_ocsp_response_age_seconds", "policy" => policy.to_owned());
+    let next =
+        metrics::gauge!("tls_policy_ocsp_next_update_seconds", "policy" => policy.to_owned());
+    match current {
+        Some(valid) => {
+            age.set(valid.age_seconds(now));
+            next.set(valid.next_update_seconds(now).unwrap_or(f64::NAN));
+        }
+        None => {
+            age.set(f64::NAN);
+            next.set(f64::NAN);
+        }
+    }
+}
+
+/// Runs until aborted (a reload aborts it and spawns one for the new certificate). Returns at
+/// once, after one warning, when the certificate names no OCSP responder.
+pub async fn run(target: Target, sink: Sink, timeout: Duration) {
+    let policy = target.policy.as_str();
+    let urls = match responder_urls(&target.cert) {
+        Ok(urls) if !urls.is_empty() => urls,
+        Ok(_) => {
+            tracing::warn!(
+                policy,
+                "OCSP stapling: the certificate names no OCSP responder (Authority Information \
+                 Access); serving without a staple"
+            );
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(policy, %error, "OCSP stapling: serving without a staple");
+            return;
+        }
+    };
+    let request = match request_der(&target.cert, &target.issuer) {
+        Ok(request) => request,
+        Err(error) => {
+            tracing::warn!(policy, %error, "OCSP stapling: serving without a staple");
+            return;
+        }
+    };
+    let mut current: Option<ValidResponse> = None;
+    let mut failures = 0_u32;
+    let mut warned: Option<Instant> = None;
+    loop {
+        let outcome = fetch_valid(&urls, &request, &target, timeout).await;
+        let now = SystemTime::now();
+        let wait = match outcome {
+            Ok(valid) => {
+                if failures > 0 {
+                    tracing::info!(policy, "OCSP stapling: a fresh response is stapled again");
+                }
+                failures = 0;
+                warned = None;
+                sink(&target.cert, Some(valid.der.clone()));
+                let at = valid.refresh_at(now);
+                current = Some(valid);
+                at.duration_since(now).unwrap_or(Duration::ZERO)
+            }
+            Err(failure) => {
+                failures = failures.saturating_add(1);
+                if matches!(failure, Failure::Invalid(OcspError::Revoked)) {
+                    // Never staple "revoked"; serving the certificate is the operator's call.
+                    tracing::error!(
+                        policy,
+                        "OCSP stapling: the responder says the certificate is REVOKED; no staple"
+                    );
+                    current = None;
+                    sink(&target.cert, None);
+                } else {
+                    if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+                        tracing::warn!(
+                            policy,
+                            error = %failure,
+                            failures,
+                            "OCSP stapling: no fresh response; keeping the last good one until \
+                             it expires"
+                        );
+                        warned = Some(Instant::now());
+                    }
+                    if current.as_ref().is_some_and(|valid| !valid.is_current(now)) {
+                        current = None;
+                        sink(&target.cert, None);
+                    }
+                }
+                let keep_until = current.as_ref().and_then(|valid| valid.next_update);
+                retry_after(failures, now, keep_until)
+            }
+        };
+        record(policy, current.as_ref());
+        tokio::time::sleep(wait).await;
+    }
+}
