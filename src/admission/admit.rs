@@ -33,6 +33,9 @@ pub(crate) struct Admission {
 pub(crate) enum Refusal {
     /// At accept: the channel had `max_pending` connections waiting for their handshake.
     PendingLimit(usize),
+    /// While pending: evicted to make room for a newcomer from a smaller address group, the
+    /// channel being at `max_pending`.
+    Evicted(usize),
     /// At accept: the peer's address group had `max_pending_per_address` of them.
     AddressLimit(String, usize),
     /// No complete first record (or, under OPTIONAL, no first byte) within this timeout.
@@ -149,6 +152,21 @@ impl Admission {
     /// `Ok` with [`Transport::Tls`] means a handshake completed.
     pub(crate) async fn admit(
         &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        pending: &mut Pending,
+    ) -> Result<Admitted, Refusal> {
+        // A connection evicted to make room for another (see `PendingCounter`) ends at once.
+        let evicted = pending.eviction();
+        tokio::select! {
+            biased;
+            () = evicted.notified() => Err(Refusal::Evicted(self.pending.max_pending())),
+            admitted = self.admit_unevicted(tcp, peer, pending) => admitted,
+        }
+    }
+
+    async fn admit_unevicted(
+        &self,
         mut tcp: TcpStream,
         peer: SocketAddr,
         pending: &mut Pending,
@@ -217,7 +235,7 @@ impl Refusal {
     /// Why, as a metric label.
     pub(crate) fn reason(&self) -> HandshakeFailure {
         match self {
-            Refusal::PendingLimit(_) => HandshakeFailure::PendingLimit,
+            Refusal::PendingLimit(_) | Refusal::Evicted(_) => HandshakeFailure::PendingLimit,
             Refusal::AddressLimit(..) => HandshakeFailure::AddressLimit,
             Refusal::FirstRecordTimeout(_) => HandshakeFailure::FirstRecordTimeout,
             Refusal::BadStart(BadStart::Closed | BadStart::ClosedMidRecord) => {
@@ -251,6 +269,12 @@ impl fmt::Display for Refusal {
                 f,
                 "closed at accept: {max} connections already wait for their handshake \
                  (max_pending_handshakes)"
+            ),
+            Refusal::Evicted(max) => write!(
+                f,
+                "closed while waiting for its handshake: the channel had {max} waiting \
+                 (max_pending_handshakes) and this address group the most of them, so its \
+                 oldest made room for a newcomer"
             ),
             Refusal::AddressLimit(group, max) => write!(
                 f,

@@ -5,9 +5,13 @@
 //! The order, for one connection:
 //!
 //! 1. **At accept**, before a byte is read: the connection counts as *pending* unless the
-//!    channel already has [`PendingLimits::max_pending`] pending connections or the peer's
-//!    address (an IPv4 address, or an IPv6 /64) has [`PendingLimits::max_pending_per_address`];
-//!    then it is closed at once and counted (`pending_limit`, `address_limit`).
+//!    peer's address (an IPv4 address, or an IPv6 /64) has
+//!    [`PendingLimits::max_pending_per_address`], or the channel has
+//!    [`PendingLimits::max_pending`] and the peer's group is already among the largest; then it
+//!    is closed at once and counted (`address_limit`, `pending_limit`). When the channel is full
+//!    and the largest group holds more than the peer's would, that group's oldest pending
+//!    connection is evicted (closed, `pending_limit`) to make room: a full channel shuts out no
+//!    one but those who filled it.
 //! 2. **First record**: the peer has [`PendingLimits::first_record_timeout`] to deliver its
 //!    complete first TLS record (5-byte header and the length it announces, at most
 //!    16384 + 2048 bytes). Nothing is read: the bytes wait in the kernel, so a silent or

@@ -375,9 +375,19 @@ async fn past_the_pending_bounds_connections_are_closed_at_once() {
     ];
     let mut third = connect_from([127, 0, 0, 2]).await;
     assert!(closed_within(&mut third, STEP).await, "address bound");
-    // One more from another address fills the channel; the next is closed at once.
+    // One more from another address fills the channel.
     held.push(connect_from([127, 0, 0, 3]).await);
-    let mut fourth = connect_from([127, 0, 0, 4]).await;
+    // A newcomer from an address with nothing pending takes the place of the oldest of the
+    // largest group (127.0.0.2): filling the channel from one address shuts nobody out.
+    let mut evicted = held.remove(0);
+    let newcomer = connect_from([127, 0, 0, 4]).await;
+    assert!(
+        closed_within(&mut evicted, STEP).await,
+        "the largest group's oldest is evicted"
+    );
+    held.push(newcomer);
+    // Every address now holds one: the next newcomer finds the channel full, closed at once.
+    let mut fourth = connect_from([127, 0, 0, 5]).await;
     assert!(closed_within(&mut fourth, STEP).await, "channel bound");
     for tcp in &mut held {
         assert!(!closed_within(tcp, Duration::from_millis(50)).await, "held");
