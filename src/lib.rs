@@ -46,14 +46,14 @@
 //!   `ocsp_stapling_enabled=true` is still refused.
 //! - [`dev_pki`]: a development and test PKI made with rcgen (root, intermediate, server,
 //!   clients, CRLs) — for demos and tests, never for production.
-//! - `cli` and `bench` (feature `cli`): the `tls-policy` command.
+//! - `cli` (feature `cli`): what the `tls-policy` command (package `tls-policy-cli`) runs:
+//!   serve, check, init, demo, ticket-keys. Its `bench` subcommand is the `tls-policy-bench`
+//!   package, so this library carries none of the benchmark.
 //!
 //! The settings, their defaults and the backend capability table are in `features.md`.
 
 pub mod admission;
 mod backend;
-#[cfg(feature = "cli")]
-pub mod bench;
 mod channels;
 #[cfg(feature = "cli")]
 pub mod cli;

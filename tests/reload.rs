@@ -4,66 +4,23 @@
 
 mod support;
 
-#[cfg(feature = "cli")]
-mod serve_harness;
-
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use rustls::pki_types::CertificateDer;
+use tokio::io::AsyncWriteExt;
 
+use support::reload::{connect, echo, handshake, install, new_server_cert, replace, wait_for_leaf};
 use support::server::Server;
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::{Issued, LeafSpec};
+use tls_policy::dev_pki::LeafSpec;
 use tls_policy::{Error, ReloadChange, ReloadError, ReloadReport, TlsChannels};
 
 /// Handshakes in the rotation test's stream.
 const HANDSHAKES: usize = 200;
 
-type ClientStream = tokio_rustls::client::TlsStream<TcpStream>;
-
 // === helpers ===
-
-/// A further server certificate for `localhost` from the PKI's intermediate.
-fn new_server_cert(name: &str) -> Issued {
-    pki()
-        .issue(&LeafSpec::server(
-            name,
-            ["localhost", "127.0.0.1"],
-            time::Duration::days(30),
-        ))
-        .expect("issue server certificate")
-}
-
-/// Replaces `path` the way certificate tools do: a new file renamed over the old one.
-fn replace(path: &Path, contents: &[u8]) {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().expect("file in a directory");
-    let name = path.file_name().expect("file name").to_string_lossy();
-    let tmp = dir.join(format!(".{name}.new"));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .expect("create replacement");
-    file.write_all(contents).expect("write replacement");
-    file.sync_all().expect("sync replacement");
-    std::fs::rename(&tmp, path).expect("rename replacement into place");
-}
-
-/// Installs `issued` as the policy's chain and key.
-fn install(base: &Path, issued: &Issued) {
-    replace(&base.join("public.crt"), issued.chain_pem().as_bytes());
-    replace(&base.join("private.key"), issued.key_pem.as_bytes());
-}
 
 /// Loads the home's config for `backend`.
 fn channels(home: &Home, backend: tls_policy::Backend) -> TlsChannels {
@@ -88,101 +45,6 @@ async fn reload(channels: &TlsChannels) -> Result<ReloadReport, ReloadError> {
     tokio::task::spawn_blocking(move || channels.reload())
         .await
         .expect("reload task")
-}
-
-/// A rustls (ring) client trusting the PKI's root, presenting `identity` if given.
-fn client_config(identity: Option<&Issued>) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    roots.add(pki().root.cert_der.clone()).expect("root");
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots);
-    Arc::new(match identity {
-        None => builder.with_no_client_auth(),
-        Some(issued) => builder
-            .with_client_auth_cert(issued.chain_der(), issued.private_key_der())
-            .expect("client identity"),
-    })
-}
-
-/// Connects and handshakes as `localhost`; returns the stream and the server's leaf.
-async fn connect(
-    addr: std::net::SocketAddr,
-    identity: Option<&Issued>,
-) -> Result<(ClientStream, CertificateDer<'static>), String> {
-    let connector = tokio_rustls::TlsConnector::from(client_config(identity));
-    let attempt = async {
-        let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-        let tls = connector
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        let leaf = tls
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|chain| chain.first())
-            .cloned()
-            .ok_or("the server sent no certificate")?;
-        Ok((tls, leaf))
-    };
-    tokio::time::timeout(STEP, attempt)
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-}
-
-/// Sends a line over `tls` and expects it echoed (bounded).
-async fn echo(tls: &mut ClientStream) -> Result<(), String> {
-    let round_trip = async {
-        tls.write_all(b"ping\n")
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        tls.flush().await.map_err(|e| format!("flush: {e}"))?;
-        let mut echoed = [0u8; 5];
-        tls.read_exact(&mut echoed)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        if &echoed == b"ping\n" {
-            Ok(())
-        } else {
-            Err(format!("echo mismatch: {echoed:?}"))
-        }
-    };
-    tokio::time::timeout(STEP, round_trip)
-        .await
-        .map_err(|_| "echo timed out".to_string())?
-}
-
-/// One full exchange: handshake, echo, close; returns the server's leaf.
-async fn handshake(
-    addr: std::net::SocketAddr,
-    identity: Option<&Issued>,
-) -> Result<CertificateDer<'static>, String> {
-    let (mut tls, leaf) = connect(addr, identity).await?;
-    echo(&mut tls).await?;
-    let _ = tls.shutdown().await;
-    Ok(leaf)
-}
-
-/// Polls handshakes for up to `limit` until the server presents `expected`; whether it did.
-async fn wait_for_leaf(
-    addr: std::net::SocketAddr,
-    expected: &CertificateDer<'_>,
-    limit: Duration,
-) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(leaf) = handshake(addr, None).await {
-            if leaf == *expected {
-                return true;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }
 
 /// The refused policy's error.
@@ -389,95 +251,5 @@ for_each_backend! {
         let policy = report.policy("test").expect("policy test");
         assert!(matches!(policy.change, ReloadChange::Unchanged { .. }), "{policy}");
         assert_eq!(policy.channels, vec!["bolt".to_string()]);
-    }
-}
-
-#[cfg(feature = "cli")]
-mod sighup {
-    use super::*;
-    use serve_harness::Served;
-
-    for_each_backend! {
-        async fn sighup_reloads_tls_policy_serve(backend: Backend) {
-            let home = Home::new(backend, &["client_auth=NONE"]);
-            let mut config = std::fs::read_to_string(&home.config).expect("config");
-            config.push_str(
-                "dbms.connector.bolt.listen_address=127.0.0.1:0\n\
-                 dbms.connector.bolt.tls_level=REQUIRED\n\
-                 dbms.connector.bolt.kind=echo\n",
-            );
-            std::fs::write(&home.config, config).expect("write config");
-            let args: Vec<String> = vec![
-                "serve".into(),
-                "--config".into(),
-                home.config.display().to_string(),
-                "--backend".into(),
-                backend.name().into(),
-                "--no-watch".into(),
-            ];
-            let mut served = Served::start(&args, 1).await;
-            let addr = served.addr("bolt");
-            assert_eq!(handshake(addr, None).await.expect("serving"), pki().server.cert_der);
-
-            let new = new_server_cert("sighup");
-            install(&home.base(), &new);
-            // Without a watcher, nothing changes until the signal.
-            tokio::time::sleep(Duration::from_millis(1000)).await;
-            assert_eq!(handshake(addr, None).await.expect("serving"), pki().server.cert_der);
-
-            served.signal("HUP");
-            assert!(
-                wait_for_leaf(addr, &new.cert_der, STEP).await,
-                "SIGHUP did not reload within {STEP:?}\nstderr:\n{}",
-                served.stderr()
-            );
-            assert!(served.stderr().contains("reloaded policy test"), "{}", served.stderr());
-
-            served.signal("TERM");
-            assert!(served.exit(STEP).await.success(), "{}", served.stderr());
-        }
-    }
-
-    /// `dbms.security.tls_reload_enabled=false` (2025.03+): neither the watcher nor SIGHUP
-    /// reloads; the process says so and keeps serving the material it started with.
-    #[tokio::test]
-    async fn tls_reload_enabled_false_turns_watching_and_sighup_off() {
-        let backend = tls_policy::Backend::default_backend().expect("a backend");
-        let home = Home::new(backend, &["client_auth=NONE"]);
-        let mut config = std::fs::read_to_string(&home.config).expect("config");
-        config.push_str(
-            "dbms.connector.bolt.listen_address=127.0.0.1:0\n\
-             dbms.security.tls_reload_enabled=false\n",
-        );
-        std::fs::write(&home.config, config).expect("write config");
-        let args: Vec<String> = vec![
-            "serve".into(),
-            "--config".into(),
-            home.config.display().to_string(),
-        ];
-        let mut served = Served::start(&args, 1).await;
-        let addr = served.addr("bolt");
-        assert_eq!(
-            handshake(addr, None).await.expect("serving"),
-            pki().server.cert_der
-        );
-
-        install(&home.base(), &new_server_cert("no-reload"));
-        served.signal("HUP");
-        // Past the watcher's debounce (500 ms) and a SIGHUP reload's usual time.
-        tokio::time::sleep(Duration::from_millis(2000)).await;
-        assert_eq!(
-            handshake(addr, None).await.expect("still serving"),
-            pki().server.cert_der,
-            "nothing reloaded\nstderr:\n{}",
-            served.stderr()
-        );
-        let stderr = served.stderr();
-        assert!(stderr.contains("hot reload off"), "{stderr}");
-        assert!(stderr.contains("SIGHUP ignored"), "{stderr}");
-        assert!(!stderr.contains("reloaded policy"), "{stderr}");
-
-        served.signal("TERM");
-        assert!(served.exit(STEP).await.success(), "{}", served.stderr());
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod reload;
 pub mod server;
 pub mod tools;
 

@@ -20,12 +20,12 @@ use super::pki::Identity;
 use super::protocol::{self, Request, ACK, GREETING, REQUEST_LEN};
 use super::sys::thread_cpu;
 use super::BenchError;
-use crate::{Acceptor, Backend, ServerOptions, TlsLayer, TlsVersion};
+use tls_policy::{Acceptor, Backend, ServerOptions, TlsLayer, TlsVersion};
 
 /// Which side of the comparison a server or stream is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// Through this crate: [`Acceptor`], [`TlsLayer`], [`crate::TlsStream`].
+    /// Through this crate: [`Acceptor`], [`TlsLayer`], [`tls_policy::TlsStream`].
     Ours,
     /// The same TLS library used directly (tokio-rustls, tokio-native-tls).
     Raw,
@@ -112,6 +112,12 @@ fn raw(
         #[cfg(feature = "native-tls")]
         Backend::NativeTls => raw_native(identity)
             .map_err(|err| BenchError::new(format!("raw tokio-native-tls: {err}"))),
+        // The library may have a backend compiled in (feature unification) that this crate's
+        // features leave out: there is no raw library to compare it with.
+        #[allow(unreachable_patterns)]
+        other => Err(BenchError::new(format!(
+            "{other}: not compiled into tls-policy-bench (enable its feature of the same name)"
+        ))),
     }
 }
 

@@ -1,15 +1,15 @@
 //! Criterion: TLS record encryption in memory (no sockets) through our `TlsStream` against the raw library, per backend, both directions, and by application write size.
 //!
-//! `cargo bench --features cli --bench records` (add `--features rustls-ring,native-tls` or
+//! `cargo bench -p tls-policy-bench --bench records` (add `--features rustls-ring,native-tls` or
 //! `--all-features` for the other backends).
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tls_policy::bench::records::{Direction, InMemory};
-use tls_policy::bench::{Certificates, Role};
 use tls_policy::Backend;
+use tls_policy_bench::records::{Direction, InMemory};
+use tls_policy_bench::{Certificates, Role};
 
 /// Bytes moved per iteration.
 const BYTES: u64 = 4 << 20;

@@ -4,10 +4,7 @@
 //! 127.0.0.1), a session started on one replica resumes on the other through the balancer, and
 //! the resumption share is measured with and without shared keys. Refusals: a header from an
 //! untrusted source, a missing header from a trusted one, a malformed one; each counted.
-#![cfg(all(
-    feature = "cli",
-    any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")
-))]
+#![cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
 
 mod serve_harness;
 mod support;

@@ -1,7 +1,10 @@
-//! `tls-policy bench`: every compiled-in backend through our layer against the same library used directly.
+//! `tls-policy-bench`: every compiled-in backend through our layer against the same library used directly.
 //!
-//! In one process, over loopback TCP, for each backend through [`crate::TlsLayer`] /
-//! [`crate::Acceptor`] / [`crate::TlsStream`] ("ours") and through tokio-rustls or
+//! This is what `tls-policy bench` runs. It is a crate of its own so that the library a service
+//! depends on (`tls-policy`) carries none of it.
+//!
+//! In one process, over loopback TCP, for each backend through [`tls_policy::TlsLayer`] /
+//! [`tls_policy::Acceptor`] / [`tls_policy::TlsStream`] ("ours") and through tokio-rustls or
 //! tokio-native-tls configured by hand ("raw"), interleaved and repeated (median of N rounds,
 //! ours and raw alternating): full handshakes/s (TLS 1.3 and 1.2, ECDSA P-256 and RSA-2048),
 //! resumed handshakes/s, bulk throughput per cipher suite both ways, handshake latency under
@@ -10,13 +13,14 @@
 //! reported per wall-clock second and per server CPU-second.
 //!
 //! ```no_run
-//! use tls_policy::bench::{run, Options};
+//! use tls_policy_bench::{run, Options};
 //!
 //! let report = run(&Options::quick(), &())?;
 //! println!("{}", report.table());
-//! # Ok::<(), tls_policy::bench::BenchError>(())
+//! # Ok::<(), tls_policy_bench::BenchError>(())
 //! ```
 
+pub mod cli;
 mod client;
 mod cpu;
 mod measure;
@@ -59,8 +63,8 @@ impl From<std::io::Error> for BenchError {
     }
 }
 
-impl From<crate::Error> for BenchError {
-    fn from(error: crate::Error) -> Self {
+impl From<tls_policy::Error> for BenchError {
+    fn from(error: tls_policy::Error) -> Self {
         BenchError(error.to_string())
     }
 }

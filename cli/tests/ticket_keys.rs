@@ -4,7 +4,6 @@
 //! compiled in); with another key file they do not; after `ticket-keys rotate` old tickets still
 //! resume and new ones carry the new key's name; a broken key file is refused on reload, the old
 //! keys kept; native-tls refuses the setting.
-#![cfg(feature = "cli")]
 
 mod serve_harness;
 mod support;

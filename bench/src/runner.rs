@@ -17,7 +17,7 @@ use super::report::{BackendInfo, Ceiling, PerCpu, Report, Row, Settings, Stat};
 use super::server::{Engine, Listening, Role, ServerThread};
 use super::sys::{pin_to_cpu, thread_cpu};
 use super::BenchError;
-use crate::{Backend, TlsVersion};
+use tls_policy::{Backend, TlsVersion};
 
 /// How much to measure.
 #[derive(Clone, Debug)]

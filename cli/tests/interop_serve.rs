@@ -1,7 +1,6 @@
 //! `tls-policy serve` against real clients on every compiled-in backend, where the backend can
 //! honour the policy: `openssl s_client` for each tls_level, each client_auth mode and an
 //! excluded TLS version; Python's `ssl` module; plaintext to a TLS-only port.
-#![cfg(feature = "cli")]
 
 mod serve_harness;
 mod support;

@@ -1,5 +1,4 @@
 //! `tls-policy bench --quick --json FILE` runs to the end and writes comparisons for every compiled-in backend.
-#![cfg(feature = "cli")]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

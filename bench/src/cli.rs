@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::CliResult;
-use crate::bench::{self, Options, ProbeTarget, Progress};
-use crate::Backend;
+use crate::{Options, ProbeTarget, Progress};
+use tls_policy::Backend;
+
+/// What `tls-policy bench` returns: its exit code, or an error printed to stderr (exit 1).
+pub type CliResult = Result<ExitCode, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Arguments of `tls-policy bench`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +42,7 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> CliResult {
     if let Some(target) = &args.memory_probe {
         let target: ProbeTarget = target.parse()?;
-        blocking(move || bench::run_probe(target)).await??;
+        blocking(move || crate::run_probe(target)).await??;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -65,9 +67,9 @@ pub async fn run(args: BenchArgs) -> CliResult {
     options.probe_exe = std::env::current_exe().ok();
 
     // The first lines: the CPU's crypto paths and the backends in use.
-    println!("{}", bench::Machine::detect().summary());
+    println!("{}", crate::Machine::detect().summary());
     for backend in &options.backends {
-        let info = bench::backend_info(*backend);
+        let info = crate::backend_info(*backend);
         println!(
             "backend {}: {}; raw baseline: {}; load client: {}",
             info.name, info.library, info.raw, info.client
@@ -87,7 +89,7 @@ pub async fn run(args: BenchArgs) -> CliResult {
 
     let bar = Bar::new();
     let report = blocking(move || {
-        let result = bench::run(&options, &bar);
+        let result = crate::run(&options, &bar);
         bar.finish();
         result
     })
@@ -101,7 +103,7 @@ pub async fn run(args: BenchArgs) -> CliResult {
         println!("wrote {}", path.display());
     }
     if let Some(path) = &args.svg {
-        std::fs::write(path, bench::render_svg(&report))
+        std::fs::write(path, crate::render_svg(&report))
             .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
         println!("wrote {}", path.display());
     }

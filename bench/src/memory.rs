@@ -25,7 +25,7 @@ use super::pki::Certificates;
 use super::server::{Engine, Listening, Role};
 use super::sys::{raise_nofile, rss_bytes};
 use super::BenchError;
-use crate::{Backend, TlsVersion};
+use tls_policy::{Backend, TlsVersion};
 
 /// Connections opened at once while filling up.
 const OPENERS: usize = 64;

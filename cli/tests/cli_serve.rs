@@ -1,7 +1,6 @@
 //! `tls-policy serve` end to end, on every compiled-in backend: the listening lines, the JSON
 //! page over curl (HTTP/1.1 and HTTP/2, with and without a client certificate), the drain on
 //! SIGTERM, and broken configs.
-#![cfg(feature = "cli")]
 
 mod serve_harness;
 mod support;

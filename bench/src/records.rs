@@ -1,9 +1,9 @@
 //! Record encryption in memory: a server stream (ours or raw) and a client over `tokio::io::duplex`, no sockets.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), tls_policy::bench::BenchError> {
-//! use tls_policy::bench::records::{Direction, InMemory};
-//! use tls_policy::bench::{Certificates, Role};
+//! # async fn run() -> Result<(), tls_policy_bench::BenchError> {
+//! use tls_policy_bench::records::{Direction, InMemory};
+//! use tls_policy_bench::{Certificates, Role};
 //! use tls_policy::Backend;
 //!
 //! let certs = Certificates::generate()?;
@@ -23,7 +23,7 @@ use super::pki::{Identity, SERVER_NAME};
 use super::protocol::{receive_bytes, send_in_chunks};
 use super::server::{Engine, Role};
 use super::BenchError;
-use crate::{Backend, TlsStream, TlsVersion};
+use tls_policy::{Backend, TlsStream, TlsVersion};
 
 /// The in-memory pipe's capacity each way.
 pub const DUPLEX_CAPACITY: usize = 256 * 1024;

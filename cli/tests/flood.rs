@@ -6,7 +6,7 @@
 //!
 //! One flood per compiled-in backend, one at a time (each holds over 5,000 sockets at both
 //! ends). The figures are printed for quoting: `cargo test --all-features --test flood -- --nocapture`.
-#![cfg(all(feature = "cli", target_os = "linux"))]
+#![cfg(target_os = "linux")]
 
 mod serve_harness;
 mod support;

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use super::pki::SERVER_NAME;
 use super::protocol::{self, Request, ACK, GREETING};
 use super::BenchError;
-use crate::{Backend, TlsVersion};
+use tls_policy::{Backend, TlsVersion};
 
 /// What one measurement's client offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,9 +212,9 @@ pub(crate) mod rustls_client {
     use tls_policy_rustls::tokio_rustls::TlsConnector;
 
     use super::{ClientSpec, Connector};
-    use crate::bench::pki::SERVER_NAME;
-    use crate::bench::BenchError;
-    use crate::{Backend, TlsVersion};
+    use crate::pki::SERVER_NAME;
+    use crate::BenchError;
+    use tls_policy::{Backend, TlsVersion};
 
     /// The provider a client for `backend` runs on, and its name.
     fn provider(backend: Backend) -> (CryptoProvider, &'static str) {
@@ -342,8 +342,8 @@ mod native_client {
     use tls_policy_native_tls::tokio_native_tls::native_tls::{self, Protocol};
 
     use super::{ClientSpec, Connector};
-    use crate::bench::BenchError;
-    use crate::{Backend, TlsVersion};
+    use crate::BenchError;
+    use tls_policy::{Backend, TlsVersion};
 
     pub(crate) fn connector(backend: Backend, spec: ClientSpec) -> Result<Connector, BenchError> {
         if spec.suite.is_some() {

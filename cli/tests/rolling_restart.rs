@@ -1,7 +1,6 @@
 //! Rolling restarts under an orchestrator: `serve --metrics` answers `/live` and `/ready`;
 //! SIGTERM turns `/ready` to 503 at once while the channels keep accepting for
 //! `--shutdown-grace`, then stops accepting; SIGINT skips the grace.
-#![cfg(feature = "cli")]
 
 mod serve_harness;
 mod support;

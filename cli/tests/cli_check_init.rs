@@ -1,6 +1,5 @@
 //! `tls-policy init` and `tls-policy check`, run as the binary: init then check passes, and check
 //! names the setting and the file for each kind of broken config.
-#![cfg(feature = "cli")]
 
 mod support;
 
@@ -748,7 +747,7 @@ fn check_loads_the_complete_44_and_5x_files_with_real_certificates() {
                 .unwrap();
         }
         let config = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/configs")
+            .join("../tests/configs")
             .join(fixture);
         let check = run(&["check", "--config", s(&config), "--home", s(home.path())]);
         assert_eq!(check.code, 0, "{fixture}: {check:?}");

@@ -1,6 +1,5 @@
 //! `tls-policy demo` on every compiled-in backend: its listening lines and commands, a clean
 //! stop on SIGTERM, and `--self-test`, which runs curl and `openssl s_client` against itself.
-#![cfg(feature = "cli")]
 
 mod serve_harness;
 mod support;
