@@ -44,8 +44,8 @@
 //! - [`ocsp`]: the building blocks of OCSP stapling (the responder URL, the request, RFC 6960
 //!   validation, bounded fetching, the refresh schedule); not wired into serving yet, so
 //!   `ocsp_stapling_enabled=true` is still refused.
-//! - [`dev_pki`]: a development and test PKI made with rcgen (root, intermediate, server,
-//!   clients, CRLs) — for demos and tests, never for production.
+//! - `dev_pki` (feature `dev-pki`): a development and test PKI made with rcgen (root,
+//!   intermediate, server, clients, CRLs) — for demos and tests, never for production.
 //! - `cli` (feature `cli`): what the `tls-policy` command (package `tls-policy-cli`) runs:
 //!   serve, check, init, demo, ticket-keys. Its `bench` subcommand is the `tls-policy-bench`
 //!   package, so this library carries none of the benchmark.
@@ -59,6 +59,7 @@ mod channels;
 pub mod cli;
 pub mod config;
 pub mod connector;
+#[cfg(any(test, feature = "dev-pki"))]
 pub mod dev_pki;
 mod error;
 #[cfg(feature = "fuzzing")]
