@@ -6,8 +6,9 @@
 //! about twice aws-lc's AES-NI path; with AVX-512 aws-lc's VAES-AVX512 path is about 1.7× ring.
 //! CPU features alone cannot say it reliably (aws-lc honours `OPENSSL_ia32cap`, future versions
 //! add paths), so the rule is a measurement: at the first use in a process, both providers seal
-//! 16 KiB TLS 1.3 records through rustls's own record encrypters, interleaved, for a few
-//! milliseconds; each provider's best round counts (noise only ever slows a round down), and a
+//! 16 KiB TLS 1.3 records through rustls's own record encrypters (AES-256-GCM standing for the
+//! AES-GCM family, and ChaCha20-Poly1305), interleaved, for a few milliseconds; each provider's
+//! best round counts (noise only ever slows a round down), and a
 //! backend takes the other provider's suites of a family (AES-GCM, ChaCha20-Poly1305) only when
 //! they are at least [`MARGIN`] faster than its own. The result is cached for the process.
 //!
@@ -47,11 +48,13 @@ impl Own {
 
 /// An AEAD family of rustls's suites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "aws-lc-rs", feature = "ring")), allow(dead_code))]
 enum Family {
     AesGcm,
     Chacha20Poly1305,
 }
 
+#[cfg_attr(not(all(feature = "aws-lc-rs", feature = "ring")), allow(dead_code))]
 impl Family {
     fn of(suite: rustls::SupportedCipherSuite) -> Family {
         match suite.suite().as_str() {
