@@ -194,3 +194,23 @@ fn invalid_value_and_typo_name_the_line() {
         Settings::parse("dbms.ssl.record_cipher = Provider \n", &origin, home).expect("parses");
     assert_eq!(settings.record_cipher, RecordCipher::Provider);
 }
+
+#[test]
+fn the_builder_takes_the_setting_through_the_same_checks() {
+    let settings = Settings::builder()
+        .record_cipher("provider")
+        .build()
+        .expect("builds");
+    assert_eq!(settings.record_cipher, RecordCipher::Provider);
+    let default = Settings::builder().build().expect("builds");
+    assert_eq!(default.record_cipher, RecordCipher::Fastest);
+    let err = Settings::builder()
+        .record_cipher("quickest")
+        .build()
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("dbms.ssl.record_cipher") && err.contains("'quickest'"),
+        "{err}"
+    );
+}
