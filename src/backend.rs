@@ -13,7 +13,9 @@ use std::sync::{Arc, Weak};
 
 use arc_swap::ArcSwap;
 
-use tls_policy_backend::{Capabilities, ClientOptions, ServerOptions, ServerPolicy, TlsBackend};
+use tls_policy_backend::{
+    Capabilities, ClientOptions, RecordAead, RecordCipher, ServerOptions, ServerPolicy, TlsBackend,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::stream::{ClientStreamInner, ClientTlsStream};
@@ -103,8 +105,50 @@ impl Backend {
         }
     }
 
-    /// Compiles a loaded policy into an [`Acceptor`], refusing what this backend cannot honour.
+    /// Which implementation seals and opens this backend's TLS records under `setting`, per AEAD
+    /// family, and why; `None` for a backend whose library chooses by itself (native-tls).
+    ///
+    /// With both rustls providers compiled in and [`RecordCipher::Fastest`], the first call
+    /// measures both providers for a few milliseconds; the result is kept for the process.
+    pub fn record_aead(self, setting: RecordCipher) -> Option<RecordAead> {
+        match self {
+            #[cfg(feature = "rustls-aws-lc-rs")]
+            Backend::RustlsAwsLcRs => Some(
+                RustlsBackend::aws_lc_rs()
+                    .with_record_cipher(setting)
+                    .record_aead()
+                    .clone(),
+            ),
+            #[cfg(feature = "rustls-ring")]
+            Backend::RustlsRing => Some(
+                RustlsBackend::ring()
+                    .with_record_cipher(setting)
+                    .record_aead()
+                    .clone(),
+            ),
+            #[cfg(feature = "native-tls")]
+            Backend::NativeTls => {
+                let _ = setting;
+                None
+            }
+        }
+    }
+
+    /// Compiles a loaded policy into an [`Acceptor`], refusing what this backend cannot honour;
+    /// its record AEAD as [`RecordCipher::Fastest`] chooses.
     pub fn server(self, policy: &ServerPolicy, options: &ServerOptions) -> Result<Acceptor, Error> {
+        self.server_with(policy, options, RecordCipher::default())
+    }
+
+    /// Like [`Backend::server`], with the record AEAD chosen under `record_cipher`
+    /// (`dbms.ssl.record_cipher`).
+    pub fn server_with(
+        self,
+        policy: &ServerPolicy,
+        options: &ServerOptions,
+        record_cipher: RecordCipher,
+    ) -> Result<Acceptor, Error> {
+        let _ = record_cipher; // unused when only native-tls is compiled in
         let backend_error = |source| Error::Backend {
             policy: policy.name.clone(),
             source,
@@ -113,12 +157,14 @@ impl Backend {
             #[cfg(feature = "rustls-aws-lc-rs")]
             Backend::RustlsAwsLcRs => AcceptorInner::Rustls(
                 RustlsBackend::aws_lc_rs()
+                    .with_record_cipher(record_cipher)
                     .server(policy, options)
                     .map_err(backend_error)?,
             ),
             #[cfg(feature = "rustls-ring")]
             Backend::RustlsRing => AcceptorInner::Rustls(
                 RustlsBackend::ring()
+                    .with_record_cipher(record_cipher)
                     .server(policy, options)
                     .map_err(backend_error)?,
             ),
@@ -242,6 +288,18 @@ impl Backend {
         policy: &ServerPolicy,
         options: &ClientOptions,
     ) -> Result<ClientConnector, Error> {
+        self.client_with(policy, options, RecordCipher::default())
+    }
+
+    /// Like [`Backend::client`], with the record AEAD chosen under `record_cipher`
+    /// (`dbms.ssl.record_cipher`).
+    pub fn client_with(
+        self,
+        policy: &ServerPolicy,
+        options: &ClientOptions,
+        record_cipher: RecordCipher,
+    ) -> Result<ClientConnector, Error> {
+        let _ = record_cipher; // unused when only native-tls is compiled in
         let backend_error = |source| Error::Backend {
             policy: policy.name.clone(),
             source,
@@ -250,12 +308,14 @@ impl Backend {
             #[cfg(feature = "rustls-aws-lc-rs")]
             Backend::RustlsAwsLcRs => ConnectorInner::Rustls(
                 RustlsBackend::aws_lc_rs()
+                    .with_record_cipher(record_cipher)
                     .client(policy, options)
                     .map_err(backend_error)?,
             ),
             #[cfg(feature = "rustls-ring")]
             Backend::RustlsRing => ConnectorInner::Rustls(
                 RustlsBackend::ring()
+                    .with_record_cipher(record_cipher)
                     .client(policy, options)
                     .map_err(backend_error)?,
             ),

@@ -80,7 +80,8 @@ impl TlsChannels {
                 Entry::Vacant(entry) => entry.insert(load_bound_policy(settings, policy_name)?),
             };
             let channel_options = options_for(name);
-            let acceptor = backend.server(&policy.policy, &channel_options)?;
+            let acceptor =
+                backend.server_with(&policy.policy, &channel_options, settings.record_cipher)?;
             options.insert(name.clone(), channel_options);
             channels.insert(
                 name.clone(),
@@ -95,6 +96,9 @@ impl TlsChannels {
             .into_iter()
             .map(|(name, policy)| (name.to_owned(), policy.policy))
             .collect();
+        if !channels.is_empty() {
+            crate::record_aead::announce_record_aead(backend, settings.record_cipher);
+        }
         let reload = Arc::new(ReloadState::new(settings.clone(), options, serving));
         Ok(TlsChannels {
             backend,

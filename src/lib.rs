@@ -71,6 +71,7 @@ pub mod listener;
 pub mod load;
 pub mod observe;
 pub mod ocsp;
+pub mod record_aead;
 pub mod reload;
 mod stream;
 
@@ -82,8 +83,8 @@ pub use observe::HandshakeFailure;
 pub use reload::{PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher};
 pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
-    BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError, PeerIdentity,
-    ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
+    AeadSource, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError, PeerIdentity,
+    RecordAead, RecordCipher, ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
 };
 // The client side (cluster and backup peers are dialled with the channel's policy).
 pub use backend::ClientConnector;

@@ -788,3 +788,49 @@ fn check_names_the_scope_forms_default_base_directory_when_it_is_missing() {
         assert!(check.stderr.contains(wanted), "{wanted:?} in {check:?}");
     }
 }
+
+/// `check` says which implementation seals each rustls backend's records, under the setting.
+#[test]
+fn check_prints_the_record_aead_under_each_setting() {
+    let rustls: Vec<&str> = tls_policy::Backend::compiled()
+        .iter()
+        .map(|b| b.name())
+        .filter(|name| name.starts_with("rustls-"))
+        .collect();
+    for (line, setting) in [
+        ("", "fastest"),
+        ("dbms.ssl.record_cipher=provider\n", "provider"),
+    ] {
+        let (_home, config) = broken_home(line);
+        let check = run(&["check", "--config", s(&config)]);
+        assert_eq!(check.code, 0, "{check:?}");
+        for backend in &rustls {
+            let row = check
+                .stdout
+                .lines()
+                .find(|l| l.contains(&format!(" {backend}")) && l.contains("AES-GCM from"))
+                .unwrap_or_else(|| panic!("a records row for {backend}: {check:?}"));
+            assert!(
+                row.contains(&format!("dbms.ssl.record_cipher={setting}")),
+                "{row}"
+            );
+            if setting == "provider" {
+                let own = backend.trim_start_matches("rustls-");
+                assert!(row.contains(&format!("AES-GCM from {own},")), "{row}");
+            }
+        }
+        if rustls.is_empty() {
+            assert!(!check.stdout.contains("records "), "{check:?}");
+        }
+    }
+    assert_check_fails(
+        "dbms.ssl.record_cipher=fips\n",
+        |_| {},
+        &[],
+        &[
+            "neo4j.conf:3",
+            "dbms.ssl.record_cipher",
+            "fastest, provider",
+        ],
+    );
+}

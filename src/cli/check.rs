@@ -24,7 +24,7 @@ use crate::config::{ChannelSettings, ConfigForm, ConnectorKind, Settings, LEGACY
 use crate::load::certs::summarize_certificate;
 use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
 use crate::load::{bound_policy_would_generate, load_bound_policy, load_private_key, LoadedPolicy};
-use crate::{Backend, Error};
+use crate::{Backend, Error, RecordCipher};
 
 /// The settings whose default is a path under `base_directory`.
 const RELATIVE_TO_BASE: [&str; 4] = [
@@ -103,6 +103,7 @@ fn check(settings: &Settings, backend: Backend) -> Report {
         "backend  {backend} (compiled in: {})",
         compiled.join(", ")
     );
+    describe_record_aead(&mut text, settings.record_cipher, backend);
     let _ = writeln!(text, "form     {}", settings.form.describe());
     let _ = writeln!(
         text,
@@ -185,7 +186,7 @@ fn check(settings: &Settings, backend: Backend) -> Report {
         match policies.get(policy) {
             Some(PolicyState::Loaded(loaded)) => {
                 describe_policy(&mut text, settings, policy, loaded);
-                if let Err(error) = compile(backend, channel, loaded) {
+                if let Err(error) = compile(backend, settings, channel, loaded) {
                     let explained =
                         format!("channel '{}': {}", channel.name, explain(settings, &error));
                     row(&mut text, "status", &format!("FAILED: {explained}"));
@@ -228,10 +229,41 @@ fn bound_channels(settings: &Settings, policy: &str) -> String {
     format!("channel{plural} {}", names.join(", "))
 }
 
+/// The `records` rows: per compiled-in backend, which implementation seals its TLS records and
+/// why (`dbms.ssl.record_cipher`), the one checked against marked.
+fn describe_record_aead(text: &mut String, setting: RecordCipher, checked: Backend) {
+    let mut first = true;
+    for backend in Backend::compiled() {
+        let Some(aead) = backend.record_aead(setting) else {
+            continue;
+        };
+        let label = if first { "records " } else { "        " };
+        first = false;
+        let mark = if *backend == checked {
+            " (checked)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            text,
+            "{label} {backend}{mark}: AES-GCM from {}, ChaCha20-Poly1305 from {} \
+             (dbms.ssl.record_cipher={setting})",
+            aead.aes_gcm.implementation, aead.chacha20_poly1305.implementation
+        );
+        let _ = writeln!(text, "           AES-GCM: {}", aead.aes_gcm.reason);
+        let _ = writeln!(
+            text,
+            "           ChaCha20-Poly1305: {}",
+            aead.chacha20_poly1305.reason
+        );
+    }
+}
+
 /// Compiles the channel's server side (with ALPN on HTTP channels), and its client side too
 /// for the channels that are dialled.
 fn compile(
     backend: Backend,
+    settings: &Settings,
     channel: &ChannelSettings,
     loaded: &LoadedPolicy,
 ) -> Result<(), Error> {
@@ -239,9 +271,13 @@ fn compile(
     if channel.kind == ConnectorKind::Http {
         options.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     }
-    backend.server(&loaded.policy, &options)?;
+    backend.server_with(&loaded.policy, &options, settings.record_cipher)?;
     if DIALLED_CHANNELS.contains(&channel.name.as_str()) {
-        backend.client(&loaded.policy, &ClientOptions::default())?;
+        backend.client_with(
+            &loaded.policy,
+            &ClientOptions::default(),
+            settings.record_cipher,
+        )?;
     }
     Ok(())
 }

@@ -336,6 +336,13 @@ impl SettingsBuilder {
         self
     }
 
+    /// Where the rustls backends take their record AEAD from (`dbms.ssl.record_cipher`):
+    /// `fastest` (default) or `provider`.
+    pub fn record_cipher(mut self, value: impl AsRef<str>) -> Self {
+        self.parsed(&Target::RecordCipher, value.as_ref());
+        self
+    }
+
     /// The host a `:port` listen address completes with
     /// (`dbms.connectors.default_listen_address`, default `127.0.0.1`).
     pub fn default_listen_address(mut self, host: impl AsRef<str>) -> Self {
@@ -383,7 +390,7 @@ impl SettingsBuilder {
                          dbms.connectors.default_listen_address, \
                          dbms.connectors.default_advertised_address, \
                          dbms.directories.certificates, dbms.ssl.backend, \
-                         dbms.security.tls_reload_enabled, or their 4.x/5.x spellings \
+                         dbms.ssl.record_cipher, dbms.security.tls_reload_enabled, or their 4.x/5.x spellings \
                          (server.bolt.*, server.https.*, dbms.default_listen_address, …)",
                         connector_suffixes.join(", ")
                     ),

@@ -12,6 +12,8 @@ pub(crate) const CONNECTOR_PREFIX: &str = "dbms.connector.";
 const BINDING_SUFFIX: &str = ".ssl_policy";
 /// The backend choice.
 pub(crate) const BACKEND_KEY: &str = "dbms.ssl.backend";
+/// Where the rustls backends take their record AEAD from (**ours**).
+pub(crate) const RECORD_CIPHER_KEY: &str = "dbms.ssl.record_cipher";
 /// The host a `:port` listen address completes with.
 pub(crate) const DEFAULT_LISTEN_ADDRESS_KEY: &str = "dbms.connectors.default_listen_address";
 /// The legacy system's certificate subject.
@@ -43,6 +45,7 @@ const CHANNEL_ALIASES: &[(&str, &str)] =
 /// their later spellings (4.x `dbms.*`, 5.x `server.*`), each naming the setting it sets.
 const FIXED_KEYS: &[(&str, FixedKey)] = &[
     (BACKEND_KEY, FixedKey::Backend),
+    (RECORD_CIPHER_KEY, FixedKey::RecordCipher),
     (DEFAULT_LISTEN_ADDRESS_KEY, FixedKey::DefaultListenAddress),
     (
         "dbms.default_listen_address",
@@ -101,6 +104,7 @@ const FIXED_KEYS: &[(&str, FixedKey)] = &[
 #[derive(Clone, Copy)]
 enum FixedKey {
     Backend,
+    RecordCipher,
     DefaultListenAddress,
     DefaultAdvertisedAddress,
     CertificatesDirectory,
@@ -115,6 +119,7 @@ impl FixedKey {
     fn target(self) -> Target {
         match self {
             FixedKey::Backend => Target::Backend,
+            FixedKey::RecordCipher => Target::RecordCipher,
             FixedKey::DefaultListenAddress => Target::DefaultListenAddress,
             FixedKey::DefaultAdvertisedAddress => Target::DefaultAdvertisedAddress,
             FixedKey::CertificatesDirectory => Target::CertificatesDirectory,
@@ -295,6 +300,8 @@ pub(crate) enum Target {
     CertificatesDirectory,
     /// `dbms.ssl.backend`.
     Backend,
+    /// `dbms.ssl.record_cipher`.
+    RecordCipher,
     /// `dbms.security.tls_reload_enabled`.
     TlsReloadEnabled,
     /// `dbms.netty.ssl.provider`.
@@ -322,6 +329,7 @@ impl fmt::Display for Target {
             Target::DefaultAdvertisedAddress => f.write_str(DEFAULT_ADVERTISED_ADDRESS_KEY),
             Target::CertificatesDirectory => f.write_str(CERTIFICATES_DIRECTORY_KEY),
             Target::Backend => f.write_str(BACKEND_KEY),
+            Target::RecordCipher => f.write_str(RECORD_CIPHER_KEY),
             Target::TlsReloadEnabled => f.write_str(TLS_RELOAD_ENABLED_KEY),
             Target::NettySslProvider => f.write_str(NETTY_SSL_PROVIDER_KEY),
         }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+use tls_policy_backend::{CipherSuite, ClientAuth, RecordCipher, TlsVersion};
 
 use super::proxy::{Network, ProxyProtocol};
 use crate::error::Source;
@@ -20,6 +20,10 @@ pub struct Settings {
     pub home: PathBuf,
     /// `dbms.ssl.backend`, if set: a backend feature name, validated when the backend is chosen.
     pub backend: Option<(String, Source)>,
+    /// `dbms.ssl.record_cipher` (default `fastest`, **ours**): where the rustls backends take
+    /// their record AEAD from when both rustls providers are compiled in: the faster on this
+    /// CPU (`fastest`), or each provider's own (`provider`, for FIPS or an audit).
+    pub record_cipher: RecordCipher,
     /// The defined policies, by name (`dbms.ssl.policy.<name>.*`).
     pub policies: BTreeMap<String, PolicySettings>,
     /// The channels, by name: bound by `<channel>.ssl_policy` or declared by `dbms.connector.<channel>.*`.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tls_policy_backend::ClientAuth;
+use tls_policy_backend::{ClientAuth, RecordCipher};
 
 use super::keys::{PolicySuffix, Target, LEGACY_POLICY, SCOPES};
 use super::model::{
@@ -149,6 +149,7 @@ pub(crate) struct Draft {
     default_advertised_address: Option<String>,
     certificates_directory: Option<PathBuf>,
     backend: Option<(String, Source)>,
+    record_cipher: Option<RecordCipher>,
     tls_reload_enabled: Option<bool>,
     /// The first `dbms.ssl.policy.<scope>.enabled` line: the scope form.
     scope_marker: Option<Origin>,
@@ -172,6 +173,7 @@ impl Draft {
             default_advertised_address: None,
             certificates_directory: None,
             backend: None,
+            record_cipher: None,
             tls_reload_enabled: None,
             scope_marker: None,
             named_marker: None,
@@ -245,6 +247,7 @@ impl Draft {
             }
             Setting::CertificatesDirectory(dir) => self.certificates_directory = Some(dir),
             Setting::Backend(name) => self.backend = Some((name, origin.source)),
+            Setting::RecordCipher(value) => self.record_cipher = Some(value),
             Setting::TlsReloadEnabled(enabled) => self.tls_reload_enabled = Some(enabled),
             Setting::NettySslProvider(provider) => self.warnings.push(format!(
                 "{}: {}={provider}: accepted and ignored: it chooses the framework's Netty SSL \
@@ -367,6 +370,7 @@ impl Draft {
             certificates_directory,
             home: self.home,
             backend: self.backend,
+            record_cipher: self.record_cipher.unwrap_or_default(),
             policies,
             channels,
             default_listen_address,

@@ -4,7 +4,7 @@ use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+use tls_policy_backend::{CipherSuite, ClientAuth, RecordCipher, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
 use super::model::{ConnectorKind, TlsLevel};
@@ -33,6 +33,8 @@ pub(crate) enum Setting {
     CertificatesDirectory(PathBuf),
     /// `dbms.ssl.backend`.
     Backend(String),
+    /// `dbms.ssl.record_cipher`.
+    RecordCipher(RecordCipher),
     /// `dbms.security.tls_reload_enabled`.
     TlsReloadEnabled(bool),
     /// `dbms.netty.ssl.provider`: `JDK`, `OPENSSL` or `OPENSSL_REFCNT`, as written upper-case.
@@ -98,6 +100,7 @@ impl Setting {
             Setting::DefaultAdvertisedAddress(_) => Target::DefaultAdvertisedAddress,
             Setting::CertificatesDirectory(_) => Target::CertificatesDirectory,
             Setting::Backend(_) => Target::Backend,
+            Setting::RecordCipher(_) => Target::RecordCipher,
             Setting::TlsReloadEnabled(_) => Target::TlsReloadEnabled,
             Setting::NettySslProvider(_) => Target::NettySslProvider,
         }
@@ -169,6 +172,7 @@ pub(crate) fn parse(target: &Target, raw: &str) -> Result<Setting, String> {
         Target::DefaultAdvertisedAddress => Setting::DefaultAdvertisedAddress(host(raw)?),
         Target::CertificatesDirectory => Setting::CertificatesDirectory(path(raw)?),
         Target::Backend => Setting::Backend(backend(raw)?),
+        Target::RecordCipher => Setting::RecordCipher(record_cipher(raw)?),
         Target::TlsReloadEnabled => Setting::TlsReloadEnabled(boolean(raw)?),
         Target::NettySslProvider => Setting::NettySslProvider(netty_ssl_provider(raw)?),
     })
@@ -252,6 +256,16 @@ pub(crate) fn tls_level(raw: &str) -> Result<TlsLevel, String> {
         .ok_or_else(|| {
             format!("invalid value '{raw}'; expected one of REQUIRED, OPTIONAL, DISABLED")
         })
+}
+
+/// `fastest` or `provider`, case-insensitive.
+pub(crate) fn record_cipher(raw: &str) -> Result<RecordCipher, String> {
+    RecordCipher::from_name(raw).ok_or_else(|| {
+        format!(
+            "invalid value '{raw}'; expected one of {}",
+            RecordCipher::ALL.map(RecordCipher::as_str).join(", ")
+        )
+    })
 }
 
 /// `http` or `echo`, case-insensitive.

@@ -45,7 +45,7 @@ impl TlsConnector {
         let backend = choose_backend(settings, backend)?;
         // load_bound_policy validates every file and logs the policy's warnings.
         let loaded = load_bound_policy(settings, policy)?;
-        let connector = backend.client(&loaded.policy, options)?;
+        let connector = backend.client_with(&loaded.policy, options, settings.record_cipher)?;
         let mut tls = TlsConnector::new(connector);
         if let Some(settings) = settings.channels.get(channel) {
             tls = tls.handshake_timeout(settings.handshake_timeout);
@@ -96,7 +96,8 @@ impl TlsChannels {
         let connector = self
             .reload
             .register_dialler(policy, options, |material, options| {
-                self.backend.client(material, options)
+                self.backend
+                    .client_with(material, options, settings.record_cipher)
             })?;
         let mut tls = TlsConnector::new(connector);
         if let Some(settings) = settings.channels.get(channel) {

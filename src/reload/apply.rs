@@ -89,13 +89,24 @@ impl TlsChannels {
                     else {
                         continue;
                     };
-                    fresh.push((&tls.acceptor, self.backend.server(&loaded.policy, options)?));
+                    fresh.push((
+                        &tls.acceptor,
+                        self.backend.server_with(
+                            &loaded.policy,
+                            options,
+                            state.settings.record_cipher,
+                        )?,
+                    ));
                 }
                 // The connectors that dial with this policy follow it (compiled first too, so
                 // a client side the backend cannot honour refuses the whole reload).
                 let mut fresh_diallers = Vec::new();
                 for (options, connector) in state.live_diallers(policy) {
-                    let new = self.backend.client(&loaded.policy, &options)?;
+                    let new = self.backend.client_with(
+                        &loaded.policy,
+                        &options,
+                        state.settings.record_cipher,
+                    )?;
                     fresh_diallers.push((connector, new));
                 }
                 for (acceptor, new) in &fresh {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod identity;
 pub mod info;
 pub mod policy;
+pub mod record_cipher;
 pub mod ticket_keys;
 
 pub use backend::{Capabilities, TlsBackend};
@@ -25,6 +26,7 @@ pub use info::TlsInfo;
 pub use policy::{
     ClientAuth, ClientOptions, Policy, PrivateKey, ServerOptions, ServerPolicy, TlsVersion,
 };
+pub use record_cipher::{AeadSource, RecordAead, RecordCipher};
 pub use ticket_keys::{TicketKey, TicketKeys, TICKET_KEY_LEN};
 
 /// Re-exported so backends and users name the same certificate and key types.

@@ -6,6 +6,12 @@
 //! `ring`). Both may be compiled in together; configs are always built with the backend's own
 //! provider, never with rustls's process-wide default.
 //!
+//! With both compiled in, each backend's cipher suites (record AEAD, with the suite's hash, HKDF
+//! and PRF) come by default from whichever provider seals records faster on this CPU, measured
+//! once per process ([`record_aead`], [`RecordCipher::Fastest`]); key exchange, signatures,
+//! randomness and tickets stay the backend's own. [`RecordCipher::Provider`] pins everything to
+//! the own provider ([`RustlsBackend::with_record_cipher`]).
+//!
 //! What a policy maps to:
 //!
 //! | policy | rustls |
@@ -65,6 +71,7 @@ mod client_connect;
 mod client_trust;
 mod client_verifier;
 mod provider;
+pub mod record_aead;
 mod server_config;
 #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
 mod shared_ticketer;
@@ -75,6 +82,7 @@ pub use accept::RustlsAcceptor;
 pub use classify::{classify_handshake_error, classify_rustls_error};
 pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;
+pub use tls_policy_backend::{AeadSource, RecordAead, RecordCipher};
 
 /// Re-exported so users name the same rustls types (`ServerConfig`, `CryptoProvider`, ...).
 pub use rustls;

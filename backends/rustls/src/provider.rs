@@ -8,13 +8,14 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::ProducesTickets;
 use rustls::NamedGroup;
 use tls_policy_backend::{
-    BackendError, Capabilities, ClientOptions, ServerOptions, ServerPolicy, TicketKeys, TlsBackend,
-    TlsInfo,
+    BackendError, Capabilities, ClientOptions, RecordAead, RecordCipher, ServerOptions,
+    ServerPolicy, TicketKeys, TlsBackend, TlsInfo,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::accept::{self, RustlsAcceptor};
 use crate::client_connect::{self, RustlsConnector};
+use crate::record_aead::{self, Own};
 #[cfg(feature = "aws-lc-rs")]
 use crate::shared_ticketer::AwsLcRs;
 #[cfg(feature = "ring")]
@@ -35,9 +36,18 @@ pub(crate) type MakeSharedTicketer =
 /// Both providers may be compiled in together; each is its own backend, named by its cargo
 /// feature (`rustls-aws-lc-rs`, `rustls-ring`). Every config this backend builds uses its
 /// provider explicitly, never rustls's process-wide default.
+///
+/// When both are compiled in, a backend's cipher suites (the record AEAD, with the suite's hash,
+/// HKDF and PRF) come by default from whichever provider seals records faster on this CPU
+/// ([`RecordCipher::Fastest`], measured once per process; see [`RustlsBackend::record_aead`]);
+/// its key exchange, signatures, randomness and tickets stay its own.
+/// [`RustlsBackend::with_record_cipher`]`(`[`RecordCipher::Provider`]`)` pins it to its own
+/// provider throughout.
 #[derive(Clone)]
 pub struct RustlsBackend {
     provider: Arc<CryptoProvider>,
+    own: Own,
+    record_aead: RecordAead,
     name: &'static str,
     ticketer: MakeTicketer,
     shared_ticketer: MakeSharedTicketer,
@@ -49,8 +59,15 @@ impl RustlsBackend {
     /// Its defaults include the post-quantum hybrid key exchange X25519MLKEM768.
     #[cfg(feature = "aws-lc-rs")]
     pub fn aws_lc_rs() -> RustlsBackend {
+        let (provider, record_aead) = record_aead::compose(
+            Own::AwsLcRs,
+            rustls::crypto::aws_lc_rs::default_provider(),
+            RecordCipher::Fastest,
+        );
         RustlsBackend {
-            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            provider,
+            own: Own::AwsLcRs,
+            record_aead,
             name: "rustls-aws-lc-rs",
             ticketer: rustls::crypto::aws_lc_rs::Ticketer::new,
             shared_ticketer: SharedTicketer::<AwsLcRs>::shared,
@@ -60,15 +77,50 @@ impl RustlsBackend {
     /// The backend on the ring provider, named `rustls-ring`.
     #[cfg(feature = "ring")]
     pub fn ring() -> RustlsBackend {
+        let (provider, record_aead) = record_aead::compose(
+            Own::Ring,
+            rustls::crypto::ring::default_provider(),
+            RecordCipher::Fastest,
+        );
         RustlsBackend {
-            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            provider,
+            own: Own::Ring,
+            record_aead,
             name: "rustls-ring",
             ticketer: rustls::crypto::ring::Ticketer::new,
             shared_ticketer: SharedTicketer::<Ring>::shared,
         }
     }
 
-    /// The crypto provider every config of this backend is built with.
+    /// The same backend with its record AEAD chosen under `setting` (the default is
+    /// [`RecordCipher::Fastest`]).
+    pub fn with_record_cipher(self, setting: RecordCipher) -> RustlsBackend {
+        if self.record_aead.setting == setting {
+            return self;
+        }
+        let base = match self.own {
+            #[cfg(feature = "aws-lc-rs")]
+            Own::AwsLcRs => rustls::crypto::aws_lc_rs::default_provider(),
+            #[cfg(feature = "ring")]
+            Own::Ring => rustls::crypto::ring::default_provider(),
+            #[allow(unreachable_patterns)]
+            _ => return self,
+        };
+        let (provider, record_aead) = record_aead::compose(self.own, base, setting);
+        RustlsBackend {
+            provider,
+            record_aead,
+            ..self
+        }
+    }
+
+    /// Which implementation seals and opens this backend's records, per AEAD family, and why.
+    pub fn record_aead(&self) -> &RecordAead {
+        &self.record_aead
+    }
+
+    /// The crypto provider every config of this backend is built with: its own provider, with
+    /// the cipher suites [`RustlsBackend::record_aead`] names.
     pub fn provider(&self) -> &Arc<CryptoProvider> {
         &self.provider
     }
@@ -91,6 +143,7 @@ impl fmt::Debug for RustlsBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RustlsBackend")
             .field("name", &self.name)
+            .field("record_aead", &self.record_aead)
             .field("provider", &self.provider)
             .finish_non_exhaustive()
     }
