@@ -65,6 +65,7 @@ mod client_connect;
 mod client_trust;
 mod client_verifier;
 mod provider;
+mod read_ahead;
 mod server_config;
 #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
 mod shared_ticketer;
@@ -75,6 +76,7 @@ pub use accept::RustlsAcceptor;
 pub use classify::{classify_handshake_error, classify_rustls_error};
 pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;
+pub use read_ahead::{ReadAhead, READ_AHEAD};
 
 /// Re-exported so users name the same rustls types (`ServerConfig`, `CryptoProvider`, ...).
 pub use rustls;
