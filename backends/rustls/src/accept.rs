@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::read_ahead::ReadAhead;
+use crate::read_ahead::{self, ReadAhead};
 
 /// A compiled policy: the rustls server config shared by every handshake. Cheap to clone.
 #[derive(Clone)]
@@ -51,7 +51,8 @@ impl std::fmt::Debug for RustlsAcceptor {
 
 /// Runs the server side of a handshake over `io` and describes what was negotiated.
 ///
-/// The stream reads the socket through a [`ReadAhead`] buffer once the handshake is done.
+/// Once the handshake is done, the stream reads a kernel socket through a [`ReadAhead`] buffer
+/// (see [`read_ahead::pays_on`]).
 ///
 /// A failed handshake is the [`io::Error`] tokio-rustls reports; when rustls refused the peer,
 /// its [`rustls::Error`] is inside (`err.get_ref()` downcasts to it).
@@ -63,8 +64,11 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut stream = acceptor.inner.accept(ReadAhead::new(io)).await?;
-    // Handshake reads went straight to the socket; application data is read large.
-    stream.get_mut().0.enable();
+    // Handshake reads went straight to the socket; application data is read large from a
+    // kernel socket.
+    if read_ahead::pays_on::<IO>() {
+        stream.get_mut().0.enable();
+    }
     let info = tls_info(acceptor.backend, stream.get_ref().1);
     Ok((stream, info))
 }

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use crate::read_ahead::ReadAhead;
+use crate::read_ahead::{self, ReadAhead};
 
 /// A policy compiled for the client side: the rustls client config shared by every handshake.
 /// Cheap to clone.
@@ -77,8 +77,11 @@ where
         _ => None,
     };
     let mut stream = connector.inner.connect(name, ReadAhead::new(io)).await?;
-    // Handshake reads went straight to the socket; application data is read large.
-    stream.get_mut().0.enable();
+    // Handshake reads went straight to the socket; application data is read large from a
+    // kernel socket.
+    if read_ahead::pays_on::<IO>() {
+        stream.get_mut().0.enable();
+    }
     let info = tls_info(connector.backend, stream.get_ref().1, sni);
     Ok((stream, info))
 }

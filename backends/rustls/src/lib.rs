@@ -76,7 +76,7 @@ pub use accept::RustlsAcceptor;
 pub use classify::{classify_handshake_error, classify_rustls_error};
 pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;
-pub use read_ahead::{ReadAhead, READ_AHEAD};
+pub use read_ahead::{pays_on, ReadAhead, READ_AHEAD};
 
 /// Re-exported so users name the same rustls types (`ServerConfig`, `CryptoProvider`, ...).
 pub use rustls;
