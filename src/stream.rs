@@ -30,7 +30,9 @@ macro_rules! backend_stream {
         #[allow(clippy::large_enum_variant)]
         pub(crate) enum $inner<IO> {
             #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            Rustls(tls_policy_rustls::tokio_rustls::$side::TlsStream<IO>),
+            Rustls(
+                tls_policy_rustls::tokio_rustls::$side::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
+            ),
             #[cfg(feature = "native-tls")]
             NativeTls(tls_policy_native_tls::tokio_native_tls::TlsStream<IO>),
             #[allow(dead_code)]

@@ -9,6 +9,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::read_ahead::{self, ReadAhead};
+
 /// A compiled policy: the rustls server config shared by every handshake. Cheap to clone.
 #[derive(Clone)]
 pub struct RustlsAcceptor {
@@ -49,16 +51,24 @@ impl std::fmt::Debug for RustlsAcceptor {
 
 /// Runs the server side of a handshake over `io` and describes what was negotiated.
 ///
+/// Once the handshake is done, the stream reads a kernel socket through a [`ReadAhead`] buffer
+/// (see [`read_ahead::pays_on`]).
+///
 /// A failed handshake is the [`io::Error`] tokio-rustls reports; when rustls refused the peer,
 /// its [`rustls::Error`] is inside (`err.get_ref()` downcasts to it).
 pub(crate) async fn accept<IO>(
     acceptor: RustlsAcceptor,
     io: IO,
-) -> io::Result<(TlsStream<IO>, TlsInfo)>
+) -> io::Result<(TlsStream<ReadAhead<IO>>, TlsInfo)>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let stream = acceptor.inner.accept(io).await?;
+    let mut stream = acceptor.inner.accept(ReadAhead::new(io)).await?;
+    // Handshake reads went straight to the socket; application data is read large from a
+    // kernel socket.
+    if read_ahead::pays_on::<IO>() {
+        stream.get_mut().0.enable();
+    }
     let info = tls_info(acceptor.backend, stream.get_ref().1);
     Ok((stream, info))
 }

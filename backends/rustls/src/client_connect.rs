@@ -10,6 +10,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use crate::read_ahead::{self, ReadAhead};
+
 /// A policy compiled for the client side: the rustls client config shared by every handshake.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -60,7 +62,7 @@ pub(crate) async fn connect<IO>(
     connector: RustlsConnector,
     server_name: String,
     io: IO,
-) -> io::Result<(TlsStream<IO>, TlsInfo)>
+) -> io::Result<(TlsStream<ReadAhead<IO>>, TlsInfo)>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -74,7 +76,12 @@ where
         ServerName::DnsName(dns) => Some(dns.as_ref().to_owned()),
         _ => None,
     };
-    let stream = connector.inner.connect(name, io).await?;
+    let mut stream = connector.inner.connect(name, ReadAhead::new(io)).await?;
+    // Handshake reads went straight to the socket; application data is read large from a
+    // kernel socket.
+    if read_ahead::pays_on::<IO>() {
+        stream.get_mut().0.enable();
+    }
     let info = tls_info(connector.backend, stream.get_ref().1, sni);
     Ok((stream, info))
 }

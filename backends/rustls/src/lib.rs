@@ -71,6 +71,7 @@ mod client_connect;
 mod client_trust;
 mod client_verifier;
 mod provider;
+mod read_ahead;
 pub mod record_aead;
 mod server_config;
 #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
@@ -82,6 +83,7 @@ pub use accept::RustlsAcceptor;
 pub use classify::{classify_handshake_error, classify_rustls_error};
 pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;
+pub use read_ahead::{pays_on, ReadAhead, READ_AHEAD};
 pub use tls_policy_backend::{AeadSource, RecordAead, RecordCipher};
 
 /// Re-exported so users name the same rustls types (`ServerConfig`, `CryptoProvider`, ...).

@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::accept::{self, RustlsAcceptor};
 use crate::client_connect::{self, RustlsConnector};
+use crate::read_ahead::ReadAhead;
 use crate::record_aead::{self, Own};
 #[cfg(feature = "aws-lc-rs")]
 use crate::shared_ticketer::AwsLcRs;
@@ -154,7 +155,7 @@ impl fmt::Debug for RustlsBackend {
 impl TlsBackend for RustlsBackend {
     type Acceptor = RustlsAcceptor;
     type Stream<IO>
-        = tokio_rustls::server::TlsStream<IO>
+        = tokio_rustls::server::TlsStream<ReadAhead<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
 
@@ -201,7 +202,7 @@ impl TlsBackend for RustlsBackend {
 
     type Connector = RustlsConnector;
     type ClientStream<IO>
-        = tokio_rustls::client::TlsStream<IO>
+        = tokio_rustls::client::TlsStream<ReadAhead<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
 
