@@ -19,8 +19,10 @@
 
 mod client;
 mod cpu;
+mod limits;
 mod measure;
 mod memory;
+mod nginx;
 mod pki;
 mod protocol;
 pub mod records;
@@ -30,12 +32,12 @@ mod server;
 mod svg;
 mod sys;
 
-pub use cpu::{crypto_paths, CryptoPath, Machine};
+pub use cpu::{crypto_paths, CryptoPath, Library, Machine};
 pub use memory::{run_probe, ProbeResult, ProbeTarget};
 pub use pki::{Certificates, Identity, KeyType};
 pub use report::{
-    BackendInfo, Ceiling, Comparison, PerCpu, Report, Row, Settings, Stat, TargetCheck,
-    TARGET_IDLE_KIB, TARGET_NETWORK_RATIO, TARGET_RECORDS_RATIO,
+    BackendInfo, Ceiling, Comparison, PerCpu, Report, Row, Settings, Share, Stat, TargetCheck,
+    TARGET_IDLE_KIB, TARGET_NETWORK_RATIO, TARGET_NGINX_HANDSHAKES, TARGET_RECORDS_RATIO,
 };
 pub use runner::{backend_info, run, Options, Progress};
 pub use server::Role;
