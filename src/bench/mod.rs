@@ -7,7 +7,10 @@
 //! resumed handshakes/s, bulk throughput per cipher suite both ways, handshake latency under
 //! concurrency, memory per idle connection, and record encryption in memory. Plain TCP gives the
 //! I/O ceiling. Servers run on a thread of their own so their CPU time can be read; figures are
-//! reported per wall-clock second and per server CPU-second.
+//! reported per wall-clock second and per server CPU-second. The `serve` listener path is
+//! measured beside [`crate::TlsLayer`]; each rustls provider's AEAD alone and the library's own
+//! in-memory handshake give the limits each figure is reported a share of; nginx, when found,
+//! is the outside reference.
 //!
 //! ```no_run
 //! use tls_policy::bench::{run, Options};

@@ -23,7 +23,7 @@ use crate::{Backend, TlsVersion};
 /// How much to measure.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// `quick` (under a minute) or `full`: only names the run in the report.
+    /// `quick` (about 90 s) or `full`: names the run in the report, and trims the nginx rows.
     pub quick: bool,
     /// The backends to compare.
     pub backends: Vec<Backend>,
@@ -55,7 +55,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// The quick run: under a minute on two cores; 1,000 idle connections.
+    /// The quick run: about 90 s on two cores; 1,000 idle connections.
     pub fn quick() -> Options {
         Options {
             quick: true,

@@ -12,8 +12,8 @@ use crate::Backend;
 /// Arguments of `tls-policy bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// A short run (under a minute): 3 rounds of short windows, 1,000 idle connections instead
-    /// of 10,000.
+    /// A short run (about 90 s): 3 rounds of short windows, 1,000 idle connections instead
+    /// of 10,000, nginx compared on ECDSA and AES-128-GCM only.
     #[arg(long)]
     pub quick: bool,
     /// Write every figure, and the `comparisons` array, as JSON to FILE.
