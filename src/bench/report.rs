@@ -239,6 +239,27 @@ pub struct Report {
 impl Report {
     /// Derives `comparisons` and `targets` from `rows`.
     pub fn finish(&mut self) {
+        // Each nginx row says ours/raw for the same figure beside its ours/nginx.
+        let beside: Vec<Option<f64>> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let plain = row.metric.strip_prefix("nginx_")?;
+                self.rows
+                    .iter()
+                    .find(|r| r.backend == row.backend && r.metric == plain)
+                    .and_then(|r| r.per_cpu.as_ref())
+                    .map(|cpu| cpu.ratio)
+            })
+            .collect();
+        for (row, ratio) in self.rows.iter_mut().zip(beside) {
+            if let Some(ratio) = ratio {
+                let note = row.note.take().unwrap_or_default();
+                row.note = Some(format!(
+                    "{note}; ours/raw per CPU-s on the same figure: {ratio:.2}"
+                ));
+            }
+        }
         self.comparisons = comparisons(&self.rows);
         self.targets = targets(&self.comparisons, &self.rows);
         self.shares = shares(&self.rows, &self.ceilings, &self.limit_terms);

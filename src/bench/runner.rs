@@ -481,6 +481,21 @@ pub fn run(options: &Options, progress: &dyn Progress) -> Result<Report, BenchEr
     if let Err(why) = &bench.certs.rsa {
         bench.notes.push(format!("RSA-2048 rows skipped: {why}"));
     }
+    if options.backends.iter().any(|b| !is_rustls(*b)) {
+        bench.notes.push(
+            "native-tls: no in-memory handshake term (OpenSSL's handshake is not reachable \
+             through native-tls without a stream), so its handshake rows have no share of a \
+             limit; its bulk rows are held to the fastest rustls provider's AEAD"
+                .to_owned(),
+        );
+    }
+    if bench.nginx.is_some() {
+        bench.notes.push(
+            "nginx rows cover the rustls backends (the client is rustls; native-tls serves TLS \
+             1.2 only)"
+                .to_owned(),
+        );
+    }
     let jobs = plan(options);
     progress.begin(jobs.len() as u64);
     let mut rows = Vec::new();
