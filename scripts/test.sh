@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against every backend: installs the real TLS peers the interop
-# tests drive (openssl, curl, python3, haproxy), then `cargo test --workspace --all-features`.
+# tests drive (openssl, curl, python3, haproxy) and nginx (the benchmark's outside reference),
+# then `cargo test --workspace --all-features`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v haproxy >/dev/null || need+=(haproxy)
+dpkg -s nginx >/dev/null 2>&1 || need+=(nginx)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 if [ ${#need[@]} -gt 0 ]; then

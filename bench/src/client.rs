@@ -38,6 +38,12 @@ pub(crate) enum Connector {
         tls_policy_rustls::tokio_rustls::TlsConnector,
         rustls_pki_types::ServerName<'static>,
     ),
+    /// The rustls client speaking HTTP/1.1 to nginx: each handshake is followed by `GET /hs`.
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    RustlsHttp(
+        tls_policy_rustls::tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    ),
     #[cfg(feature = "native-tls")]
     #[allow(dead_code)] // Only built when no rustls provider is compiled in.
     Native(tls_policy_native_tls::tokio_native_tls::TlsConnector),
@@ -45,6 +51,15 @@ pub(crate) enum Connector {
 }
 
 impl Connector {
+    /// The same client speaking HTTP/1.1 (to nginx), offering X25519 alone.
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    pub(crate) fn http_x25519(backend: Backend, spec: ClientSpec) -> Result<Connector, BenchError> {
+        match rustls_client::connector_with(backend, spec, true)? {
+            Connector::Rustls(tls, name) => Ok(Connector::RustlsHttp(tls, name)),
+            other => Ok(other),
+        }
+    }
+
     /// The client for a server of `backend` (`None`: plain TCP).
     pub(crate) fn new(backend: Option<Backend>, spec: ClientSpec) -> Result<Connector, BenchError> {
         let Some(backend) = backend else {
@@ -96,6 +111,12 @@ pub(crate) async fn handshake(connector: &Connector, addr: SocketAddr) -> io::Re
             protocol::expect_byte(&mut stream, GREETING).await?;
             Ok(rustls_client::resumed(stream.get_ref().1))
         }
+        #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+        Connector::RustlsHttp(tls, name) => {
+            let mut stream = tls.connect(name.clone(), tcp).await?;
+            super::nginx::small_request(&mut stream, true).await?;
+            Ok(rustls_client::resumed(stream.get_ref().1))
+        }
         #[cfg(feature = "native-tls")]
         Connector::Native(tls) => {
             let mut stream = tls
@@ -133,6 +154,8 @@ pub(crate) async fn open_idle(connector: &Connector, addr: SocketAddr) -> io::Re
             protocol::expect_byte(&mut stream, GREETING).await?;
             Ok(Idle::Tcp(stream.into_inner().0))
         }
+        #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+        Connector::RustlsHttp(..) => Err(io::Error::other("no idle connections to nginx")),
         #[cfg(feature = "native-tls")]
         Connector::Native(tls) => {
             let mut stream = tls
@@ -163,6 +186,10 @@ pub(crate) async fn transfer(
             let stream = tls.connect(name.clone(), tcp).await?;
             run_transfer(stream, request).await
         }
+        #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+        Connector::RustlsHttp(..) => Err(io::Error::other(
+            "nginx transfers go through bench::nginx::download and upload",
+        )),
         #[cfg(feature = "native-tls")]
         Connector::Native(tls) => {
             let stream = tls
@@ -255,7 +282,42 @@ pub(crate) mod rustls_client {
     }
 
     pub(crate) fn connector(backend: Backend, spec: ClientSpec) -> Result<Connector, BenchError> {
+        connector_with(backend, spec, false)
+    }
+
+    /// [`connector`], offering only X25519 when `x25519_only` (the group nginx's OpenSSL and
+    /// our server are compared on).
+    pub(crate) fn connector_with(
+        backend: Backend,
+        spec: ClientSpec,
+        x25519_only: bool,
+    ) -> Result<Connector, BenchError> {
+        let config = client_config(backend, spec, x25519_only)?;
+        let server_name = ServerName::try_from(SERVER_NAME)
+            .map_err(|err| BenchError::new(format!("server name {SERVER_NAME:?}: {err}")))?;
+        Ok(Connector::Rustls(TlsConnector::from(config), server_name))
+    }
+
+    /// The client configuration behind [`connector_with`].
+    pub(crate) fn client_config(
+        backend: Backend,
+        spec: ClientSpec,
+        x25519_only: bool,
+    ) -> Result<Arc<ClientConfig>, BenchError> {
         let (mut provider, name) = provider(backend);
+        if x25519_only {
+            // TLS 1.2 also names P-256: OpenSSL serves an ECDSA P-256 certificate only to a
+            // client whose supported groups include that curve. X25519 stays first, and is
+            // the one used for the key exchange.
+            provider.kx_groups.retain(|group| {
+                group.name() == rustls::NamedGroup::X25519
+                    || (spec.version == TlsVersion::Tls12
+                        && group.name() == rustls::NamedGroup::secp256r1)
+            });
+            provider
+                .kx_groups
+                .sort_by_key(|group| group.name() != rustls::NamedGroup::X25519);
+        }
         if let Some(code) = spec.suite {
             provider
                 .cipher_suites
@@ -282,12 +344,7 @@ pub(crate) mod rustls_client {
         if !spec.resume {
             config.resumption = Resumption::disabled();
         }
-        let server_name = ServerName::try_from(SERVER_NAME)
-            .map_err(|err| BenchError::new(format!("server name {SERVER_NAME:?}: {err}")))?;
-        Ok(Connector::Rustls(
-            TlsConnector::from(Arc::new(config)),
-            server_name,
-        ))
+        Ok(Arc::new(config))
     }
 
     /// Accepts the loopback server's certificate and signatures unchecked (see the module docs).

@@ -15,7 +15,8 @@ pub struct CryptoPath {
 
 /// The crypto-relevant features of this CPU, detected at run time.
 ///
-/// x86_64: AES-NI, PCLMULQDQ, VAES, VPCLMULQDQ, AVX2, AVX-512F. aarch64: AES, PMULL, SHA2.
+/// x86_64: AES-NI, PCLMULQDQ, VAES, VPCLMULQDQ, AVX2, AVX-512F, SHA-NI. aarch64: AES, PMULL,
+/// SHA2.
 /// Other architectures: none listed.
 pub fn crypto_paths() -> Vec<CryptoPath> {
     #[allow(unused_mut)]
@@ -59,6 +60,11 @@ pub fn crypto_paths() -> Vec<CryptoPath> {
             "512-bit AES-GCM and ChaCha20",
             std::arch::is_x86_feature_detected!("avx512f"),
         );
+        add(
+            "SHA-NI",
+            "SHA-256 (handshakes)",
+            std::arch::is_x86_feature_detected!("sha"),
+        );
     }
     #[cfg(target_arch = "aarch64")]
     {
@@ -99,6 +105,72 @@ pub struct Machine {
     pub logical_cpus: usize,
     /// The crypto instructions offered.
     pub crypto_paths: Vec<CryptoPath>,
+    /// The kernel: `uname -sr` (`Linux 6.1.0-18-amd64`), or the OS name where it cannot be read.
+    pub kernel: String,
+    /// The TLS and crypto libraries this binary was built with, and their versions.
+    pub libraries: Vec<Library>,
+}
+
+/// One library the figures depend on, and its version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Library {
+    /// The crate (or system library) name.
+    pub name: &'static str,
+    /// Its version.
+    pub version: String,
+}
+
+/// The crates behind the backends, at the versions `Cargo.lock` pins (a unit test keeps this
+/// list and the lock file in step).
+const CRATES: &[(&str, &str)] = &[
+    ("rustls", "0.23.46"),
+    ("tokio-rustls", "0.26.6"),
+    ("aws-lc-rs", "1.19.0"),
+    ("aws-lc-sys", "0.47.0"),
+    ("ring", "0.17.14"),
+    ("native-tls", "0.2.18"),
+    ("openssl-sys", "0.9.118"),
+    ("tokio", "1.54.1"),
+];
+
+/// The libraries: the crates above, and the system OpenSSL (which native-tls links) as
+/// `openssl version` names it, when that command is present.
+fn libraries() -> Vec<Library> {
+    let mut libraries: Vec<Library> = CRATES
+        .iter()
+        .map(|(name, version)| Library {
+            name,
+            version: (*version).to_owned(),
+        })
+        .collect();
+    if let Some(version) = std::process::Command::new("openssl")
+        .arg("version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    {
+        libraries.push(Library {
+            name: "system OpenSSL",
+            version,
+        });
+    }
+    libraries
+}
+
+/// `Linux 6.1.0-18-amd64` from `/proc/sys/kernel/{ostype,osrelease}`.
+fn kernel() -> String {
+    let read = |file: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{file}"))
+            .ok()
+            .map(|text| text.trim().to_owned())
+    };
+    match (read("ostype"), read("osrelease")) {
+        (Some(os), Some(release)) => format!("{os} {release}"),
+        _ => std::env::consts::OS.to_owned(),
+    }
 }
 
 impl Machine {
@@ -118,10 +190,12 @@ impl Machine {
             arch: std::env::consts::ARCH,
             logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             crypto_paths: crypto_paths(),
+            kernel: kernel(),
+            libraries: libraries(),
         }
     }
 
-    /// One line: `CPU: <model> (<arch>, <n> logical CPUs); crypto paths: AES-NI yes, ...`.
+    /// One line: `CPU: <model> (<arch>, <n> logical CPUs, <kernel>); crypto paths: AES-NI yes, ...`.
     pub fn summary(&self) -> String {
         let paths = if self.crypto_paths.is_empty() {
             "none detected for this architecture".to_owned()
@@ -133,9 +207,19 @@ impl Machine {
                 .join(", ")
         };
         format!(
-            "CPU: {} ({}, {} logical CPUs); crypto paths: {paths}",
-            self.cpu_model, self.arch, self.logical_cpus
+            "CPU: {} ({}, {} logical CPUs, {}); crypto paths: {paths}",
+            self.cpu_model, self.arch, self.logical_cpus, self.kernel
         )
+    }
+
+    /// One line: `libraries: rustls 0.23.46, ...`.
+    pub fn libraries_line(&self) -> String {
+        let list: Vec<String> = self
+            .libraries
+            .iter()
+            .map(|library| format!("{} {}", library.name, library.version))
+            .collect();
+        format!("libraries: {}", list.join(", "))
     }
 }
 
@@ -156,10 +240,24 @@ mod tests {
                     "VAES",
                     "VPCLMULQDQ",
                     "AVX2",
-                    "AVX-512F"
+                    "AVX-512F",
+                    "SHA-NI"
                 ]
             );
         }
         assert!(Machine::detect().summary().starts_with("CPU: "));
+    }
+
+    #[test]
+    fn library_versions_match_the_lock_file() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+            .expect("Cargo.lock");
+        for (name, version) in CRATES {
+            let entry = format!("name = \"{name}\"\nversion = \"{version}\"");
+            assert!(
+                lock.contains(&entry),
+                "{name} {version} is not what Cargo.lock pins: update CRATES in bench/src/cpu.rs"
+            );
+        }
     }
 }

@@ -10,7 +10,10 @@
 //! resumed handshakes/s, bulk throughput per cipher suite both ways, handshake latency under
 //! concurrency, memory per idle connection, and record encryption in memory. Plain TCP gives the
 //! I/O ceiling. Servers run on a thread of their own so their CPU time can be read; figures are
-//! reported per wall-clock second and per server CPU-second.
+//! reported per wall-clock second and per server CPU-second. The `serve` listener path is
+//! measured beside [`tls_policy::TlsLayer`]; each rustls provider's AEAD alone and the library's own
+//! in-memory handshake give the limits each figure is reported a share of; nginx, when found,
+//! is the outside reference.
 //!
 //! ```no_run
 //! use tls_policy_bench::{run, Options};
@@ -23,8 +26,10 @@
 pub mod cli;
 mod client;
 mod cpu;
+mod limits;
 mod measure;
 mod memory;
+mod nginx;
 mod pki;
 mod protocol;
 pub mod records;
@@ -34,12 +39,12 @@ mod server;
 mod svg;
 mod sys;
 
-pub use cpu::{crypto_paths, CryptoPath, Machine};
+pub use cpu::{crypto_paths, CryptoPath, Library, Machine};
 pub use memory::{run_probe, ProbeResult, ProbeTarget};
 pub use pki::{Certificates, Identity, KeyType};
 pub use report::{
-    BackendInfo, Ceiling, Comparison, PerCpu, Report, Row, Settings, Stat, TargetCheck,
-    TARGET_IDLE_KIB, TARGET_NETWORK_RATIO, TARGET_RECORDS_RATIO,
+    BackendInfo, Ceiling, Comparison, PerCpu, Report, Row, Settings, Share, Stat, TargetCheck,
+    TARGET_IDLE_KIB, TARGET_NETWORK_RATIO, TARGET_NGINX_HANDSHAKES, TARGET_RECORDS_RATIO,
 };
 pub use runner::{backend_info, run, Options, Progress};
 pub use server::Role;

@@ -10,6 +10,23 @@ use super::client::{self, Connector};
 use super::protocol::Request;
 use super::server::{Listening, ServerThread};
 
+/// Whose CPU time a handshake window is divided by: the benchmark's server thread, or another
+/// process (nginx).
+#[derive(Clone, Copy)]
+pub(crate) enum Cpu<'a> {
+    Thread(&'a ServerThread),
+    Process(u32),
+}
+
+impl Cpu<'_> {
+    async fn read(self) -> Option<Duration> {
+        match self {
+            Cpu::Thread(server) => server.cpu().await,
+            Cpu::Process(pid) => super::nginx::process_cpu(pid),
+        }
+    }
+}
+
 /// Every single network step of the benchmark is bounded by this.
 pub(crate) const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -38,12 +55,12 @@ pub(crate) struct HandshakeSample {
 pub(crate) async fn handshakes(
     connector: &Connector,
     addr: SocketAddr,
-    server: &ServerThread,
+    server: Cpu<'_>,
     window: Duration,
     concurrency: usize,
 ) -> HandshakeSample {
     let connector = Arc::new(connector.clone());
-    let cpu_before = server.cpu().await;
+    let cpu_before = server.read().await;
     let start = Instant::now();
     let deadline = start + window;
     let mut workers = JoinSet::new();
@@ -64,7 +81,7 @@ pub(crate) async fn handshakes(
             sample.first_error = done.first_error;
         }
     }
-    let cpu_after = server.cpu().await;
+    let cpu_after = server.read().await;
     let elapsed = end.duration_since(start).as_secs_f64();
     sample.per_s = sample.completed as f64 / elapsed;
     sample.per_cpu_s = match (cpu_before, cpu_after) {

@@ -159,7 +159,9 @@ impl std::fmt::Debug for InMemory {
 
 async fn accept(engine: Engine, io: DuplexStream) -> io::Result<ServerSide> {
     match engine {
-        Engine::Ours(acceptor) => Ok(ServerSide::Ours(acceptor.accept(io).await?)),
+        Engine::Ours(acceptor) | Engine::Listener(acceptor) => {
+            Ok(ServerSide::Ours(acceptor.accept(io).await?))
+        }
         #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
         Engine::RawRustls(acceptor) => Ok(ServerSide::RawRustls(acceptor.accept(io).await?)),
         #[cfg(feature = "native-tls")]
@@ -173,7 +175,9 @@ async fn accept(engine: Engine, io: DuplexStream) -> io::Result<ServerSide> {
 async fn connect(connector: Connector, io: DuplexStream) -> io::Result<ClientSide> {
     match connector {
         #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-        Connector::Rustls(tls, name) => Ok(ClientSide::Rustls(tls.connect(name, io).await?)),
+        Connector::Rustls(tls, name) | Connector::RustlsHttp(tls, name) => {
+            Ok(ClientSide::Rustls(tls.connect(name, io).await?))
+        }
         #[cfg(feature = "native-tls")]
         Connector::Native(tls) => Ok(ClientSide::Native(
             tls.connect(SERVER_NAME, io)

@@ -11,6 +11,8 @@ use super::measure::median;
 pub const TARGET_NETWORK_RATIO: f64 = 0.97;
 /// In-memory record encryption through our abstraction: at least this fraction of raw.
 pub const TARGET_RECORDS_RATIO: f64 = 0.95;
+/// Full handshakes per server CPU-second through our layer: at least this many times nginx's.
+pub const TARGET_NGINX_HANDSHAKES: f64 = 2.0;
 /// Memory per idle rustls connection through our layer: at most this many KiB.
 pub const TARGET_IDLE_KIB: f64 = 24.0;
 
@@ -86,6 +88,48 @@ pub struct Ceiling {
     pub per_cpu: Option<(String, Stat)>,
 }
 
+/// A figure as a share of its physical limit on this machine.
+#[derive(Clone, Debug, Serialize)]
+pub struct Share {
+    /// The backend's name.
+    pub backend: String,
+    /// The figure (`bulk_aes128gcm_server_writes`, `handshake_full_tls13_ecdsa_p256`).
+    pub metric: String,
+    /// The limit per server CPU-second: `1 / (1/a + 1/b)` of its two terms.
+    pub limit: f64,
+    /// The limit's unit (`MB/CPU-s`, `hs/CPU-s`).
+    pub unit: String,
+    /// The two terms, named with their values.
+    pub terms: String,
+    /// Ours per CPU-second over the limit.
+    pub ours: f64,
+    /// Raw per CPU-second over the limit.
+    pub raw: f64,
+}
+
+/// The absolute figures a user chooses a backend by, side by side (per server CPU-second for
+/// rates; KiB per idle connection).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Figures {
+    /// The columns: each backend through our layer and raw, then nginx and plain TCP.
+    pub columns: Vec<String>,
+    /// One line per figure.
+    pub rows: Vec<FigureRow>,
+}
+
+/// One figure across [`Figures::columns`].
+#[derive(Clone, Debug, Serialize)]
+pub struct FigureRow {
+    /// What it is (`full handshakes, TLS 1.3, ECDSA P-256`).
+    pub label: String,
+    /// Its unit (`hs/CPU-s`, `MB/CPU-s`, `KiB/conn`).
+    pub unit: String,
+    /// Whether more is better.
+    pub higher_is_better: bool,
+    /// One value per column (`NaN`, serialised as `null`, where not measured).
+    pub values: Vec<Option<f64>>,
+}
+
 /// One ours-against-raw comparison: the array the chart and CI read.
 #[derive(Clone, Debug, Serialize)]
 pub struct Comparison {
@@ -152,6 +196,9 @@ pub struct Settings {
     pub memory_connections: usize,
     /// Whether the server thread runs pinned to CPU 0 and the client to CPU 1.
     pub pinned_threads: bool,
+    /// What the process had installed while measuring, as a real service runs (`tls-policy
+    /// serve --metrics`): the metrics recorder and the tracing subscriber.
+    pub observability: String,
 }
 
 /// Everything one run measured.
@@ -169,6 +216,16 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Plain TCP figures.
     pub ceilings: Vec<Ceiling>,
+    /// The limits' other terms: each rustls provider's AEAD alone (`aead_<provider>_<suite>_
+    /// <seal|open>`, MB/CPU-s) and the library's own in-memory server handshake
+    /// (`in_memory_handshake_<backend>_<version>_<key>`, hs/CPU-s).
+    pub limit_terms: Vec<Ceiling>,
+    /// Every bulk and full-handshake figure as a share of its limit.
+    pub shares: Vec<Share>,
+    /// The outside reference: `nginx <version>`, or why it was skipped.
+    pub reference: String,
+    /// The absolute figures, side by side.
+    pub figures: Figures,
     /// `{backend, metric, ours, raw, ratio}` for every row (and its per-CPU twin).
     pub comparisons: Vec<Comparison>,
     /// The targets.
@@ -182,8 +239,130 @@ pub struct Report {
 impl Report {
     /// Derives `comparisons` and `targets` from `rows`.
     pub fn finish(&mut self) {
+        // Each nginx row says ours/raw for the same figure beside its ours/nginx.
+        let beside: Vec<Option<f64>> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let plain = row.metric.strip_prefix("nginx_")?;
+                self.rows
+                    .iter()
+                    .find(|r| r.backend == row.backend && r.metric == plain)
+                    .and_then(|r| r.per_cpu.as_ref())
+                    .map(|cpu| cpu.ratio)
+            })
+            .collect();
+        for (row, ratio) in self.rows.iter_mut().zip(beside) {
+            if let Some(ratio) = ratio {
+                let note = row.note.take().unwrap_or_default();
+                row.note = Some(format!(
+                    "{note}; ours/raw per CPU-s on the same figure: {ratio:.2}"
+                ));
+            }
+        }
         self.comparisons = comparisons(&self.rows);
         self.targets = targets(&self.comparisons, &self.rows);
+        self.shares = shares(&self.rows, &self.ceilings, &self.limit_terms);
+        self.figures = self.figures();
+    }
+
+    /// Collects [`Figures`] from the rows and ceilings.
+    fn figures(&self) -> Figures {
+        let mut columns = Vec::new();
+        for backend in &self.backends {
+            columns.push(backend.name.clone());
+            columns.push(format!("{} raw", backend.name));
+        }
+        columns.push("nginx".to_owned());
+        columns.push("plain TCP".to_owned());
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let per_cpu = |backend: &str, metric: &str| {
+            self.rows
+                .iter()
+                .find(|r| r.backend == backend && r.metric == metric)
+                .and_then(|r| r.per_cpu.as_ref())
+        };
+        let ceiling = |metric: &str| {
+            self.ceilings.iter().find(|c| c.metric == metric).map(|c| {
+                c.per_cpu
+                    .as_ref()
+                    .map_or(c.value.median, |(_, stat)| stat.median)
+            })
+        };
+        let nginx = |metric: &str| {
+            let values: Vec<f64> = self
+                .rows
+                .iter()
+                .filter(|r| r.metric == format!("nginx_{metric}"))
+                .filter_map(|r| r.per_cpu.as_ref().map(|c| c.raw.median))
+                .collect();
+            finite(median(&values))
+        };
+        let mut specs: Vec<(String, String, &str, String)> = Vec::new();
+        for (vid, vlabel) in [("tls13", "TLS 1.3"), ("tls12", "TLS 1.2")] {
+            for (kid, klabel) in [("ecdsa_p256", "ECDSA P-256"), ("rsa2048", "RSA-2048")] {
+                specs.push((
+                    format!("handshake_full_{vid}_{kid}"),
+                    format!("full handshakes, {vlabel}, {klabel}"),
+                    "hs/CPU-s",
+                    "tcp_connect".to_owned(),
+                ));
+            }
+        }
+        for (sid, slabel) in [
+            ("aes128gcm", "AES-128-GCM"),
+            ("aes256gcm", "AES-256-GCM"),
+            ("chacha20poly1305", "ChaCha20-Poly1305"),
+        ] {
+            for (did, dlabel) in [
+                ("server_writes", "server -> client"),
+                ("server_reads", "client -> server"),
+            ] {
+                specs.push((
+                    format!("bulk_{sid}_{did}"),
+                    format!("bulk {slabel}, {dlabel}"),
+                    "MB/CPU-s",
+                    format!("tcp_bulk_{did}"),
+                ));
+            }
+        }
+        let mut rows = Vec::new();
+        for (metric, label, unit, tcp) in specs {
+            let mut values = Vec::new();
+            for backend in &self.backends {
+                let cpu = per_cpu(&backend.name, &metric);
+                values.push(cpu.and_then(|c| finite(c.ours.median)));
+                values.push(cpu.and_then(|c| finite(c.raw.median)));
+            }
+            values.push(nginx(&metric));
+            values.push(ceiling(&tcp).and_then(finite));
+            if values.iter().any(Option::is_some) {
+                rows.push(FigureRow {
+                    label,
+                    unit: unit.to_owned(),
+                    higher_is_better: true,
+                    values,
+                });
+            }
+        }
+        let mut values = Vec::new();
+        for backend in &self.backends {
+            let row = self
+                .rows
+                .iter()
+                .find(|r| r.backend == backend.name && r.metric == "idle_memory");
+            values.push(row.and_then(|r| finite(r.ours.median)));
+            values.push(row.and_then(|r| finite(r.raw.median)));
+        }
+        values.push(None);
+        values.push(ceiling("tcp_idle_memory").and_then(finite));
+        rows.push(FigureRow {
+            label: "memory per idle connection".to_owned(),
+            unit: "KiB/conn".to_owned(),
+            higher_is_better: false,
+            values,
+        });
+        Figures { columns, rows }
     }
 
     /// The report as people read it: header lines, one table per backend, the ceilings, the
@@ -196,6 +375,13 @@ impl Report {
             self.tool, self.settings.mode, self.settings.rounds
         );
         let _ = writeln!(out, "{}", self.machine.summary());
+        let _ = writeln!(out, "{}", self.machine.libraries_line());
+        let _ = writeln!(out, "outside reference: {}", self.reference);
+        let _ = writeln!(
+            out,
+            "installed while measuring: {}",
+            self.settings.observability
+        );
         for backend in &self.backends {
             let _ = writeln!(
                 out,
@@ -243,6 +429,21 @@ impl Report {
                 if let Some(note) = &row.note {
                     let _ = writeln!(out, "      {note}");
                 }
+                if let Some(share) = self
+                    .shares
+                    .iter()
+                    .find(|s| s.backend == row.backend && s.metric == row.metric)
+                {
+                    let _ = writeln!(
+                        out,
+                        "      of the limit {} {} ({}): ours {:.2}, raw {:.2}",
+                        number(share.limit),
+                        share.unit,
+                        share.terms,
+                        share.ours,
+                        share.raw
+                    );
+                }
             }
         }
         if !self.ceilings.is_empty() {
@@ -259,6 +460,41 @@ impl Report {
                     let _ = write!(line, "   {} {unit}", number(stat.median));
                 }
                 let _ = writeln!(out, "{line}");
+            }
+        }
+        if !self.figures.rows.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "figures to choose by (per server CPU-second; nginx and plain TCP as measured here)"
+            );
+            let mut head = format!("  {:<44} {:>9}", "", "unit");
+            for column in &self.figures.columns {
+                let _ = write!(head, " {:>16}", column);
+            }
+            let _ = writeln!(out, "{}", head.trim_end());
+            for row in &self.figures.rows {
+                let mut line = format!("  {:<44} {:>9}", row.label, row.unit);
+                for value in &row.values {
+                    let _ = write!(line, " {:>16}", value.map_or("-".to_owned(), number));
+                }
+                let _ = writeln!(out, "{}", line.trim_end());
+            }
+        }
+        if !self.limit_terms.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "limit terms (per CPU-second of the measuring thread, no I/O)"
+            );
+            for term in &self.limit_terms {
+                let _ = writeln!(
+                    out,
+                    "  {:<50} {:>9} {:>10}",
+                    term.label,
+                    term.unit,
+                    number(term.value.median)
+                );
             }
         }
         let _ = writeln!(out);
@@ -292,6 +528,88 @@ impl Report {
         let _ = writeln!(out, "({:.0} s)", self.elapsed_s);
         out
     }
+}
+
+/// Each bulk figure over `1/(1/plain TCP + 1/fastest AEAD)` (the fastest provider for that
+/// cipher and operation), each full handshake over `1/(1/TCP connections + 1/in-memory
+/// handshakes of the same library, version and key)`.
+fn shares(rows: &[Row], ceilings: &[Ceiling], terms: &[Ceiling]) -> Vec<Share> {
+    let ceiling = |metric: &str| {
+        ceilings
+            .iter()
+            .find(|c| c.metric == metric)
+            .and_then(|c| c.per_cpu.as_ref())
+            .map(|(_, stat)| stat.median)
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    let mut out = Vec::new();
+    for row in rows {
+        let Some(cpu) = &row.per_cpu else { continue };
+        let (limit, unit, names) = if let Some(rest) = row.metric.strip_prefix("bulk_") {
+            // `aes128gcm_server_writes`.
+            let Some((suite, direction)) = rest.split_once('_') else {
+                continue;
+            };
+            let operation = if direction == "server_writes" {
+                "seal"
+            } else {
+                "open"
+            };
+            let fastest = terms
+                .iter()
+                .filter(|t| {
+                    t.metric.starts_with("aead_")
+                        && t.metric.ends_with(&format!("_{suite}_{operation}"))
+                })
+                .max_by(|a, b| a.value.median.total_cmp(&b.value.median));
+            let (Some(plain), Some(aead)) = (ceiling(&format!("tcp_bulk_{direction}")), fastest)
+            else {
+                continue;
+            };
+            (
+                super::limits::serial(plain, aead.value.median),
+                "MB/CPU-s",
+                format!(
+                    "plain TCP {}, {} {}",
+                    number(plain),
+                    aead.label,
+                    number(aead.value.median)
+                ),
+            )
+        } else if let Some(rest) = row.metric.strip_prefix("handshake_full_") {
+            let term = terms.iter().find(|t| {
+                t.metric
+                    == format!(
+                        "in_memory_handshake_{}_{rest}",
+                        row.backend.replace('-', "_")
+                    )
+            });
+            let (Some(plain), Some(term)) = (ceiling("tcp_connect"), term) else {
+                continue;
+            };
+            (
+                super::limits::serial(plain, term.value.median),
+                "hs/CPU-s",
+                format!(
+                    "TCP connections {}, in-memory handshakes {}",
+                    number(plain),
+                    number(term.value.median)
+                ),
+            )
+        } else {
+            continue;
+        };
+        out.push(Share {
+            backend: row.backend.clone(),
+            metric: row.metric.clone(),
+            limit,
+            unit: unit.to_owned(),
+            terms: names,
+            ours: cpu.ours.median / limit,
+            raw: cpu.raw.median / limit,
+        });
+    }
+    out
 }
 
 fn comparisons(rows: &[Row]) -> Vec<Comparison> {
@@ -328,7 +646,14 @@ fn comparisons(rows: &[Row]) -> Vec<Comparison> {
 /// machine with the client on the other core they also measure the client and any other load.
 pub fn ratio_target(metric: &str) -> Option<f64> {
     let metric = metric.strip_suffix("_per_cpu")?;
-    if metric.starts_with("handshake_") || metric.starts_with("bulk_") {
+    if metric.starts_with("nginx_handshake_") {
+        Some(TARGET_NGINX_HANDSHAKES)
+    } else if metric.starts_with("nginx_") {
+        None
+    } else if metric.starts_with("handshake_")
+        || metric.starts_with("bulk_")
+        || metric.starts_with("listener_")
+    {
         Some(TARGET_NETWORK_RATIO)
     } else if metric.starts_with("records_") {
         Some(TARGET_RECORDS_RATIO)
@@ -397,6 +722,11 @@ fn targets(comparisons: &[Comparison], rows: &[Row]) -> Vec<TargetCheck> {
             format!("in-memory records per CPU-s: ours/raw >= {TARGET_RECORDS_RATIO}"),
             "records_",
             TARGET_RECORDS_RATIO,
+        ),
+        ratio_check(
+            format!("full handshakes per CPU-s: ours/nginx >= {TARGET_NGINX_HANDSHAKES}"),
+            "nginx_handshake_",
+            TARGET_NGINX_HANDSHAKES,
         ),
         TargetCheck {
             target: format!("idle rustls connection (ours) <= {TARGET_IDLE_KIB} KiB"),
@@ -496,7 +826,8 @@ mod tests {
         let checks = targets(&comparisons, &rows);
         assert_eq!(checks[0].checked, 1, "only the per-CPU figure is checked");
         assert!(!checks[0].met, "0.96 < 0.97");
-        assert!(checks[1].met && checks[2].met && checks[3].met);
+        assert!(checks[1].met && checks[2].met && checks[3].met && checks[4].met);
+        assert_eq!(checks[3].checked, 0, "no nginx figure");
         assert_eq!(checks[0].worst.as_ref().unwrap().2, 0.96);
         assert!(!missed(&rows[0]), "wall-clock ratios are not targets");
         assert!(!missed(&rows[3]));

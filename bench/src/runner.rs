@@ -8,21 +8,22 @@ use tokio::runtime::Runtime;
 
 use super::client::{ClientSpec, Connector};
 use super::cpu::Machine;
-use super::measure::{self, bytes_for, percentile, HandshakeSample};
+use super::measure::{self, bytes_for, percentile, Cpu, HandshakeSample};
 use super::memory::{spawn_probe, ProbeTarget};
+use super::nginx::Nginx;
 use super::pki::{Certificates, KeyType};
 use super::protocol::Request;
 use super::records::{self, Direction, InMemory};
 use super::report::{BackendInfo, Ceiling, PerCpu, Report, Row, Settings, Stat};
 use super::server::{Engine, Listening, Role, ServerThread};
 use super::sys::{pin_to_cpu, thread_cpu};
-use super::BenchError;
+use super::{limits, BenchError};
 use tls_policy::{Backend, TlsVersion};
 
 /// How much to measure.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// `quick` (under a minute) or `full`: only names the run in the report.
+    /// `quick` (about 90 s) or `full`: names the run in the report, and trims the nginx rows.
     pub quick: bool,
     /// The backends to compare.
     pub backends: Vec<Backend>,
@@ -45,10 +46,16 @@ pub struct Options {
     /// The `tls-policy` executable that runs memory probes in fresh processes; `None` skips the
     /// memory figures.
     pub probe_exe: Option<PathBuf>,
+    /// The nginx binary measured as an outside reference; `None` skips those rows (the
+    /// report says so).
+    pub nginx: Option<PathBuf>,
+    /// What the caller installed for the run (metrics recorder, tracing subscriber), for the
+    /// report.
+    pub observability: String,
 }
 
 impl Options {
-    /// The quick run: under a minute on two cores; 1,000 idle connections.
+    /// The quick run: about 90 s on two cores; 1,000 idle connections.
     pub fn quick() -> Options {
         Options {
             quick: true,
@@ -62,6 +69,8 @@ impl Options {
             memory_connections: 1_000,
             memory_rounds: 1,
             probe_exe: None,
+            nginx: super::nginx::find(),
+            observability: "nothing (no metrics recorder, no tracing subscriber)".to_owned(),
         }
     }
 
@@ -123,6 +132,41 @@ enum Job {
         direction: Direction,
     },
     TcpMemory,
+    /// One rustls provider's AEAD alone in memory (`backend` names the provider).
+    Aead {
+        backend: Backend,
+        suite: usize,
+        direction: Direction,
+    },
+    /// The library's own server handshake in memory.
+    InMemoryHandshakes {
+        backend: Backend,
+        version: TlsVersion,
+        key: KeyType,
+    },
+    /// The `serve` listener against raw: full handshakes, ECDSA.
+    ListenerHandshakes {
+        backend: Backend,
+        version: TlsVersion,
+    },
+    /// The `serve` listener against raw: bulk AES-128-GCM.
+    ListenerBulk {
+        backend: Backend,
+        suite: Suite,
+        direction: Direction,
+    },
+    /// Ours against nginx, full handshakes, the client offering X25519 alone.
+    NginxHandshakes {
+        backend: Backend,
+        version: TlsVersion,
+        key: KeyType,
+    },
+    /// Ours against nginx, bulk.
+    NginxBulk {
+        backend: Backend,
+        suite: Suite,
+        direction: Direction,
+    },
 }
 
 /// A bulk cipher suite: its IANA code, the version it belongs to, its names.
@@ -208,6 +252,56 @@ impl Job {
             Job::TcpConnect => "plain TCP: connections".to_owned(),
             Job::TcpBulk { direction } => format!("plain TCP: bulk {}", direction_label(direction)),
             Job::TcpMemory => "plain TCP: idle connections".to_owned(),
+            Job::Aead {
+                backend,
+                suite,
+                direction,
+            } => format!(
+                "{}: AEAD alone, {} {}",
+                provider_of(backend),
+                limits::AEAD_SUITES[suite].2,
+                limits::aead_operation(direction)
+            ),
+            Job::InMemoryHandshakes {
+                backend,
+                version,
+                key,
+            } => format!(
+                "{backend}: in-memory server handshakes, {}, {}",
+                version_id(version).1,
+                key.label()
+            ),
+            Job::ListenerHandshakes { backend, version } => format!(
+                "{backend}: serve listener, full handshakes, {}",
+                version_id(version).1
+            ),
+            Job::ListenerBulk {
+                backend,
+                suite,
+                direction,
+            } => format!(
+                "{backend}: serve listener, bulk {} {}",
+                suite.label,
+                direction_label(direction)
+            ),
+            Job::NginxHandshakes {
+                backend,
+                version,
+                key,
+            } => format!(
+                "{backend}: vs nginx, full handshakes, {}, {}",
+                version_id(version).1,
+                key.label()
+            ),
+            Job::NginxBulk {
+                backend,
+                suite,
+                direction,
+            } => format!(
+                "{backend}: vs nginx, bulk {} {}",
+                suite.label,
+                direction_label(direction)
+            ),
         }
     }
 }
@@ -215,6 +309,7 @@ impl Job {
 /// Every figure for `backends`, grouped by backend, then the plain-TCP ceilings.
 fn plan(options: &Options) -> Vec<Job> {
     let mut jobs = Vec::new();
+    let nginx = options.nginx.is_some();
     for &backend in &options.backends {
         let versions: Vec<TlsVersion> = Engine::versions(backend).iter().rev().copied().collect();
         for &version in &versions {
@@ -248,7 +343,69 @@ fn plan(options: &Options) -> Vec<Job> {
         for direction in Direction::BOTH {
             jobs.push(Job::Records { backend, direction });
         }
+        for &version in &versions {
+            jobs.push(Job::ListenerHandshakes { backend, version });
+        }
+        for direction in Direction::BOTH {
+            jobs.push(Job::ListenerBulk {
+                backend,
+                suite: bulk_suites(backend)[0],
+                direction,
+            });
+        }
+        if is_rustls(backend) {
+            for &version in &versions {
+                for key in [KeyType::EcdsaP256, KeyType::Rsa2048] {
+                    jobs.push(Job::InMemoryHandshakes {
+                        backend,
+                        version,
+                        key,
+                    });
+                    // A quick run compares handshakes with nginx on ECDSA only.
+                    if nginx && (key == KeyType::EcdsaP256 || !options.quick) {
+                        jobs.push(Job::NginxHandshakes {
+                            backend,
+                            version,
+                            key,
+                        });
+                    }
+                }
+            }
+            if nginx {
+                // A quick run compares bulk on AES-128-GCM only.
+                let suites = bulk_suites(backend);
+                let suites = if options.quick {
+                    &suites[..1]
+                } else {
+                    &suites[..]
+                };
+                for &suite in suites {
+                    for direction in Direction::BOTH {
+                        jobs.push(Job::NginxBulk {
+                            backend,
+                            suite,
+                            direction,
+                        });
+                    }
+                }
+            }
+        }
         jobs.push(Job::Memory { backend });
+    }
+    // Every compiled-in rustls provider's AEADs: the fastest one on this CPU bounds every
+    // backend's bulk figures.
+    for &backend in Backend::compiled() {
+        if is_rustls(backend) {
+            for suite in 0..limits::AEAD_SUITES.len() {
+                for direction in Direction::BOTH {
+                    jobs.push(Job::Aead {
+                        backend,
+                        suite,
+                        direction,
+                    });
+                }
+            }
+        }
     }
     jobs.push(Job::TcpConnect);
     for direction in Direction::BOTH {
@@ -256,6 +413,15 @@ fn plan(options: &Options) -> Vec<Job> {
     }
     jobs.push(Job::TcpMemory);
     jobs
+}
+
+fn is_rustls(backend: Backend) -> bool {
+    backend.name().starts_with("rustls")
+}
+
+/// The rustls provider a rustls backend runs on.
+fn provider_of(backend: Backend) -> &'static str {
+    backend.name().trim_start_matches("rustls-")
 }
 
 /// Ours first in even rounds, raw first in odd ones.
@@ -271,6 +437,7 @@ fn order(round: usize) -> [Role; 2] {
 enum Outcome {
     Rows(Vec<Row>),
     Ceiling(Ceiling),
+    Term(Ceiling),
 }
 
 /// Runs the whole benchmark on the calling thread (plus one server thread) and reports.
@@ -286,25 +453,65 @@ pub fn run(options: &Options, progress: &dyn Progress) -> Result<Report, BenchEr
         .enable_all()
         .build()
         .map_err(|err| BenchError::new(format!("cannot start the client runtime: {err}")))?;
+    let mut notes = Vec::new();
+    let (nginx, reference) = match &options.nginx {
+        None => (None, "skipped: nginx not found".to_owned()),
+        Some(exe) => match Nginx::start(exe, &certs, pinned.then_some(0)) {
+            Ok(nginx) => {
+                let version = format!(
+                    "nginx {}, one process, tickets and session cache off, X25519",
+                    nginx.version
+                );
+                (Some(nginx), version)
+            }
+            Err(err) => {
+                notes.push(format!("nginx rows skipped: {err}"));
+                (None, format!("skipped: {err}"))
+            }
+        },
+    };
     let mut bench = Bench {
         options,
         certs,
         server,
         servers: HashMap::new(),
-        notes: Vec::new(),
+        notes,
+        nginx,
     };
     if let Err(why) = &bench.certs.rsa {
         bench.notes.push(format!("RSA-2048 rows skipped: {why}"));
+    }
+    if options.backends.iter().any(|b| !is_rustls(*b)) {
+        bench.notes.push(
+            "native-tls: no in-memory handshake term (OpenSSL's handshake is not reachable \
+             through native-tls without a stream), so its handshake rows have no share of a \
+             limit; its bulk rows are held to the fastest rustls provider's AEAD"
+                .to_owned(),
+        );
+    }
+    if bench.nginx.is_some() {
+        bench.notes.push(
+            "nginx rows cover the rustls backends (the client is rustls; native-tls serves TLS \
+             1.2 only)"
+                .to_owned(),
+        );
     }
     let jobs = plan(options);
     progress.begin(jobs.len() as u64);
     let mut rows = Vec::new();
     let mut ceilings = Vec::new();
+    let mut limit_terms = Vec::new();
     for job in jobs {
+        if bench.nginx.is_none()
+            && matches!(job, Job::NginxHandshakes { .. } | Job::NginxBulk { .. })
+        {
+            continue;
+        }
         progress.step(&job.label());
         match bench.job(&runtime, job) {
             Ok(Some(Outcome::Rows(mut new))) => rows.append(&mut new),
             Ok(Some(Outcome::Ceiling(ceiling))) => ceilings.push(ceiling),
+            Ok(Some(Outcome::Term(term))) => limit_terms.push(term),
             Ok(None) => {}
             Err(err) => bench.notes.push(format!("{} failed: {err}", job.label())),
         }
@@ -314,6 +521,7 @@ pub fn run(options: &Options, progress: &dyn Progress) -> Result<Report, BenchEr
         }
     }
     drop(bench.servers);
+    drop(bench.nginx);
     let mut report = Report {
         tool: format!("tls-policy {} bench", env!("CARGO_PKG_VERSION")),
         machine,
@@ -328,9 +536,14 @@ pub fn run(options: &Options, progress: &dyn Progress) -> Result<Report, BenchEr
             latency_concurrency: options.latency_concurrency,
             memory_connections: options.memory_connections,
             pinned_threads: pinned,
+            observability: options.observability.clone(),
         },
         rows,
         ceilings,
+        limit_terms,
+        shares: Vec::new(),
+        reference,
+        figures: Default::default(),
         comparisons: Vec::new(),
         targets: Vec::new(),
         notes: bench.notes,
@@ -370,6 +583,7 @@ struct Bench<'a> {
     server: ServerThread,
     servers: HashMap<(Backend, KeyType, Role), Listening>,
     notes: Vec<String>,
+    nginx: Option<Nginx>,
 }
 
 impl Bench<'_> {
@@ -426,7 +640,343 @@ impl Bench<'_> {
             Job::TcpMemory => runtime
                 .block_on(self.tcp_memory())
                 .map(|c| c.map(Outcome::Ceiling)),
+            Job::Aead {
+                backend,
+                suite,
+                direction,
+            } => self
+                .aead(backend, suite, direction)
+                .map(|t| Some(Outcome::Term(t))),
+            Job::InMemoryHandshakes {
+                backend,
+                version,
+                key,
+            } => {
+                if self.certs.get(key).is_err() {
+                    return Ok(None);
+                }
+                self.in_memory_handshakes(backend, version, key)
+                    .map(|t| Some(Outcome::Term(t)))
+            }
+            Job::ListenerHandshakes { backend, version } => {
+                let key = KeyType::EcdsaP256;
+                self.ensure_servers(backend, key)?;
+                self.ensure_listener(backend, key)?;
+                runtime
+                    .block_on(self.handshakes_of(Role::Listener, backend, version, key, false))
+                    .map(|row| Some(Outcome::Rows(vec![row])))
+            }
+            Job::ListenerBulk {
+                backend,
+                suite,
+                direction,
+            } => {
+                let key = KeyType::EcdsaP256;
+                self.ensure_servers(backend, key)?;
+                self.ensure_listener(backend, key)?;
+                let row = runtime.block_on(bulk_row_of(
+                    Role::Listener,
+                    self.options,
+                    &mut self.servers,
+                    backend,
+                    suite,
+                    direction,
+                ))?;
+                Ok(Some(Outcome::Rows(vec![row])))
+            }
+            Job::NginxHandshakes {
+                backend,
+                version,
+                key,
+            } => {
+                if self.certs.get(key).is_err() {
+                    return Ok(None);
+                }
+                self.ensure_servers(backend, key)?;
+                runtime
+                    .block_on(self.nginx_handshakes(backend, version, key))
+                    .map(|row| Some(Outcome::Rows(vec![row])))
+            }
+            Job::NginxBulk {
+                backend,
+                suite,
+                direction,
+            } => {
+                self.ensure_servers(backend, KeyType::EcdsaP256)?;
+                runtime
+                    .block_on(self.nginx_bulk(backend, suite, direction))
+                    .map(|row| Some(Outcome::Rows(vec![row])))
+            }
         }
+    }
+
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    fn aead(
+        &self,
+        backend: Backend,
+        suite: usize,
+        direction: Direction,
+    ) -> Result<Ceiling, BenchError> {
+        let (code, id, label) = limits::AEAD_SUITES[suite];
+        let operation = limits::aead_operation(direction);
+        let window = self.options.records_window;
+        // Warm up.
+        limits::aead_rate(backend, code, direction, &self.certs.ecdsa, window / 4)?;
+        let mut rates = Vec::new();
+        for _ in 0..self.options.rounds {
+            rates.push(limits::aead_rate(
+                backend,
+                code,
+                direction,
+                &self.certs.ecdsa,
+                window,
+            )?);
+        }
+        let provider = provider_of(backend);
+        Ok(Ceiling {
+            metric: format!("aead_{}_{id}_{operation}", provider.replace('-', "_")),
+            label: format!("{provider} {label} {operation}, 16 KiB records"),
+            unit: "MB/CPU-s".to_owned(),
+            value: Stat::new(rates),
+            per_cpu: None,
+        })
+    }
+
+    #[cfg(not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")))]
+    fn aead(&self, _: Backend, _: usize, _: Direction) -> Result<Ceiling, BenchError> {
+        Err(BenchError::new("no rustls provider compiled in"))
+    }
+
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    fn in_memory_handshakes(
+        &self,
+        backend: Backend,
+        version: TlsVersion,
+        key: KeyType,
+    ) -> Result<Ceiling, BenchError> {
+        let identity = self
+            .certs
+            .get(key)
+            .map_err(|why| BenchError::new(why.to_owned()))?;
+        let window = self.options.handshake_window;
+        limits::in_memory_handshakes(backend, version, identity, window / 3)?;
+        let mut rates = Vec::new();
+        for _ in 0..self.options.rounds {
+            rates.push(limits::in_memory_handshakes(
+                backend, version, identity, window,
+            )?);
+        }
+        let (vid, vlabel) = version_id(version);
+        Ok(Ceiling {
+            metric: format!(
+                "in_memory_handshake_{}_{vid}_{}",
+                backend.name().replace('-', "_"),
+                key.id()
+            ),
+            label: format!(
+                "{backend} in-memory server handshakes, {vlabel}, {}",
+                key.label()
+            ),
+            unit: "hs/CPU-s".to_owned(),
+            value: Stat::new(rates),
+            per_cpu: None,
+        })
+    }
+
+    #[cfg(not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")))]
+    fn in_memory_handshakes(
+        &self,
+        _: Backend,
+        _: TlsVersion,
+        _: KeyType,
+    ) -> Result<Ceiling, BenchError> {
+        Err(BenchError::new("no rustls provider compiled in"))
+    }
+
+    fn nginx(&self) -> Result<&Nginx, BenchError> {
+        self.nginx
+            .as_ref()
+            .ok_or_else(|| BenchError::new("skipped: nginx not found"))
+    }
+
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    async fn nginx_handshakes(
+        &self,
+        backend: Backend,
+        version: TlsVersion,
+        key: KeyType,
+    ) -> Result<Row, BenchError> {
+        let nginx = self.nginx()?;
+        let nginx_addr = match key {
+            KeyType::EcdsaP256 => nginx.ecdsa,
+            KeyType::Rsa2048 => nginx
+                .rsa
+                .ok_or_else(|| BenchError::new("nginx has no RSA certificate"))?,
+        };
+        let spec = ClientSpec {
+            version,
+            suite: None,
+            resume: false,
+        };
+        let connectors = [
+            super::client::rustls_client::connector_with(backend, spec, true)?,
+            Connector::http_x25519(backend, spec)?,
+        ];
+        let addrs = [self.addr(backend, key, Role::Ours)?, nginx_addr];
+        let cpu = |side: usize| {
+            if side == 0 {
+                Cpu::Thread(&self.server)
+            } else {
+                Cpu::Process(nginx.pid())
+            }
+        };
+        let window = self.options.handshake_window;
+        let concurrency = self.options.handshake_concurrency;
+        for side in 0..2 {
+            let warm = measure::handshakes(
+                &connectors[side],
+                addrs[side],
+                cpu(side),
+                window / 3,
+                concurrency,
+            )
+            .await;
+            check(&warm, backend, side_role(side))?;
+        }
+        let mut samples: [Vec<HandshakeSample>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..self.options.rounds {
+            for role in order(round) {
+                let side = side_index(role);
+                let sample = measure::handshakes(
+                    &connectors[side],
+                    addrs[side],
+                    cpu(side),
+                    window,
+                    concurrency,
+                )
+                .await;
+                check(&sample, backend, role)?;
+                samples[side].push(sample);
+            }
+        }
+        let (vid, vlabel) = version_id(version);
+        Ok(rate_row(
+            backend,
+            format!("nginx_handshake_full_{vid}_{}", key.id()),
+            format!("vs nginx: full handshake, {vlabel}, {}", key.label()),
+            "hs/s",
+            "hs/CPU-s",
+            &samples,
+            Some(
+                "raw = nginx; the same client, X25519 on both; nginx also parses a GET /hs and answers it"
+                    .to_owned(),
+            ),
+        ))
+    }
+
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    async fn nginx_bulk(
+        &mut self,
+        backend: Backend,
+        suite: Suite,
+        direction: Direction,
+    ) -> Result<Row, BenchError> {
+        let spec = ClientSpec {
+            version: suite.version,
+            suite: Some(suite.code),
+            resume: false,
+        };
+        let ours_connector = super::client::rustls_client::connector_with(backend, spec, true)?;
+        let http = Connector::http_x25519(backend, spec)?;
+        let (nginx_addr, nginx_pid) = {
+            let nginx = self.nginx()?;
+            (nginx.ecdsa, nginx.pid())
+        };
+        let key = KeyType::EcdsaP256;
+        let failed = |side: &str, err: String| {
+            BenchError::new(format!(
+                "{backend} vs nginx ({side}) {}: {err}",
+                suite.label
+            ))
+        };
+        let listening = server_of(&mut self.servers, backend, key, Role::Ours)?;
+        let warm = measure::bulk(&ours_connector, listening, request(direction, 8 << 20))
+            .await
+            .map_err(|err| failed("ours", err))?;
+        nginx_transfer(&http, nginx_addr, nginx_pid, direction, 8 << 20)
+            .await
+            .map_err(|err| failed("nginx", err))?;
+        let bytes = bytes_for(warm.per_s, self.options.bulk_window)
+            .div_ceil(super::nginx::BULK_FILE)
+            * super::nginx::BULK_FILE;
+        let mut wall: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..self.options.rounds {
+            for role in order(round) {
+                let side = side_index(role);
+                let sample = if side == 0 {
+                    let listening = server_of(&mut self.servers, backend, key, Role::Ours)?;
+                    measure::bulk(&ours_connector, listening, request(direction, bytes))
+                        .await
+                        .map_err(|err| failed("ours", err))?
+                } else {
+                    nginx_transfer(&http, nginx_addr, nginx_pid, direction, bytes)
+                        .await
+                        .map_err(|err| failed("nginx", err))?
+                };
+                wall[side].push(sample.per_s / 1e6);
+                cpu[side].push(sample.per_cpu_s.map_or(f64::NAN, |v| v / 1e6));
+            }
+        }
+        let [ours, raw] = wall;
+        let (ours, raw) = (Stat::new(ours), Stat::new(raw));
+        let [ours_cpu, raw_cpu] = cpu;
+        let (ours_cpu, raw_cpu) = (Stat::new(ours_cpu), Stat::new(raw_cpu));
+        Ok(Row {
+            backend: backend.name().to_owned(),
+            metric: format!("nginx_bulk_{}_{}", suite.id, direction.id()),
+            label: format!(
+                "vs nginx: bulk {} {}, {}",
+                suite.label,
+                version_id(suite.version).1,
+                direction_label(direction)
+            ),
+            unit: "MB/s".to_owned(),
+            higher_is_better: true,
+            ratio: ours.median / raw.median,
+            ours,
+            raw,
+            per_cpu: Some(PerCpu {
+                unit: "MB/CPU-s".to_owned(),
+                ratio: ours_cpu.median / raw_cpu.median,
+                ours: ours_cpu,
+                raw: raw_cpu,
+            }),
+            note: Some(match direction {
+                Direction::ServerWrites => format!(
+                    "raw = nginx serving GET /bulk ({} MiB from tmpfs, repeated on one connection)",
+                    super::nginx::BULK_FILE >> 20
+                ),
+                Direction::ServerReads => {
+                    "raw = nginx discarding one POST body (`return 204`)".to_owned()
+                }
+            }),
+        })
+    }
+
+    #[cfg(not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")))]
+    async fn nginx_handshakes(
+        &self,
+        _: Backend,
+        _: TlsVersion,
+        _: KeyType,
+    ) -> Result<Row, BenchError> {
+        Err(BenchError::new("nginx rows need a rustls client"))
+    }
+
+    #[cfg(not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")))]
+    async fn nginx_bulk(&mut self, _: Backend, _: Suite, _: Direction) -> Result<Row, BenchError> {
+        Err(BenchError::new("nginx rows need a rustls client"))
     }
 
     /// Starts (once) ours and raw servers of `backend` with the `key` certificate.
@@ -443,6 +993,22 @@ impl Bench<'_> {
             let listening = Listening::start(self.server.handle(), engine)?;
             self.servers.insert((backend, key, role), listening);
         }
+        Ok(())
+    }
+
+    /// Starts (once) the `serve` listener of `backend` with the `key` certificate.
+    fn ensure_listener(&mut self, backend: Backend, key: KeyType) -> Result<(), BenchError> {
+        if self.servers.contains_key(&(backend, key, Role::Listener)) {
+            return Ok(());
+        }
+        let identity = self
+            .certs
+            .get(key)
+            .map_err(|why| BenchError::new(why.to_owned()))?;
+        let engine = Engine::build(backend, Role::Listener, identity)?;
+        let listening = Listening::start(self.server.handle(), engine)?;
+        self.servers
+            .insert((backend, key, Role::Listener), listening);
         Ok(())
     }
 
@@ -465,6 +1031,19 @@ impl Bench<'_> {
         key: KeyType,
         resume: bool,
     ) -> Result<Row, BenchError> {
+        self.handshakes_of(Role::Ours, backend, version, key, resume)
+            .await
+    }
+
+    /// Handshakes of `ours` (our layer, or the `serve` listener) against raw.
+    async fn handshakes_of(
+        &self,
+        ours: Role,
+        backend: Backend,
+        version: TlsVersion,
+        key: KeyType,
+        resume: bool,
+    ) -> Result<Row, BenchError> {
         let spec = ClientSpec {
             version,
             suite: None,
@@ -476,15 +1055,21 @@ impl Bench<'_> {
             Connector::new(Some(backend), spec)?,
         ];
         let addrs = [
-            self.addr(backend, key, Role::Ours)?,
+            self.addr(backend, key, ours)?,
             self.addr(backend, key, Role::Raw)?,
         ];
         let window = self.options.handshake_window;
         let concurrency = self.options.handshake_concurrency;
         // Warm up both (and fill the session caches).
         for (side, (connector, addr)) in connectors.iter().zip(addrs).enumerate() {
-            let warm =
-                measure::handshakes(connector, addr, &self.server, window / 3, concurrency).await;
+            let warm = measure::handshakes(
+                connector,
+                addr,
+                Cpu::Thread(&self.server),
+                window / 3,
+                concurrency,
+            )
+            .await;
             check(&warm, backend, side_role(side))?;
         }
         let mut samples: [Vec<HandshakeSample>; 2] = [Vec::new(), Vec::new()];
@@ -494,7 +1079,7 @@ impl Bench<'_> {
                 let sample = measure::handshakes(
                     &connectors[side],
                     addrs[side],
-                    &self.server,
+                    Cpu::Thread(&self.server),
                     window,
                     concurrency,
                 )
@@ -510,10 +1095,16 @@ impl Bench<'_> {
         } else {
             format!("handshake_full_{vid}_{}", key.id())
         };
-        let label = if resume {
+        let mut label = if resume {
             format!("resumed handshake, {vlabel}")
         } else {
             format!("{kind} handshake, {vlabel}, {}", key.label())
+        };
+        let metric = if ours == Role::Listener {
+            label = format!("serve listener: {label}");
+            format!("listener_{metric}")
+        } else {
+            metric
         };
         let resumed = |side: &[HandshakeSample]| {
             let completed: u64 = side.iter().map(|s| s.completed).sum();
@@ -559,9 +1150,14 @@ impl Bench<'_> {
         for round in 0..self.options.rounds {
             for role in order(round) {
                 let side = side_index(role);
-                let mut sample =
-                    measure::handshakes(&connector, addrs[side], &self.server, window, concurrency)
-                        .await;
+                let mut sample = measure::handshakes(
+                    &connector,
+                    addrs[side],
+                    Cpu::Thread(&self.server),
+                    window,
+                    concurrency,
+                )
+                .await;
                 check(&sample, backend, role)?;
                 let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
                 p50[side].push(ms(percentile(&mut sample.latencies, 50.0)));
@@ -715,7 +1311,7 @@ impl Bench<'_> {
         let _ = measure::handshakes(
             &connector,
             listening.addr,
-            &self.server,
+            Cpu::Thread(&self.server),
             window / 3,
             concurrency,
         )
@@ -726,7 +1322,7 @@ impl Bench<'_> {
             let sample = measure::handshakes(
                 &connector,
                 listening.addr,
-                &self.server,
+                Cpu::Thread(&self.server),
                 window,
                 concurrency,
             )
@@ -801,6 +1397,18 @@ async fn bulk_row(
     suite: Suite,
     direction: Direction,
 ) -> Result<Row, BenchError> {
+    bulk_row_of(Role::Ours, options, servers, backend, suite, direction).await
+}
+
+/// Bulk through `ours` (our layer, or the `serve` listener) against raw.
+async fn bulk_row_of(
+    ours_role: Role,
+    options: &Options,
+    servers: &mut HashMap<(Backend, KeyType, Role), Listening>,
+    backend: Backend,
+    suite: Suite,
+    direction: Direction,
+) -> Result<Row, BenchError> {
     let spec = ClientSpec {
         version: suite.version,
         suite: Some(suite.code),
@@ -817,11 +1425,12 @@ async fn bulk_row(
     };
     // Warm up both and calibrate the size on ours.
     let mut rate = 0.0;
+    let serving = |role: Role| if role == Role::Ours { ours_role } else { role };
     for role in [Role::Ours, Role::Raw] {
-        let listening = server_of(servers, backend, key, role)?;
+        let listening = server_of(servers, backend, key, serving(role))?;
         let warm = measure::bulk(&connector, listening, request(direction, 8 << 20))
             .await
-            .map_err(|err| failed(role, err))?;
+            .map_err(|err| failed(serving(role), err))?;
         if role == Role::Ours {
             rate = warm.per_s;
         }
@@ -831,7 +1440,7 @@ async fn bulk_row(
     let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 0..options.rounds {
         for role in order(round) {
-            let listening = server_of(servers, backend, key, role)?;
+            let listening = server_of(servers, backend, key, serving(role))?;
             let sample = measure::bulk(&connector, listening, request(direction, bytes))
                 .await
                 .map_err(|err| failed(role, err))?;
@@ -844,11 +1453,18 @@ async fn bulk_row(
     let (ours, raw) = (Stat::new(ours), Stat::new(raw));
     let [ours_cpu, raw_cpu] = cpu;
     let (ours_cpu, raw_cpu) = (Stat::new(ours_cpu), Stat::new(raw_cpu));
+    let listener = ours_role == Role::Listener;
     Ok(Row {
         backend: backend.name().to_owned(),
-        metric: format!("bulk_{}_{}", suite.id, direction.id()),
+        metric: format!(
+            "{}bulk_{}_{}",
+            if listener { "listener_" } else { "" },
+            suite.id,
+            direction.id()
+        ),
         label: format!(
-            "bulk {} {}, {}",
+            "{}bulk {} {}, {}",
+            if listener { "serve listener: " } else { "" },
             suite.label,
             version_id(suite.version).1,
             direction_label(direction)
@@ -865,6 +1481,51 @@ async fn bulk_row(
             raw: raw_cpu,
         }),
         note: None,
+    })
+}
+
+/// One transfer with nginx on a fresh connection (handshake and a first `GET /hs` outside the
+/// timed part): bytes per wall-clock second and per second of nginx's CPU time.
+#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+async fn nginx_transfer(
+    connector: &Connector,
+    addr: std::net::SocketAddr,
+    pid: u32,
+    direction: Direction,
+    bytes: u64,
+) -> Result<measure::BulkSample, String> {
+    let Connector::RustlsHttp(tls, name) = connector else {
+        return Err("not an HTTP client".to_owned());
+    };
+    let budget = measure::STEP_TIMEOUT * 3;
+    let run = async {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let mut stream = tls.connect(name.clone(), tcp).await?;
+        super::nginx::small_request(&mut stream, false).await?;
+        let before = super::nginx::process_cpu(pid);
+        let start = Instant::now();
+        let moved = match direction {
+            Direction::ServerWrites => super::nginx::download(&mut stream, bytes).await?,
+            Direction::ServerReads => super::nginx::upload(&mut stream, bytes).await?,
+        };
+        let elapsed = start.elapsed();
+        let after = super::nginx::process_cpu(pid);
+        Ok::<_, std::io::Error>((moved, elapsed, before, after))
+    };
+    let (moved, elapsed, before, after) = tokio::time::timeout(budget, run)
+        .await
+        .map_err(|_| format!("transfer of {bytes} bytes took over {budget:?}"))?
+        .map_err(|err| format!("transfer of {bytes} bytes failed: {err}"))?;
+    let moved = moved as f64;
+    Ok(measure::BulkSample {
+        per_s: moved / elapsed.as_secs_f64().max(1e-9),
+        per_cpu_s: match (before, after) {
+            (Some(before), Some(after)) if after > before => {
+                Some(moved / (after - before).as_secs_f64())
+            }
+            _ => None,
+        },
     })
 }
 
@@ -896,7 +1557,7 @@ fn tcp_spec() -> ClientSpec {
 
 fn side_index(role: Role) -> usize {
     match role {
-        Role::Ours => 0,
+        Role::Ours | Role::Listener => 0,
         Role::Raw => 1,
     }
 }
@@ -979,9 +1640,15 @@ mod tests {
                 .iter()
                 .filter(|job| job.label().starts_with(backend.name()))
                 .count();
-            // rustls: 4 full + 2 resumed + latency + 6 bulk + 2 records + memory = 16;
-            // native-tls (TLS 1.2 only): 2 + 1 + 1 + 6 + 2 + 1 = 13.
-            let expected = if backend.capabilities().tls13 { 16 } else { 13 };
+            // rustls: 4 full + 2 resumed + latency + 6 bulk + 2 records + 2 + 2 listener
+            // + 4 in-memory handshakes (+ 2 + 2 against nginx, quick) + memory = 24 (28);
+            // native-tls (TLS 1.2 only): 2 + 1 + 1 + 6 + 2 + 1 + 2 + 1 = 16.
+            let nginx = if options.nginx.is_some() { 4 } else { 0 };
+            let expected = if backend.capabilities().tls13 {
+                24 + nginx
+            } else {
+                16
+            };
             assert_eq!(count, expected, "{backend}");
         }
         assert!(matches!(jobs.last(), Some(Job::TcpMemory)));

@@ -29,6 +29,9 @@ pub enum Role {
     Ours,
     /// The same TLS library used directly (tokio-rustls, tokio-native-tls).
     Raw,
+    /// Through the [`tls_policy::listener::Listener`] that `tls-policy serve` runs (admission,
+    /// first-record wait, handshake slots, per-channel metrics), with default limits.
+    Listener,
 }
 
 impl Role {
@@ -37,6 +40,7 @@ impl Role {
         match self {
             Role::Ours => "ours",
             Role::Raw => "raw",
+            Role::Listener => "serve listener",
         }
     }
 }
@@ -45,6 +49,8 @@ impl Role {
 #[derive(Clone)]
 pub(crate) enum Engine {
     Ours(Acceptor),
+    /// Our acceptor behind the `serve` listener.
+    Listener(Acceptor),
     #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
     RawRustls(tls_policy_rustls::tokio_rustls::TlsAcceptor),
     #[cfg(feature = "native-tls")]
@@ -81,6 +87,13 @@ impl Engine {
                 Ok(Engine::Ours(acceptor))
             }
             Role::Raw => raw(backend, identity, versions),
+            Role::Listener => {
+                let policy = identity.policy(versions);
+                let acceptor = backend
+                    .server(&policy, &ServerOptions::default())
+                    .map_err(|err| BenchError::new(format!("{backend}: {err}")))?;
+                Ok(Engine::Listener(acceptor))
+            }
         }
     }
 }
@@ -136,6 +149,51 @@ fn raw_rustls(
     identity: &Identity,
     versions: &[TlsVersion],
 ) -> Result<Engine, tls_policy_rustls::rustls::Error> {
+    let config = raw_rustls_config(provider, ticketer, identity, versions)?;
+    Ok(Engine::RawRustls(
+        tls_policy_rustls::tokio_rustls::TlsAcceptor::from(config),
+    ))
+}
+
+/// The raw baseline's rustls server configuration for `backend` (a rustls backend).
+#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+pub(crate) fn raw_rustls_server_config(
+    backend: Backend,
+    identity: &Identity,
+) -> Result<Arc<tls_policy_rustls::rustls::ServerConfig>, BenchError> {
+    let versions = Engine::versions(backend);
+    let result = match backend {
+        #[cfg(feature = "rustls-aws-lc-rs")]
+        Backend::RustlsAwsLcRs => raw_rustls_config(
+            tls_policy_rustls::rustls::crypto::aws_lc_rs::default_provider(),
+            tls_policy_rustls::rustls::crypto::aws_lc_rs::Ticketer::new,
+            identity,
+            versions,
+        ),
+        #[cfg(feature = "rustls-ring")]
+        Backend::RustlsRing => raw_rustls_config(
+            tls_policy_rustls::rustls::crypto::ring::default_provider(),
+            tls_policy_rustls::rustls::crypto::ring::Ticketer::new,
+            identity,
+            versions,
+        ),
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(BenchError::new(format!(
+                "{backend} is not a rustls backend"
+            )))
+        }
+    };
+    result.map_err(|err| BenchError::new(format!("raw rustls on {backend}: {err}")))
+}
+
+#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+fn raw_rustls_config(
+    provider: tls_policy_rustls::rustls::crypto::CryptoProvider,
+    ticketer: MakeTicketer,
+    identity: &Identity,
+    versions: &[TlsVersion],
+) -> Result<Arc<tls_policy_rustls::rustls::ServerConfig>, tls_policy_rustls::rustls::Error> {
     use rustls_pki_types::PrivateKeyDer;
     use tls_policy_rustls::rustls::{self, ServerConfig};
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = versions
@@ -153,9 +211,7 @@ fn raw_rustls(
             PrivateKeyDer::Pkcs8(identity.key.clone_key()),
         )?;
     config.ticketer = ticketer()?;
-    Ok(Engine::RawRustls(
-        tls_policy_rustls::tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-    ))
+    Ok(Arc::new(config))
 }
 
 /// tokio-native-tls as its README sets it up, TLS 1.2 as the native-tls backend serves.
@@ -285,7 +341,13 @@ impl Listening {
         };
         let task = handle.spawn(async move {
             match TcpListener::from_std(listener) {
-                Ok(listener) => accept_loop(listener, engine, session).await,
+                Ok(listener) => {
+                    if let Engine::Listener(acceptor) = engine {
+                        serve_listener(listener, acceptor, session).await;
+                    } else {
+                        accept_loop(listener, engine, session).await;
+                    }
+                }
                 Err(err) => eprintln!("bench server {addr}: cannot register the listener: {err}"),
             }
         });
@@ -322,6 +384,19 @@ impl Drop for Listening {
     }
 }
 
+/// The `serve` listener path: [`tls_policy::listener::Listener::serve`] with a TLS-required
+/// channel and default limits, calling the same session service.
+async fn serve_listener(listener: TcpListener, acceptor: Acceptor, session: Session) {
+    use tls_policy::listener::{Listener, ListenerConfig, TlsMode};
+    let config = ListenerConfig::new("bench", TlsMode::Required(acceptor));
+    match Listener::from_tcp(listener, config) {
+        Ok(listener) => {
+            listener.serve(session, std::future::pending::<()>()).await;
+        }
+        Err(err) => eprintln!("bench serve listener: {err}"),
+    }
+}
+
 async fn accept_loop(listener: TcpListener, engine: Engine, session: Session) {
     // Ours: a tower service behind TlsLayer, the way an application serves.
     let mut ours = match &engine {
@@ -354,10 +429,12 @@ async fn accept_loop(listener: TcpListener, engine: Engine, session: Session) {
             }
             #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
             Engine::RawRustls(acceptor) => {
-                let accept = acceptor.accept(tcp);
+                // As a user writes it: the accept future is built inside the connection's task
+                // (built outside and moved in, its state would travel in the task too).
+                let acceptor = acceptor.clone();
                 let session = session.clone();
                 tokio::spawn(async move {
-                    if let Ok(tls) = accept.await {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
                         let _ = session.serve(tls).await;
                     }
                 });
@@ -372,6 +449,7 @@ async fn accept_loop(listener: TcpListener, engine: Engine, session: Session) {
                     }
                 });
             }
+            Engine::Listener(_) => {}
             Engine::Tcp => {
                 let session = session.clone();
                 tokio::spawn(async move {

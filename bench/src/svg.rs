@@ -1,4 +1,4 @@
-//! The comparison chart: one horizontal bar per ours/raw ratio, diverging from 1.0, as hand-written SVG.
+//! The comparison chart: one horizontal bar per ours/raw ratio, diverging from 1.0, then the absolute figures, as hand-written SVG.
 
 use std::fmt::Write as _;
 
@@ -109,7 +109,8 @@ pub fn render(report: &Report) -> String {
         }
     }
     let bottom = y + 8.0;
-    let height = bottom + 40.0;
+    let figures = absolute(report, bottom + 44.0);
+    let height = figures.1 + 16.0;
 
     let mut axis = String::new();
     for tick in [0.80, 0.85, 0.90, 0.95, 1.00, 1.05, 1.10, 1.15, 1.20] {
@@ -150,17 +151,90 @@ pub fn render(report: &Report) -> String {
 .worse {{ fill: #f9a825; }}
 .missed {{ fill: #c62828; }}
 .none {{ fill: #999; }}
+.ours {{ fill: #1565c0; }}
+.raw {{ fill: #90caf9; }}
+.nginx {{ fill: #2e7d32; }}
+.tcp {{ fill: #9e9e9e; }}
 </style>
 <rect width="100%" height="100%" fill="white"/>
 <text x="8" y="20" class="title">{}</text>
 <text x="8" y="36" class="sub">{}</text>
 {axis}{body}<text x="8" y="{:.1}" class="sub">green: ours at least as good as raw; amber: worse, within target; red: misses its target. Axis clipped to {MIN:.2}–{MAX:.2}.</text>
-</svg>
+{}</svg>
 "#,
         escape(&title),
         escape(&report.machine.summary()),
-        height - 8.0,
+        bottom + 28.0,
+        figures.0,
     )
+}
+
+/// The absolute figures (handshakes and MB per server CPU-second, KiB per idle connection):
+/// per figure, one bar per backend (ours, raw), nginx and plain TCP, scaled to the figure's
+/// largest value. Returns the SVG and the bottom edge.
+fn absolute(report: &Report, top: f64) -> (String, f64) {
+    const BAR: f64 = 12.0;
+    let plot_left = LABEL_WIDTH;
+    let plot_width = WIDTH - LABEL_WIDTH - VALUE_WIDTH - 60.0;
+    let mut out = String::new();
+    let mut y = top;
+    let _ = writeln!(
+        out,
+        r#"<text x="8" y="{:.1}" class="title">Absolute figures: per second of server CPU (KiB per idle connection)</text>"#,
+        y + 12.0
+    );
+    y += 24.0;
+    for row in &report.figures.rows {
+        let max = row.values.iter().flatten().copied().fold(0.0f64, f64::max);
+        let _ = writeln!(
+            out,
+            r#"<text x="8" y="{:.1}" class="group">{} ({}{})</text>"#,
+            y + 12.0,
+            escape(&row.label),
+            escape(&row.unit),
+            if row.higher_is_better {
+                ""
+            } else {
+                ", lower is better"
+            }
+        );
+        y += BAR + 6.0;
+        for (column, value) in report.figures.columns.iter().zip(&row.values) {
+            let Some(value) = value else { continue };
+            let class = if column == "nginx" {
+                "nginx"
+            } else if column == "plain TCP" {
+                "tcp"
+            } else if column.ends_with(" raw") {
+                "raw"
+            } else {
+                "ours"
+            };
+            let width = if max > 0.0 {
+                (value / max * plot_width).max(1.0)
+            } else {
+                1.0
+            };
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" class="label" text-anchor="end">{}</text><rect x="{plot_left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" class="{class}"><title>{}: {} {}</title></rect><text x="{:.1}" y="{:.1}" class="value">{}</text>"#,
+                plot_left - 8.0,
+                y + 10.0,
+                escape(column),
+                y + 1.0,
+                BAR - 2.0,
+                escape(column),
+                value,
+                escape(&row.unit),
+                plot_left + width + 6.0,
+                y + 10.0,
+                super::report::number(*value),
+            );
+            y += BAR;
+        }
+        y += 6.0;
+    }
+    (out, y)
 }
 
 /// Escapes text for SVG element content and attribute values.

@@ -1,5 +1,8 @@
 //! `tls-policy bench --quick --json FILE` runs to the end and writes comparisons for every compiled-in backend.
 
+mod support;
+use support::tools::tool;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -8,6 +11,8 @@ const LIMIT: Duration = Duration::from_secs(600);
 
 #[test]
 fn quick_bench_writes_every_backends_comparisons() {
+    // nginx is the outside reference: missing, it fails the test unless the skip variable is set.
+    let nginx = tool("nginx");
     let dir = tempfile::tempdir().expect("tempdir");
     let json_path = dir.path().join("bench.json");
     let svg_path = dir.path().join("bench.svg");
@@ -90,7 +95,58 @@ fn quick_bench_writes_every_backends_comparisons() {
         }
     }
     assert!(json["machine"]["crypto_paths"].is_array());
-    assert!(json["targets"].as_array().is_some_and(|t| t.len() == 4));
+    assert!(json["machine"]["kernel"].is_string());
+    assert!(json["machine"]["libraries"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|lib| lib["name"] == "rustls")));
+    assert!(json["targets"].as_array().is_some_and(|t| t.len() == 5));
+    // The limit terms and the shares of them, and the serve listener path.
+    let terms = json["limit_terms"].as_array().expect("limit_terms");
+    let rustls: Vec<_> = tls_policy::Backend::compiled()
+        .iter()
+        .filter(|b| b.name().starts_with("rustls"))
+        .collect();
+    if !rustls.is_empty() {
+        for prefix in ["aead_", "in_memory_handshake_"] {
+            assert!(
+                terms
+                    .iter()
+                    .any(|t| t["metric"].as_str().is_some_and(|m| m.starts_with(prefix))),
+                "no {prefix}* limit term"
+            );
+        }
+        let shares = json["shares"].as_array().expect("shares");
+        assert!(
+            shares.iter().any(
+                |s| s["metric"].as_str().is_some_and(|m| m.starts_with("bulk_"))
+                    && s["ours"].as_f64().is_some_and(|v| v > 0.0)
+            ),
+            "no bulk share"
+        );
+    }
+    assert!(
+        comparisons.iter().any(|c| c["metric"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("listener_"))),
+        "no serve listener comparison"
+    );
+    assert!(json["settings"]["observability"]
+        .as_str()
+        .is_some_and(|o| o.contains("Prometheus") && o.contains("tracing")));
+    // nginx rows for every rustls backend, or a report that says they were skipped.
+    let reference = json["reference"].as_str().unwrap_or_default();
+    if nginx {
+        assert!(reference.starts_with("nginx "), "{reference}");
+        for backend in &rustls {
+            for prefix in ["nginx_handshake_full_", "nginx_bulk_"] {
+                assert!(
+                    comparisons.iter().any(|c| c["backend"] == backend.name()
+                        && c["metric"].as_str().is_some_and(|m| m.starts_with(prefix))),
+                    "{backend}: no {prefix}* comparison"
+                );
+            }
+        }
+    }
 
     let svg = std::fs::read_to_string(&svg_path).expect("read the SVG");
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

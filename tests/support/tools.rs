@@ -15,6 +15,7 @@ pub fn tool(program: &str) -> bool {
         "openssl" => "version",
         // haproxy's `--version` exits 1; `-v` prints the version and exits 0.
         "haproxy" => "-v",
+        "nginx" => "-v",
         _ => "--version",
     };
     let found = Command::new(program)
