@@ -9,12 +9,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::stapling::StaplingResolver;
+
 /// A compiled policy: the rustls server config shared by every handshake. Cheap to clone.
 #[derive(Clone)]
 pub struct RustlsAcceptor {
     inner: TlsAcceptor,
     config: Arc<ServerConfig>,
     backend: &'static str,
+    stapling: Option<Arc<StaplingResolver>>,
 }
 
 impl RustlsAcceptor {
@@ -24,7 +27,20 @@ impl RustlsAcceptor {
             inner: TlsAcceptor::from(config.clone()),
             config,
             backend,
+            stapling: None,
         }
+    }
+
+    /// The same acceptor, its certificate served by `stapling` when given.
+    pub(crate) fn with_stapling(mut self, stapling: Option<Arc<StaplingResolver>>) -> Self {
+        self.stapling = stapling;
+        self
+    }
+
+    /// The resolver whose OCSP staple this acceptor serves, when compiled with
+    /// `ServerOptions::ocsp_stapling`; the staple is set there, never on the handshake path.
+    pub fn stapling(&self) -> Option<&Arc<StaplingResolver>> {
+        self.stapling.as_ref()
     }
 
     /// The rustls server config this acceptor runs handshakes with.
@@ -43,6 +59,7 @@ impl std::fmt::Debug for RustlsAcceptor {
         f.debug_struct("RustlsAcceptor")
             .field("backend", &self.backend)
             .field("alpn_protocols", &self.config.alpn_protocols)
+            .field("ocsp_stapling", &self.stapling.is_some())
             .finish_non_exhaustive()
     }
 }
