@@ -98,7 +98,7 @@ impl TlsChannels {
                 },
             );
         }
-        let staplers = Arc::new(Staplers::default());
+        let staplers = Arc::new(Staplers::new());
         for (policy, loaded) in &loaded {
             let acceptors = stapling_acceptors(policy, settings, &options, &channels);
             if !acceptors.is_empty() {

@@ -22,8 +22,11 @@ use crate::Acceptor;
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The staplers of one `TlsChannels`, by policy; dropping it stops them all.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Staplers {
+    /// The runtime the channels were loaded in: reloads come from other threads (the file
+    /// watcher's), and their restarted staplers run there too.
+    runtime: Option<tokio::runtime::Handle>,
     running: Mutex<BTreeMap<String, Running>>,
 }
 
@@ -47,6 +50,14 @@ impl Drop for Staplers {
 }
 
 impl Staplers {
+    /// No stapler yet; they will run on the current tokio runtime, if any.
+    pub(crate) fn new() -> Staplers {
+        Staplers {
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            running: Mutex::default(),
+        }
+    }
+
     /// Starts (or, with a new certificate, restarts) the stapler of `policy`, whose staple goes
     /// to every one of `acceptors` (the policy's stapling channels). With the certificate it
     /// already staples for, the running stapler carries on. Without an OCSP responder URL in
@@ -89,7 +100,11 @@ impl Staplers {
                  no OCSP request can be made nor a response validated",
             );
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = self
+            .runtime
+            .clone()
+            .or_else(|| tokio::runtime::Handle::try_current().ok())
+        else {
             return warn(
                 "the channels were loaded outside a tokio runtime, so the background stapler \
                  cannot run",

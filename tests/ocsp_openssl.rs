@@ -625,9 +625,10 @@ async fn a_reload_with_a_new_certificate_staples_for_the_new_one() {
 
         let url = format!("http://127.0.0.1:{}/", home.port);
         let second_leaf = issue_leaf(&home.pki, home.dir.path(), "leaf", 0x8765_4321, Some(&url));
+        // From a thread outside the runtime, as the file watcher reloads.
         let reloading = channels.clone();
-        tokio::task::spawn_blocking(move || reloading.reload())
-            .await
+        std::thread::spawn(move || reloading.reload())
+            .join()
             .unwrap()
             .expect("reload");
         let staple = staple_until(&channels, STEP, |s| {
