@@ -44,6 +44,13 @@ fn pki(dir: &Path) -> Pki {
 /// `pki`, the leaf naming `url` as its OCSP responder; the leaf's certificate and key are
 /// written as `leaf.pem` and `leaf.key` in `dir` too.
 fn pki_with_responder(dir: &Path, url: Option<&str>) -> Pki {
+    let mut pki = ca(dir);
+    pki.leaf = issue_leaf(&pki, dir, "leaf", 0x1234_5678, url);
+    pki
+}
+
+/// The CA alone (no leaf yet), its certificate and key written as PEM in `dir`.
+fn ca(dir: &Path) -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params
@@ -53,14 +60,12 @@ fn pki_with_responder(dir: &Path, url: Option<&str>) -> Pki {
     let ca = ca_params.self_signed(&ca_key).unwrap();
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
     std::fs::write(dir.join("ca.key"), ca_key.serialize_pem()).unwrap();
-    let mut pki = Pki {
+    Pki {
         ca: ca.der().to_vec(),
         leaf: Vec::new(),
         ca_params,
         ca_key,
-    };
-    pki.leaf = issue_leaf(&pki, dir, "leaf", 0x1234_5678, url);
-    pki
+    }
 }
 
 /// A leaf for `localhost` with `serial`, issued by the CA, naming `url` as its OCSP responder;
@@ -361,7 +366,7 @@ fn stapling_backends() -> Vec<Backend> {
 
 /// A home whose policy `p` serves `leaf.pem`/`leaf.key` (issuer found in `trusted/`), bound to
 /// `bolt` with `dbms.connector.bolt.ocsp_stapling_enabled=true`, its leaf naming a responder on
-/// a free loopback port (not started).
+/// loopback `port`.
 struct Stapled {
     dir: tempfile::TempDir,
     port: u16,
@@ -370,6 +375,7 @@ struct Stapled {
 }
 
 impl Stapled {
+    /// The responder's port is a free one, nothing listening there (yet).
     fn new(with_url: bool) -> Stapled {
         Self::named(with_url, "p")
     }
@@ -377,9 +383,34 @@ impl Stapled {
     /// With the policy called `policy`.
     fn named(with_url: bool, policy: &str) -> Stapled {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let pki = ca(dir.path());
+        Self::finish(dir, pki, free_port(), with_url, policy)
+    }
+
+    /// With `openssl ocsp` answering from `lines` (with `extra` arguments) already listening,
+    /// on the port it took (`-port 0`: no race for a free port), which the leaf then names.
+    fn serving(lines: &[&str], extra: &[&str]) -> (Stapled, Responder) {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = ca(dir.path());
+        let (responder, port) = start_responder(dir.path(), lines, 0, extra);
+        (Self::finish(dir, pki, port, true, "p"), responder)
+    }
+
+    fn finish(
+        dir: tempfile::TempDir,
+        mut pki: Pki,
+        port: u16,
+        with_url: bool,
+        policy: &str,
+    ) -> Stapled {
         let url = format!("http://127.0.0.1:{port}/");
-        let pki = pki_with_responder(dir.path(), with_url.then_some(url.as_str()));
+        pki.leaf = issue_leaf(
+            &pki,
+            dir.path(),
+            "leaf",
+            0x1234_5678,
+            with_url.then_some(url.as_str()),
+        );
         std::fs::create_dir(dir.path().join("trusted")).unwrap();
         std::fs::create_dir(dir.path().join("revoked")).unwrap();
         std::fs::copy(dir.path().join("ca.pem"), dir.path().join("trusted/ca.pem")).unwrap();
@@ -409,37 +440,55 @@ impl Stapled {
         Settings::from_file(&self.config, Some(self.dir.path())).unwrap()
     }
 
-    /// `openssl ocsp` answering from an index of `lines`, with `extra` arguments.
+    /// `openssl ocsp` answering from `lines` on this home's port, with `extra` arguments.
     fn responder(&self, lines: &[&str], extra: &[&str]) -> Responder {
-        let mut index = lines.join("\n");
-        index.push('\n');
-        std::fs::write(self.dir.path().join("index.txt"), index).unwrap();
-        Responder(
-            Command::new("openssl")
-                .current_dir(self.dir.path())
-                .args(["ocsp", "-index", "index.txt", "-CA", "ca.pem"])
-                .args(["-rsigner", "ca.pem", "-rkey", "ca.key"])
-                .args(["-port", &self.port.to_string()])
-                .args(extra)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("start openssl ocsp"),
-        )
+        start_responder(self.dir.path(), lines, self.port, extra).0
     }
+}
 
-    /// Waits (bounded) until the responder answers a request for the leaf.
-    async fn wait_listening(&self) {
-        let url = format!("http://127.0.0.1:{}/", self.port);
-        let request = request_der(&self.pki.leaf, &self.pki.ca).unwrap();
-        let deadline = std::time::Instant::now() + STEP;
-        while std::time::Instant::now() < deadline {
-            if fetch(&url, &request, Duration::from_secs(2)).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+/// Starts `openssl ocsp` in `dir` (CA files there) answering from an index of `lines` on
+/// `port` (0: one the kernel picks), and waits (bounded) until it listens: its port.
+fn start_responder(dir: &Path, lines: &[&str], port: u16, extra: &[&str]) -> (Responder, u16) {
+    let mut index = lines.join("\n");
+    index.push('\n');
+    std::fs::write(dir.join("index.txt"), index).unwrap();
+    let (out, log) = (dir.join("responder.out"), dir.join("responder.log"));
+    let mut responder = Responder(
+        Command::new("openssl")
+            .current_dir(dir)
+            .args(["ocsp", "-index", "index.txt", "-CA", "ca.pem"])
+            .args(["-rsigner", "ca.pem", "-rkey", "ca.key"])
+            .args(["-port", &port.to_string()])
+            .args(extra)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start openssl ocsp"),
+    );
+    // Listening, it prints `ACCEPT [::]:<port> PID=<pid>` on stdout, then `waiting for OCSP
+    // client connections...` on stderr.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let accept = std::fs::read_to_string(&out).unwrap_or_default();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let listening = accept.lines().find_map(|line| {
+            let address = line.strip_prefix("ACCEPT ")?.split_whitespace().next()?;
+            address.rsplit(':').next()?.parse::<u16>().ok()
+        });
+        let waiting = text.contains("waiting for OCSP client connections");
+        match listening {
+            Some(port) => return (responder, port),
+            None if port != 0 && waiting => return (responder, port),
+            None => {}
         }
-        panic!("openssl ocsp never answered on port {}", self.port);
+        if let Some(status) = responder.0.try_wait().unwrap() {
+            panic!("openssl ocsp exited ({status}) before listening: {text}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "openssl ocsp not listening within 30 s: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -497,9 +546,7 @@ async fn a_good_status_is_stapled_and_seen_by_s_client() {
         return;
     }
     for backend in stapling_backends() {
-        let home = Stapled::new(true);
-        let _responder = home.responder(&[GOOD], &["-ndays", "1"]);
-        home.wait_listening().await;
+        let (home, _responder) = Stapled::serving(&[GOOD], &["-ndays", "1"]);
         let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
         let staple = staple_until(&channels, STEP, Option::is_some)
             .await
@@ -518,11 +565,10 @@ async fn a_revoked_status_is_not_stapled() {
         return;
     }
     for backend in stapling_backends() {
-        let home = Stapled::new(true);
         // One answer, then the responder exits: once it has, the stapler has had its answer.
-        let mut responder = home.responder(&[REVOKED], &["-ndays", "1", "-nrequest", "1"]);
+        let (home, mut responder) =
+            Stapled::serving(&[REVOKED], &["-ndays", "1", "-nrequest", "1"]);
         let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
-        // The first fetch may come before the responder listens: the retry is 10 s later.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while responder.0.try_wait().unwrap().is_none() {
             assert!(
@@ -558,9 +604,10 @@ async fn a_responder_down_at_start_serves_without_then_with_a_staple() {
             says_none(&output),
             "{backend}: serving, no staple: {output}"
         );
-        // Up now: the stapler's retry (10 s after the first failure) gets it.
+        // Up now: the stapler's retry (10 s after the first failure, else 20 s after that)
+        // gets it.
         let _responder = home.responder(&[GOOD], &["-ndays", "1"]);
-        staple_until(&channels, Duration::from_secs(30), Option::is_some).await;
+        staple_until(&channels, Duration::from_secs(45), Option::is_some).await;
         let output = s_client_status(&server).await;
         assert!(says_good(&output), "{backend}: {output}");
     }
@@ -575,10 +622,8 @@ async fn a_short_lived_response_is_refreshed_before_it_expires() {
     let mut runs = Vec::new();
     for backend in stapling_backends() {
         runs.push(tokio::spawn(async move {
-            let home = Stapled::new(true);
             // nextUpdate one minute after thisUpdate: refreshed at half, 30 s in.
-            let _responder = home.responder(&[GOOD], &["-nmin", "1"]);
-            home.wait_listening().await;
+            let (home, _responder) = Stapled::serving(&[GOOD], &["-nmin", "1"]);
             let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
             let first = staple_until(&channels, STEP, Option::is_some)
                 .await
@@ -614,9 +659,7 @@ async fn a_reload_with_a_new_certificate_staples_for_the_new_one() {
         return;
     }
     for backend in stapling_backends() {
-        let home = Stapled::new(true);
-        let _responder = home.responder(&[GOOD, GOOD_SECOND], &["-ndays", "1"]);
-        home.wait_listening().await;
+        let (home, _responder) = Stapled::serving(&[GOOD, GOOD_SECOND], &["-ndays", "1"]);
         let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
         let first = staple_until(&channels, STEP, Option::is_some)
             .await
@@ -809,7 +852,7 @@ async fn metrics_give_the_response_age_the_time_to_next_update_and_failures_by_r
     })
     .await;
     let _responder = home.responder(&[GOOD], &["-ndays", "1"]);
-    staple_until(&channels, Duration::from_secs(30), Option::is_some).await;
+    staple_until(&channels, Duration::from_secs(45), Option::is_some).await;
     // A day ahead (give or take the seconds of the test), and a few seconds old.
     let day = 86_400.0;
     metric_until(NEXT_UPDATE, "metrics_p", None, STEP, |s| {
@@ -858,9 +901,9 @@ async fn the_last_good_response_is_kept_while_refreshes_fail_and_dropped_when_it
     let mut runs = Vec::new();
     for backend in stapling_backends() {
         runs.push(tokio::spawn(async move {
-            let home = Stapled::new(true);
             // One answer valid for a minute, then the responder is gone.
-            let mut responder = home.responder(&[GOOD], &["-nmin", "1", "-nrequest", "1"]);
+            let (home, mut responder) =
+                Stapled::serving(&[GOOD], &["-nmin", "1", "-nrequest", "1"]);
             let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
             let first = staple_until(&channels, Duration::from_secs(30), Option::is_some)
                 .await
