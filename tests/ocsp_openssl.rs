@@ -870,12 +870,13 @@ async fn the_stapler_stops_when_the_channels_are_dropped() {
     let Some(backend) = stapling_backends().first().copied() else {
         return;
     };
-    let home = Stapled::new(true);
     // A responder that takes the connection and answers nothing useful: the fetch fails and
     // the stapler retries 10 s later (MIN_BACKOFF), unless it was stopped.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", home.port))
-        .await
-        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ca(dir.path());
+    let home = Stapled::finish(dir, pki, port, true, "p");
     let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
     let (first, _) = tokio::time::timeout(STEP, listener.accept())
         .await
