@@ -440,15 +440,26 @@ impl Stapled {
         Settings::from_file(&self.config, Some(self.dir.path())).unwrap()
     }
 
-    /// `openssl ocsp` answering from `lines` on this home's port, with `extra` arguments.
-    fn responder(&self, lines: &[&str], extra: &[&str]) -> Responder {
-        start_responder(self.dir.path(), lines, self.port, extra).0
+    /// `openssl ocsp` answering from `lines` on this home's port, with `extra` arguments;
+    /// `None` when it could not listen there (the port taken meanwhile: the caller starts over).
+    fn responder(&self, lines: &[&str], extra: &[&str]) -> Option<Responder> {
+        try_start_responder(self.dir.path(), lines, self.port, extra).map(|(r, _)| r)
     }
 }
 
 /// Starts `openssl ocsp` in `dir` (CA files there) answering from an index of `lines` on
 /// `port` (0: one the kernel picks), and waits (bounded) until it listens: its port.
 fn start_responder(dir: &Path, lines: &[&str], port: u16, extra: &[&str]) -> (Responder, u16) {
+    try_start_responder(dir, lines, port, extra).expect("openssl ocsp listens on a port it picks")
+}
+
+/// [`start_responder`]; `None` when it exits before listening (its port was taken).
+fn try_start_responder(
+    dir: &Path,
+    lines: &[&str],
+    port: u16,
+    extra: &[&str],
+) -> Option<(Responder, u16)> {
     let mut index = lines.join("\n");
     index.push('\n');
     std::fs::write(dir.join("index.txt"), index).unwrap();
@@ -477,12 +488,13 @@ fn start_responder(dir: &Path, lines: &[&str], port: u16, extra: &[&str]) -> (Re
         });
         let waiting = text.contains("waiting for OCSP client connections");
         match listening {
-            Some(port) => return (responder, port),
-            None if port != 0 && waiting => return (responder, port),
+            Some(port) => return Some((responder, port)),
+            None if port != 0 && waiting => return Some((responder, port)),
             None => {}
         }
         if let Some(status) = responder.0.try_wait().unwrap() {
-            panic!("openssl ocsp exited ({status}) before listening: {text}");
+            eprintln!("openssl ocsp exited ({status}) before listening on {port}: {text}");
+            return None;
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -596,20 +608,28 @@ async fn a_responder_down_at_start_serves_without_then_with_a_staple() {
         return;
     }
     for backend in stapling_backends() {
-        let home = Stapled::new(true);
-        let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
-        let server = Server::start(channels.channel("bolt").unwrap().acceptor.clone()).await;
-        let output = s_client_status(&server).await;
-        assert!(
-            says_none(&output),
-            "{backend}: serving, no staple: {output}"
-        );
-        // Up now: the stapler's retry (10 s after the first failure, else 20 s after that)
-        // gets it.
-        let _responder = home.responder(&[GOOD], &["-ndays", "1"]);
-        staple_until(&channels, Duration::from_secs(45), Option::is_some).await;
-        let output = s_client_status(&server).await;
-        assert!(says_good(&output), "{backend}: {output}");
+        // The responder starts later on the port the leaf names: should something else take
+        // it meanwhile, start over with another.
+        for attempt in 1.. {
+            let home = Stapled::new(true);
+            let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
+            let server = Server::start(channels.channel("bolt").unwrap().acceptor.clone()).await;
+            let output = s_client_status(&server).await;
+            assert!(
+                says_none(&output),
+                "{backend}: serving, no staple: {output}"
+            );
+            // Up now: the stapler's retry (10 s after the first failure, else 20 s after that)
+            // gets it.
+            let Some(_responder) = home.responder(&[GOOD], &["-ndays", "1"]) else {
+                assert!(attempt < 5, "the responder's port was taken 5 times");
+                continue;
+            };
+            staple_until(&channels, Duration::from_secs(45), Option::is_some).await;
+            let output = s_client_status(&server).await;
+            assert!(says_good(&output), "{backend}: {output}");
+            break;
+        }
     }
 }
 
@@ -844,25 +864,31 @@ async fn metrics_give_the_response_age_the_time_to_next_update_and_failures_by_r
     let Some(backend) = stapling_backends().first().copied() else {
         return;
     };
-    let home = Stapled::named(true, "metrics_p");
-    let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
-    // Nothing listens yet: a failed connection.
-    metric_until(FETCH_FAILURES, "metrics_p", Some("connect"), STEP, |n| {
-        n >= 1.0
-    })
-    .await;
-    let _responder = home.responder(&[GOOD], &["-ndays", "1"]);
-    staple_until(&channels, Duration::from_secs(45), Option::is_some).await;
-    // A day ahead (give or take the seconds of the test), and a few seconds old.
-    let day = 86_400.0;
-    metric_until(NEXT_UPDATE, "metrics_p", None, STEP, |s| {
-        s > day - 120.0 && s <= day
-    })
-    .await;
-    metric_until(RESPONSE_AGE, "metrics_p", None, STEP, |s| {
-        (0.0..120.0).contains(&s)
-    })
-    .await;
+    for attempt in 1.. {
+        let home = Stapled::named(true, "metrics_p");
+        let channels = TlsChannels::load(&home.settings(), Some(backend)).unwrap();
+        // Nothing listens yet: a failed connection.
+        metric_until(FETCH_FAILURES, "metrics_p", Some("connect"), STEP, |n| {
+            n >= 1.0
+        })
+        .await;
+        let Some(_responder) = home.responder(&[GOOD], &["-ndays", "1"]) else {
+            assert!(attempt < 5, "the responder's port was taken 5 times");
+            continue;
+        };
+        staple_until(&channels, Duration::from_secs(45), Option::is_some).await;
+        // A day ahead (give or take the seconds of the test), and a few seconds old.
+        let day = 86_400.0;
+        metric_until(NEXT_UPDATE, "metrics_p", None, STEP, |s| {
+            s > day - 120.0 && s <= day
+        })
+        .await;
+        metric_until(RESPONSE_AGE, "metrics_p", None, STEP, |s| {
+            (0.0..120.0).contains(&s)
+        })
+        .await;
+        break;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
