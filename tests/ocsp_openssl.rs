@@ -384,7 +384,7 @@ impl Stapled {
     fn named(with_url: bool, policy: &str) -> Stapled {
         let dir = tempfile::tempdir().unwrap();
         let pki = ca(dir.path());
-        Self::finish(dir, pki, free_port(), with_url, policy)
+        Self::finish(dir, pki, port_for_later(), with_url, policy)
     }
 
     /// With `openssl ocsp` answering from `lines` (with `extra` arguments) already listening,
@@ -445,6 +445,32 @@ impl Stapled {
     fn responder(&self, lines: &[&str], extra: &[&str]) -> Option<Responder> {
         try_start_responder(self.dir.path(), lines, self.port, extra).map(|(r, _)| r)
     }
+}
+
+/// A free loopback port below the kernel's ephemeral range, for a responder started later: a
+/// port from the range, released, is soon someone's outgoing connection's on a busy machine
+/// (it was, under another suite's connection flood), while below it only an explicit bind
+/// can take it.
+fn port_for_later() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .clamp(2048, 32768);
+    let floor = low / 2;
+    for _ in 0..1000 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let port = floor + (hasher.finish() % u64::from(low - floor)) as u16;
+        // openssl ocsp listens on [::] where there is IPv6.
+        let v6_free = std::net::TcpListener::bind(("::", port))
+            .map_or_else(|e| e.kind() != std::io::ErrorKind::AddrInUse, |_| true);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() && v6_free {
+            return port;
+        }
+    }
+    panic!("no free port in {floor}..{low}");
 }
 
 /// Starts `openssl ocsp` in `dir` (CA files there) answering from an index of `lines` on
