@@ -59,6 +59,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let settings = Settings::from_file(&config, None)?;
     let http = ServerOptions {
         alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        ..Default::default()
     };
     let channels = TlsChannels::load_with(&settings, Some(backend), |_| http.clone())?;
     let tls = channels.layer("https")?;

@@ -239,6 +239,33 @@ impl Acceptor {
         self.inner.store(fresh.inner.load_full());
     }
 
+    /// The OCSP response stapled now, if this acceptor staples (`ocsp_stapling_enabled`) and a
+    /// validated response is in service.
+    pub fn ocsp_staple(&self) -> Option<Vec<u8>> {
+        match &**self.inner.load() {
+            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+            AcceptorInner::Rustls(acceptor) => acceptor.stapling().and_then(|r| r.staple()),
+            #[cfg(feature = "native-tls")]
+            AcceptorInner::NativeTls(_) => None,
+        }
+    }
+
+    /// Staples `staple` (or none) to the certificate in service, if it is `end_entity` (DER);
+    /// whether it was applied. Called by the background stapler, never on a handshake.
+    pub(crate) fn set_ocsp_staple(&self, end_entity: &[u8], staple: Option<Vec<u8>>) -> bool {
+        match &**self.inner.load() {
+            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+            AcceptorInner::Rustls(acceptor) => acceptor
+                .stapling()
+                .is_some_and(|r| r.set_staple(end_entity, staple)),
+            #[cfg(feature = "native-tls")]
+            AcceptorInner::NativeTls(_) => {
+                let _ = (end_entity, staple);
+                false
+            }
+        }
+    }
+
     /// Runs the server side of a TLS handshake over `io`, with the policy's material current
     /// when the handshake starts.
     pub async fn accept<IO>(&self, io: IO) -> io::Result<TlsStream<IO>>

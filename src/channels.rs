@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use tls_policy_backend::ServerOptions;
 
-use crate::config::Settings;
+use crate::config::{Settings, StaplingSetting};
 use crate::layer::HandshakeLimits;
 use crate::load::{load_bound_policy, LoadedPolicy};
+use crate::ocsp::serve::Staplers;
 use crate::reload::ReloadState;
 use crate::{Acceptor, Backend, Error, TlsLayer};
 
@@ -44,6 +45,8 @@ pub struct TlsChannels {
     pub(crate) backend: Backend,
     pub(crate) channels: BTreeMap<String, ChannelTls>,
     pub(crate) reload: Arc<ReloadState>,
+    /// The OCSP staplers of the stapling policies; they stop when the last clone is dropped.
+    pub(crate) staplers: Arc<Staplers>,
 }
 
 impl TlsChannels {
@@ -79,7 +82,11 @@ impl TlsChannels {
                 // load_bound_policy logs the warnings.
                 Entry::Vacant(entry) => entry.insert(load_bound_policy(settings, policy_name)?),
             };
-            let channel_options = options_for(name);
+            let mut channel_options = options_for(name);
+            if let Some(stapling) = &channel.ocsp_stapling {
+                refuse_stapling_without_backend(backend, stapling)?;
+                channel_options.ocsp_stapling = true;
+            }
             let acceptor =
                 backend.server_with(&policy.policy, &channel_options, settings.record_cipher)?;
             options.insert(name.clone(), channel_options);
@@ -91,6 +98,13 @@ impl TlsChannels {
                     acceptor,
                 },
             );
+        }
+        let staplers = Arc::new(Staplers::new());
+        for (policy, loaded) in &loaded {
+            let acceptors = stapling_acceptors(policy, settings, &options, &channels);
+            if !acceptors.is_empty() {
+                staplers.start(settings, &loaded.policy, acceptors);
+            }
         }
         let serving = loaded
             .into_iter()
@@ -104,6 +118,7 @@ impl TlsChannels {
             backend,
             channels,
             reload,
+            staplers,
         })
     }
 
@@ -156,6 +171,47 @@ impl TlsChannels {
                 ),
             })
     }
+}
+
+/// The acceptors of `policy`'s channels compiled with OCSP stapling.
+pub(crate) fn stapling_acceptors(
+    policy: &str,
+    settings: &Settings,
+    options: &BTreeMap<String, ServerOptions>,
+    channels: &BTreeMap<String, ChannelTls>,
+) -> Vec<Acceptor> {
+    channels
+        .iter()
+        .filter(|(name, _)| {
+            settings
+                .channels
+                .get(*name)
+                .and_then(|c| c.policy.as_deref())
+                == Some(policy)
+                && options.get(*name).is_some_and(|o| o.ocsp_stapling)
+        })
+        .map(|(_, tls)| tls.acceptor.clone())
+        .collect()
+}
+
+/// `ocsp_stapling_enabled=true` on a backend that cannot staple: an error naming the line and
+/// the backends that can (never a channel silently without the staple asked for).
+pub(crate) fn refuse_stapling_without_backend(
+    backend: Backend,
+    stapling: &StaplingSetting,
+) -> Result<(), Error> {
+    if backend.capabilities().ocsp_stapling {
+        return Ok(());
+    }
+    Err(Error::Config {
+        source_location: stapling.source.clone(),
+        key: stapling.key.clone(),
+        message: format!(
+            "OCSP stapling cannot be served by the {backend} backend (it has no stapling API); \
+             the backends that can are rustls-aws-lc-rs and rustls-ring (choose one with \
+             dbms.ssl.backend or --backend), or set it to false"
+        ),
+    })
 }
 
 /// Picks the backend: the caller's choice, else `dbms.ssl.backend` (an error naming the key's

@@ -41,9 +41,9 @@
 //! - `integration::axum` (feature `axum`): `TlsListener`, `TlsConnectInfo`,
 //!   `DEFAULT_MAX_HANDSHAKES`; `integration::http` (feature `http`): `TlsInfoLayer`,
 //!   `AddTlsInfo`.
-//! - [`ocsp`]: the building blocks of OCSP stapling (the responder URL, the request, RFC 6960
-//!   validation, bounded fetching, the refresh schedule); not wired into serving yet, so
-//!   `ocsp_stapling_enabled=true` is still refused.
+//! - [`ocsp`]: OCSP stapling (the responder URL, the request, RFC 6960 validation, bounded
+//!   fetching, the background refresh); `TlsChannels` runs a stapler for each policy of a
+//!   channel with `ocsp_stapling_enabled=true` (rustls backends; native-tls refuses it).
 //! - `dev_pki` (feature `dev-pki`): a development and test PKI made with rcgen (root,
 //!   intermediate, server, clients, CRLs) — for demos and tests, never for production.
 //! - `cli` (feature `cli`): what the `tls-policy` command (package `tls-policy-cli`) runs:

@@ -1,8 +1,9 @@
 //! OCSP building blocks for stapling (issue 10, part 2): the certificate's responder URL, the
 //! request for its status, and the validation of a responder's answer against the issuer.
 //!
-//! **Not wired in yet**: `ocsp_stapling_enabled=true` is still refused by the configuration
-//! parser. These functions are what the background fetcher will use; they do no I/O.
+//! These functions do no I/O: [`fetch`] gets the answer, [`stapler`] keeps it fresh in the
+//! background, and `TlsChannels` starts a stapler for each policy bound to a channel with
+//! `ocsp_stapling_enabled=true` (rustls backends).
 //!
 //! [`validate_response`] accepts a response only when every RFC 6960 check passes:
 //! - the response status is `successful` and its type is `id-pkix-ocsp-basic`;
@@ -422,6 +423,8 @@ pub fn retry_after(failures: u32, now: SystemTime, keep_until: Option<SystemTime
 
 #[path = "ocsp_fetch.rs"]
 pub mod fetch;
+#[path = "ocsp_serve.rs"]
+pub(crate) mod serve;
 #[path = "ocsp_stapler.rs"]
 pub mod stapler;
 

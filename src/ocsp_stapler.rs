@@ -1,7 +1,8 @@
 //! The background task that keeps one certificate's staple fresh: fetch, validate, hand the
 //! response to a sink (the rustls backend's `StaplingResolver::set_staple`), sleep until half its
-//! validity, and on failure retry with backoff, keeping the last good response until it expires.
-//! Never on the handshake path. **Not wired in yet** (see the parent module).
+//! validity, and on failure retry with backoff, keeping the last good response until it expires
+//! (and not a moment longer: the expiry is watched while a fetch or a wait is under way). Never
+//! on the handshake path; `TlsChannels` starts one per stapling policy.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -13,6 +14,16 @@ use super::{
 
 /// Receives `(end-entity certificate DER, staple or None)`; returns whether it applied it.
 pub type Sink = Arc<dyn Fn(&[u8], Option<Vec<u8>>) -> bool + Send + Sync>;
+
+/// Gauge: seconds since the stapled response's `thisUpdate`, by `policy` (NaN: no staple).
+pub const RESPONSE_AGE: &str = "tls_policy_ocsp_response_age_seconds";
+/// Gauge: seconds until the stapled response's `nextUpdate`, by `policy` (NaN: no staple, or a
+/// response without `nextUpdate`).
+pub const NEXT_UPDATE: &str = "tls_policy_ocsp_next_update_seconds";
+/// Counter: failed fetches by `policy` and `reason` (`timeout`, `connect`, `http`, `url`,
+/// `revoked`, `unknown`, `expired`, `not_yet_valid`, `signature`, `unauthorised`, `cert_id`,
+/// `responder_error`, `malformed`).
+pub const FETCH_FAILURES: &str = "tls_policy_ocsp_fetch_failures_total";
 
 /// How often a persisting failure is logged again after the first warning.
 pub const WARN_EVERY: Duration = Duration::from_secs(600);
@@ -34,6 +45,40 @@ enum Failure {
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Invalid(#[from] OcspError),
+}
+
+impl Failure {
+    /// The `reason` label of [`FETCH_FAILURES`].
+    fn reason(&self) -> &'static str {
+        match self {
+            Failure::Fetch(FetchError::BadUrl(_)) => "url",
+            Failure::Fetch(FetchError::Io { .. }) => "connect",
+            Failure::Fetch(FetchError::Timeout(_)) => "timeout",
+            Failure::Fetch(FetchError::BadAnswer { .. }) => "http",
+            Failure::Invalid(OcspError::Malformed { .. } | OcspError::NotBasic) => "malformed",
+            Failure::Invalid(OcspError::NotSuccessful(_)) => "responder_error",
+            Failure::Invalid(OcspError::UnauthorisedResponder) => "unauthorised",
+            Failure::Invalid(OcspError::BadSignature) => "signature",
+            Failure::Invalid(OcspError::NoMatchingCertId) => "cert_id",
+            Failure::Invalid(OcspError::NotYetValid) => "not_yet_valid",
+            Failure::Invalid(OcspError::Expired) => "expired",
+            Failure::Invalid(OcspError::Revoked) => "revoked",
+            Failure::Invalid(OcspError::Unknown) => "unknown",
+        }
+    }
+}
+
+/// Waits until `at` (forever when `None`): the moment the stapled response expires.
+async fn until(at: Option<SystemTime>) {
+    match at {
+        Some(at) => {
+            let left = at
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            tokio::time::sleep(left).await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn fetch_valid(
@@ -63,10 +108,8 @@ async fn fetch_valid(
 
 fn record(policy: &str, current: Option<&ValidResponse>) {
     let now = SystemTime::now();
-    let age =
-        metrics::gauge!("tls_policy_ocsp_response_age_seconds", "policy" => policy.to_owned());
-    let next =
-        metrics::gauge!("tls_policy_ocsp_next_update_seconds", "policy" => policy.to_owned());
+    let age = metrics::gauge!(RESPONSE_AGE, "policy" => policy.to_owned());
+    let next = metrics::gauge!(NEXT_UPDATE, "policy" => policy.to_owned());
     match current {
         Some(valid) => {
             age.set(valid.age_seconds(now));
@@ -108,8 +151,18 @@ pub async fn run(target: Target, sink: Sink, timeout: Duration) {
     let mut current: Option<ValidResponse> = None;
     let mut failures = 0_u32;
     let mut warned: Option<Instant> = None;
+    record(policy, None);
     loop {
-        let outcome = fetch_valid(&urls, &request, &target, timeout).await;
+        // The staple in service is dropped the moment it expires, whatever is under way.
+        let expiry = current.as_ref().and_then(|valid| valid.next_update);
+        let outcome = tokio::select! {
+            outcome = fetch_valid(&urls, &request, &target, timeout) => Some(outcome),
+            () = until(expiry) => None,
+        };
+        let Some(outcome) = outcome else {
+            expired(policy, &target, &sink, &mut current);
+            continue;
+        };
         let now = SystemTime::now();
         let wait = match outcome {
             Ok(valid) => {
@@ -125,6 +178,12 @@ pub async fn run(target: Target, sink: Sink, timeout: Duration) {
             }
             Err(failure) => {
                 failures = failures.saturating_add(1);
+                metrics::counter!(
+                    FETCH_FAILURES,
+                    "policy" => policy.to_owned(),
+                    "reason" => failure.reason()
+                )
+                .increment(1);
                 if matches!(failure, Failure::Invalid(OcspError::Revoked)) {
                     // Never staple "revoked"; serving the certificate is the operator's call.
                     tracing::error!(
@@ -139,14 +198,14 @@ pub async fn run(target: Target, sink: Sink, timeout: Duration) {
                             policy,
                             error = %failure,
                             failures,
+                            stapled = current.is_some(),
                             "OCSP stapling: no fresh response; keeping the last good one until \
-                             it expires"
+                             it expires (none: serving without a staple)"
                         );
                         warned = Some(Instant::now());
                     }
                     if current.as_ref().is_some_and(|valid| !valid.is_current(now)) {
-                        current = None;
-                        sink(&target.cert, None);
+                        expired(policy, &target, &sink, &mut current);
                     }
                 }
                 let keep_until = current.as_ref().and_then(|valid| valid.next_update);
@@ -154,6 +213,23 @@ pub async fn run(target: Target, sink: Sink, timeout: Duration) {
             }
         };
         record(policy, current.as_ref());
-        tokio::time::sleep(wait).await;
+        let expiry = current.as_ref().and_then(|valid| valid.next_update);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = until(expiry) => expired(policy, &target, &sink, &mut current),
+        }
+    }
+}
+
+/// Stops stapling a response past its `nextUpdate`.
+fn expired(policy: &str, target: &Target, sink: &Sink, current: &mut Option<ValidResponse>) {
+    if current.take().is_some() {
+        tracing::warn!(
+            policy,
+            "OCSP stapling: the stapled response reached its nextUpdate with no fresh one; \
+             serving without a staple"
+        );
+        sink(&target.cert, None);
+        record(policy, None);
     }
 }

@@ -70,6 +70,7 @@ fn home(identity: &Issued, trusted: &[&Issued], crls: &[&Crl], lines: &[&str]) -
 async fn serve(home: &PolicyHome, backend: Backend, alpn: &[&[u8]]) -> Server {
     let options = ServerOptions {
         alpn_protocols: alpn.iter().map(|p| p.to_vec()).collect(),
+        ..Default::default()
     };
     let channels = TlsChannels::load_with(&home.settings, Some(backend), |_| options.clone())
         .unwrap_or_else(|err| panic!("{backend} serves the policy: {err}"));

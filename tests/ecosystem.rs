@@ -37,6 +37,7 @@ fn http_acceptor(home: &Home, backend: Backend) -> Acceptor {
     let settings = home.settings().expect("config parses");
     let options = ServerOptions {
         alpn_protocols: vec![H2.to_vec(), HTTP11.to_vec()],
+        ..Default::default()
     };
     let channels = TlsChannels::load_with(&settings, Some(backend), |_| options.clone())
         .expect("policy loads");
@@ -475,7 +476,7 @@ mod axum_serve {
             );
             std::fs::write(&home.config, text).expect("config");
             let settings = home.settings().expect("config parses");
-            let http = ServerOptions { alpn_protocols: vec![H2.to_vec(), HTTP11.to_vec()] };
+            let http = ServerOptions { alpn_protocols: vec![H2.to_vec(), HTTP11.to_vec()], ..Default::default() };
             let channels = TlsChannels::load_with(&settings, Some(backend), |_| http.clone())
                 .expect("policy loads");
             let listener = TlsListener::for_channel(&channels, "bolt").await.expect("bound");

@@ -233,6 +233,33 @@ fn a_complete_5x_file_loads_its_scopes_and_server_keys() {
             "dbms.ssl.policy.https.verify_hostname",
         ]
     );
+    assert_eq!(s.channels["bolt"].ocsp_stapling, None, "written as false");
+
+    // The same file with stapling on: 5.x's key covers Bolt and HTTPS, naming its line.
+    let text = std::fs::read_to_string(configs().join(name)).unwrap();
+    let line = line_of(&text, "server.bolt.ocsp_stapling_enabled");
+    let dir = tempfile::tempdir().unwrap();
+    let on = dir.path().join(name);
+    std::fs::write(
+        &on,
+        text.replace(
+            "server.bolt.ocsp_stapling_enabled=false",
+            "server.bolt.ocsp_stapling_enabled=true",
+        ),
+    )
+    .unwrap();
+    let s = Settings::from_file(&on, Some(Path::new(HOME))).unwrap();
+    for channel in ["bolt", "https"] {
+        let stapling = s.channels[channel].ocsp_stapling.as_ref().expect(channel);
+        assert_eq!(stapling.key, "server.bolt.ocsp_stapling_enabled");
+        assert_eq!(
+            stapling.source.to_string(),
+            format!("{}:{line}", on.display())
+        );
+    }
+    for channel in ["backup", "cluster"] {
+        assert_eq!(s.channels[channel].ocsp_stapling, None, "{channel}");
+    }
 }
 
 /// A broken file, the key of the line it must be refused at, and what the message must say.
@@ -319,9 +346,9 @@ const BROKEN: &[Broken] = &[
         also_names: None,
     },
     Broken {
-        file: "5.26-ocsp-stapling-on.conf",
+        file: "5.26-ocsp-stapling-not-boolean.conf",
         key: "server.bolt.ocsp_stapling_enabled",
-        says: &["OCSP stapling is not implemented"],
+        says: &["invalid value 'on'; expected true or false"],
         also_names: None,
     },
     Broken {

@@ -186,6 +186,18 @@ fn check(settings: &Settings, backend: Backend) -> Report {
         match policies.get(policy) {
             Some(PolicyState::Loaded(loaded)) => {
                 describe_policy(&mut text, settings, policy, loaded);
+                if let Some(stapling) = &channel.ocsp_stapling {
+                    row(
+                        &mut text,
+                        "ocsp_stapling",
+                        &format!(
+                            "on ({} at {}): {}",
+                            stapling.key,
+                            stapling.source,
+                            crate::ocsp::serve::describe(&loaded.policy)
+                        ),
+                    );
+                }
                 if let Err(error) = compile(backend, settings, channel, loaded) {
                     let explained =
                         format!("channel '{}': {}", channel.name, explain(settings, &error));
@@ -270,6 +282,10 @@ fn compile(
     let mut options = ServerOptions::default();
     if channel.kind == ConnectorKind::Http {
         options.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    }
+    if let Some(stapling) = &channel.ocsp_stapling {
+        crate::channels::refuse_stapling_without_backend(backend, stapling)?;
+        options.ocsp_stapling = true;
     }
     backend.server_with(&loaded.policy, &options, settings.record_cipher)?;
     if DIALLED_CHANNELS.contains(&channel.name.as_str()) {

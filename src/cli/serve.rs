@@ -223,6 +223,7 @@ impl Running {
             match settings.channels.get(name).map(|channel| channel.kind) {
                 Some(ConnectorKind::Http) => ServerOptions {
                     alpn_protocols: HTTP_ALPN.iter().map(|p| p.to_vec()).collect(),
+                    ..Default::default()
                 },
                 _ => ServerOptions::default(),
             }

@@ -242,6 +242,20 @@ pub struct ChannelSettings {
     /// must send the header; required when `proxy_protocol` is on. A header from any other
     /// source closes the connection.
     pub proxy_protocol_trusted: Vec<Network>,
+    /// `ocsp_stapling_enabled=true` (4.2+ `dbms.connector.bolt.*`, 5.x `server.bolt.*`, which
+    /// covers the `https` channel too): where it was set, the key as written; `None` when off
+    /// (the default). The channel's policy then staples an OCSP response fetched in the
+    /// background (rustls backends).
+    pub ocsp_stapling: Option<StaplingSetting>,
+}
+
+/// Where OCSP stapling was switched on for a channel, for messages naming the line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaplingSetting {
+    /// The key as written (`server.bolt.ocsp_stapling_enabled`, ...).
+    pub key: String,
+    /// Its file and line (or the builder).
+    pub source: crate::error::Source,
 }
 
 /// Default of `dbms.connector.<channel>.handshake_timeout`.

@@ -8,10 +8,10 @@ use tls_policy_backend::{ClientAuth, RecordCipher};
 
 use super::keys::{PolicySuffix, Target, LEGACY_POLICY, SCOPES};
 use super::model::{
-    ChannelSettings, ConfigForm, ConnectorKind, PolicySettings, Settings, TlsLevel,
-    DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HTTP_HEADER_READ_TIMEOUT,
-    DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
-    DEFAULT_MAX_PENDING_PER_ADDRESS,
+    ChannelSettings, ConfigForm, ConnectorKind, PolicySettings, Settings, StaplingSetting,
+    TlsLevel, DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_HTTP_HEADER_READ_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+    DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
 use super::named::{self, unbound_scope_named_policies, undefined_policy};
 use super::policies::{resolve_policy, PolicyDraft};
@@ -85,6 +85,7 @@ struct ChannelDraft {
     http_idle_timeout: Option<Duration>,
     proxy_protocol: Option<(ProxyProtocol, Origin)>,
     proxy_protocol_trusted: Option<Vec<Network>>,
+    ocsp_stapling: Option<(bool, Origin)>,
 }
 
 impl ChannelDraft {
@@ -113,8 +114,7 @@ impl ChannelDraft {
             ConnectorValue::ProxyProtocolTrusted(networks) => {
                 self.proxy_protocol_trusted = Some(networks);
             }
-            // Only `false` parses: nothing to keep.
-            ConnectorValue::OcspStaplingEnabled(_) => {}
+            ConnectorValue::OcspStaplingEnabled(on) => self.ocsp_stapling = Some((on, origin)),
         }
     }
 
@@ -328,6 +328,15 @@ impl Draft {
             tracing::debug!("scope form: dbms.connector.http.* is the framework's plaintext HTTP connector; ignored");
             self.channels.remove("http");
         }
+        // 5.x `server.bolt.ocsp_stapling_enabled` covers the Bolt and HTTP(S) connectors.
+        let bolt_stapling = self
+            .channels
+            .get("bolt")
+            .and_then(|bolt| bolt.ocsp_stapling.clone())
+            .filter(|(_, origin)| origin.key.starts_with("server."));
+        if let (Some(stapling), Some(https)) = (bolt_stapling, self.channels.get_mut("https")) {
+            https.ocsp_stapling.get_or_insert(stapling);
+        }
         for (name, draft) in self.channels {
             if let Some((policy, origin)) = &draft.binding {
                 if policy != LEGACY_POLICY && !self.policies.contains_key(policy) {
@@ -471,6 +480,13 @@ fn resolve_channel(
             .map(|(protocol, _)| protocol)
             .unwrap_or_default(),
         proxy_protocol_trusted: draft.proxy_protocol_trusted.unwrap_or_default(),
+        ocsp_stapling: draft
+            .ocsp_stapling
+            .filter(|(on, _)| *on)
+            .map(|(_, origin)| StaplingSetting {
+                key: origin.key,
+                source: origin.source,
+            }),
     };
     (channel, problem)
 }
@@ -940,6 +956,7 @@ mod tests {
                 http_idle_timeout: DEFAULT_HTTP_IDLE_TIMEOUT,
                 proxy_protocol: ProxyProtocol::Off,
                 proxy_protocol_trusted: Vec::new(),
+                ocsp_stapling: None,
             }
         );
         assert_eq!(

@@ -659,21 +659,50 @@ mod tests {
     }
 
     #[test]
-    fn ocsp_stapling_true_is_refused_until_it_is_served() {
+    fn ocsp_stapling_4x_covers_bolt_and_5x_covers_bolt_and_https() {
+        let conf = |key: &str, value: &str| {
+            format!(
+                "dbms.ssl.policy.bolt.enabled=true\n\
+                 dbms.ssl.policy.https.enabled=true\n\
+                 server.https.enabled=true\n\
+                 server.https.listen_address=:7473\n\
+                 {key}={value}\n"
+            )
+        };
+        let on = |settings: &Settings, channel: &str| {
+            settings.channels[channel]
+                .ocsp_stapling
+                .as_ref()
+                .map(|s| (s.key.clone(), s.source.to_string()))
+        };
+        let settings = parse(&conf("server.bolt.ocsp_stapling_enabled", "TRUE")).unwrap();
+        let expected = Some((
+            "server.bolt.ocsp_stapling_enabled".to_owned(),
+            "/etc/neo4j.conf:5".to_owned(),
+        ));
+        assert_eq!(on(&settings, "bolt"), expected);
+        assert_eq!(on(&settings, "https"), expected, "5.x: Bolt and HTTP");
+        let settings = parse(&conf("dbms.connector.bolt.ocsp_stapling_enabled", "true")).unwrap();
+        assert!(on(&settings, "bolt").is_some());
+        assert_eq!(on(&settings, "https"), None, "4.x: Bolt only");
         for key in [
-            "dbms.connector.bolt.ocsp_stapling_enabled",
             "server.bolt.ocsp_stapling_enabled",
+            "dbms.connector.bolt.ocsp_stapling_enabled",
         ] {
-            let err = error(&format!("dbms.ssl.policy.bolt.enabled=true\n{key}=true\n"));
+            let settings = parse(&conf(key, "false")).unwrap();
+            assert_eq!(on(&settings, "bolt"), None);
+            assert_eq!(on(&settings, "https"), None);
+            let err = error(&conf(key, "yes"));
             assert!(
                 err.starts_with(&format!(
-                    "/etc/neo4j.conf:2: {key}: invalid value 'true': OCSP stapling is not \
-                     implemented"
+                    "/etc/neo4j.conf:5: {key}: invalid value 'yes'; expected true or false"
                 )),
                 "{err}"
             );
-            assert!(parse(&format!("dbms.ssl.policy.bolt.enabled=true\n{key}=false\n")).is_ok());
         }
+        // Unset: off.
+        let settings = parse("dbms.ssl.policy.bolt.enabled=true\n").unwrap();
+        assert_eq!(on(&settings, "bolt"), None);
     }
 
     #[test]

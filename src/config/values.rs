@@ -363,17 +363,10 @@ pub(crate) fn boolean(raw: &str) -> Result<bool, String> {
     }
 }
 
-/// `false` (the framework's default). `true` is refused: OCSP stapling is not served yet, and a
-/// channel that silently went without the staple its operator asked for would be worse.
+/// `true` or `false` (the framework's default): staple an OCSP response to the channel's
+/// certificate. Served on the rustls backends; native-tls refuses it when the channels load.
 pub(crate) fn ocsp_stapling(raw: &str) -> Result<bool, String> {
-    if boolean(raw)? {
-        return Err(format!(
-            "invalid value '{raw}': OCSP stapling is not implemented in this version of \
-             tls-policy, so the channel cannot staple; set it to false (or remove the line) to \
-             serve without a staple"
-        ));
-    }
-    Ok(false)
+    boolean(raw)
 }
 
 /// The Netty SSL engines the framework offers: `JDK`, `OPENSSL`, `OPENSSL_REFCNT`,

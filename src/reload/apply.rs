@@ -5,6 +5,7 @@ use tls_policy_backend::ServerPolicy;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::report::{PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport};
+use crate::channels::stapling_acceptors;
 use crate::config::LEGACY_POLICY;
 use crate::load::legacy::legacy_key_path;
 use crate::load::{bound_policy_would_generate, load_bound_policy};
@@ -16,7 +17,9 @@ impl TlsChannels {
     /// as at start-up (permissions included), compiles them for the same backend and swaps each
     /// policy's new material into every clone of its channels' acceptors and of the connectors
     /// made by [`TlsChannels::connector`]: the next handshake or dial uses it; established
-    /// connections keep their session.
+    /// connections keep their session. A stapling policy (`ocsp_stapling_enabled`) keeps its
+    /// staple when the certificate is unchanged; with a new certificate it serves without one
+    /// until its restarted background stapler fetches a response for it.
     ///
     /// Each policy is all-or-nothing: a broken one keeps serving its previous material, and is
     /// reported in [`ReloadError::failures`] (and logged with `tracing::error!`) while the others
@@ -109,11 +112,28 @@ impl TlsChannels {
                     )?;
                     fresh_diallers.push((connector, new));
                 }
+                // The staple in service stays with an unchanged certificate (a staple is only
+                // taken for the certificate it was fetched for).
+                if let Some(leaf) = loaded.policy.cert_chain.first() {
+                    for (acceptor, new) in &fresh {
+                        if let Some(staple) = acceptor.ocsp_staple() {
+                            new.set_ocsp_staple(leaf.as_ref(), Some(staple));
+                        }
+                    }
+                }
                 for (acceptor, new) in &fresh {
                     acceptor.replace_with(new);
                 }
                 for (connector, new) in &fresh_diallers {
                     connector.replace_with(new);
+                }
+                // A new certificate gets a new stapler (the old one stops); the same one keeps
+                // its stapler.
+                let stapling =
+                    stapling_acceptors(policy, &state.settings, &state.options, &self.channels);
+                if !stapling.is_empty() {
+                    self.staplers
+                        .start(&state.settings, &loaded.policy, stapling);
                 }
                 crate::observe::record_policy_expiry(&loaded.policy);
                 log_ticket_keys(policy, serving.get(policy), &loaded.policy);

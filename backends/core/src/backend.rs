@@ -26,6 +26,8 @@ pub struct Capabilities {
     pub session_details: bool,
     /// Post-quantum hybrid key exchange (X25519MLKEM768).
     pub post_quantum: bool,
+    /// Stapling an OCSP response ([`crate::ServerOptions::ocsp_stapling`]).
+    pub ocsp_stapling: bool,
 }
 
 /// A TLS library adapter: compiles a [`ServerPolicy`] and runs server handshakes, and compiles

@@ -135,6 +135,11 @@ pub struct ServerPolicy {
 pub struct ServerOptions {
     /// ALPN protocols offered, in preference order (for example `h2`, `http/1.1`); empty for none.
     pub alpn_protocols: Vec<Vec<u8>>,
+    /// Staple an OCSP response to the certificate (`ocsp_stapling_enabled`): the backend serves
+    /// whatever response its stapling handle is given (fetched and validated in the background
+    /// by `tls-policy`, never on the handshake path), and no staple until then. Backends without
+    /// [`crate::Capabilities::ocsp_stapling`] refuse it.
+    pub ocsp_stapling: bool,
 }
 
 /// The neutral name of [`ServerPolicy`], for code that compiles the client side.

@@ -30,6 +30,9 @@ pub(crate) fn build(
     options: &ServerOptions,
 ) -> Result<NativeTlsAcceptor, BackendError> {
     let range = capabilities::check(policy)?;
+    if options.ocsp_stapling {
+        return Err(capabilities::unsupported("ocsp_stapling_enabled", "true"));
+    }
     let alpn = alpn_protocols(options)?;
     let identity = identity::identity(policy)?;
 

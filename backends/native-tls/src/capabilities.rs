@@ -13,7 +13,9 @@
 //! - on OpenSSL its acceptor starts from `SslAcceptor::mozilla_intermediate`, which sets
 //!   `SSL_OP_NO_TLSv1_3`; `max_protocol_version` cannot clear that option, so its server never
 //!   negotiates TLS 1.3, and a `TLSv1.3`-only policy is refused (it would accept no client).
-//! - it reports neither the negotiated version, nor the cipher suite, nor the SNI name.
+//! - it reports neither the negotiated version, nor the cipher suite, nor the SNI name;
+//! - it has no OCSP stapling API, so `ocsp_stapling_enabled=true` is refused (a channel that
+//!   silently went without the staple its operator asked for would be worse).
 
 use native_tls::Protocol;
 use tls_policy_backend::{BackendError, Capabilities, ClientAuth, ServerPolicy, TlsVersion};
@@ -34,6 +36,7 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     alpn: true,
     session_details: false,
     post_quantum: false,
+    ocsp_stapling: false,
 };
 
 /// The protocol range to hand to `TlsAcceptorBuilder::{min,max}_protocol_version`.

@@ -53,7 +53,7 @@
 //!     session_resumption: true,
 //!     session_ticket_keys: None,
 //! };
-//! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+//! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()], ..Default::default() };
 //!
 //! let backend = NativeTlsBackend::new();
 //! let acceptor = backend.server(&policy, &options)?;

@@ -167,12 +167,24 @@ fn no_version_is_rejected() {
 }
 
 #[test]
+fn ocsp_stapling_is_refused() {
+    let pki = self_signed();
+    let p = policy(&pki);
+    let options = ServerOptions {
+        ocsp_stapling: true,
+        ..Default::default()
+    };
+    assert_unsupported(server_with(&p, &options), "ocsp_stapling_enabled", "true");
+}
+
+#[test]
 fn a_bad_alpn_protocol_is_rejected() {
     let pki = self_signed();
     let p = policy(&pki);
     for bad in [vec![0xff, 0xfe], Vec::new(), vec![b'a'; 256]] {
         let options = ServerOptions {
             alpn_protocols: vec![b"h2".to_vec(), bad],
+            ..Default::default()
         };
         assert_rejected(server_with(&p, &options), "alpn_protocols");
     }

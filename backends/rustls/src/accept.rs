@@ -10,6 +10,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::read_ahead::{self, ReadAhead};
+use crate::stapling::StaplingResolver;
 
 /// A compiled policy: the rustls server config shared by every handshake. Cheap to clone.
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct RustlsAcceptor {
     inner: TlsAcceptor,
     config: Arc<ServerConfig>,
     backend: &'static str,
+    stapling: Option<Arc<StaplingResolver>>,
 }
 
 impl RustlsAcceptor {
@@ -26,7 +28,20 @@ impl RustlsAcceptor {
             inner: TlsAcceptor::from(config.clone()),
             config,
             backend,
+            stapling: None,
         }
+    }
+
+    /// The same acceptor, its certificate served by `stapling` when given.
+    pub(crate) fn with_stapling(mut self, stapling: Option<Arc<StaplingResolver>>) -> Self {
+        self.stapling = stapling;
+        self
+    }
+
+    /// The resolver whose OCSP staple this acceptor serves, when compiled with
+    /// `ServerOptions::ocsp_stapling`; the staple is set there, never on the handshake path.
+    pub fn stapling(&self) -> Option<&Arc<StaplingResolver>> {
+        self.stapling.as_ref()
     }
 
     /// The rustls server config this acceptor runs handshakes with.
@@ -45,6 +60,7 @@ impl std::fmt::Debug for RustlsAcceptor {
         f.debug_struct("RustlsAcceptor")
             .field("backend", &self.backend)
             .field("alpn_protocols", &self.config.alpn_protocols)
+            .field("ocsp_stapling", &self.stapling.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -52,7 +52,7 @@
 //! use tls_policy_rustls::RustlsBackend;
 //!
 //! let backend = RustlsBackend::ring();
-//! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec()] };
+//! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec()], ..Default::default() };
 //! let acceptor = backend.server(&policy, &options)?;
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -178,6 +178,7 @@ impl TlsBackend for RustlsBackend {
             alpn: true,
             session_details: true,
             post_quantum,
+            ocsp_stapling: true,
         }
     }
 
@@ -186,8 +187,8 @@ impl TlsBackend for RustlsBackend {
         policy: &ServerPolicy,
         options: &ServerOptions,
     ) -> Result<RustlsAcceptor, BackendError> {
-        let config = server_config::build(self, policy, options)?;
-        Ok(RustlsAcceptor::new(Arc::new(config), self.name))
+        let (config, stapling) = server_config::build(self, policy, options)?;
+        Ok(RustlsAcceptor::new(Arc::new(config), self.name).with_stapling(stapling))
     }
 
     fn accept<IO>(

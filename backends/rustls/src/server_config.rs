@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
+use rustls::server::ResolvesServerCert;
 use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
 use rustls::version::{TLS12, TLS13};
 use rustls::{InconsistentKeys, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
@@ -10,6 +11,7 @@ use tls_policy_backend::{BackendError, CipherSuite, ServerOptions, ServerPolicy,
 
 use crate::client_verifier;
 use crate::provider::RustlsBackend;
+use crate::stapling::StaplingResolver;
 
 /// Builds the server config for `policy` with `backend`'s provider.
 ///
@@ -23,11 +25,13 @@ use crate::provider::RustlsBackend;
 ///   any replica resumes any other's sessions); without, by the provider's own ticketer (key
 ///   rotated every 6 hours), and should that key not be made, a warning and the cache alone.
 ///   `session_resumption=false` turns both off, and refuses `session_ticket_keys`.
+/// - `options.ocsp_stapling`: the certificate is served by a [`StaplingResolver`] (returned, so
+///   that the background stapler can set its staple); otherwise by a `SingleCertAndKey`.
 pub(crate) fn build(
     backend: &RustlsBackend,
     policy: &ServerPolicy,
     options: &ServerOptions,
-) -> Result<ServerConfig, BackendError> {
+) -> Result<(ServerConfig, Option<Arc<StaplingResolver>>), BackendError> {
     let name = tls_policy_backend::TlsBackend::name(backend);
     let versions = protocol_versions(&policy.tls_versions)?;
     let provider = select_ciphers(backend.provider(), policy.ciphers.as_deref(), name)?;
@@ -37,14 +41,32 @@ pub(crate) fn build(
     check_key_has_suites(&provider, &policy.tls_versions, &*key.key, policy)?;
 
     let verifier = client_verifier::build(policy, &provider)?;
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let stapling = options
+        .ocsp_stapling
+        .then(|| Arc::new(StaplingResolver::new(key.clone())));
+    let resolver: Arc<dyn ResolvesServerCert> = match &stapling {
+        Some(stapling) => stapling.clone(),
+        None => Arc::new(SingleCertAndKey::from(key)),
+    };
+    let config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|err| BackendError::Rejected {
             setting: "tls_versions",
             message: err.to_string(),
         })?
         .with_client_cert_verifier(verifier)
-        .with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
+        .with_cert_resolver(resolver);
+    Ok((resumption(backend, policy, options, config)?, stapling))
+}
+
+/// ALPN, cipher order and session resumption (see [`build`]).
+fn resumption(
+    backend: &RustlsBackend,
+    policy: &ServerPolicy,
+    options: &ServerOptions,
+    mut config: ServerConfig,
+) -> Result<ServerConfig, BackendError> {
+    let name = tls_policy_backend::TlsBackend::name(backend);
 
     config.alpn_protocols = options.alpn_protocols.clone();
     config.ignore_client_order = policy.ciphers.is_some();

@@ -1,10 +1,9 @@
 //! The certificate resolver that staples an OCSP response (issue 10, part 2).
 //!
-//! **Not wired in yet**: `server_config::build` still installs a `SingleCertAndKey`, and
-//! `ocsp_stapling_enabled=true` is refused by the configuration parser. The background fetcher
-//! will hold a [`StaplingResolver`] and call [`StaplingResolver::set_staple`] after each
-//! validated fetch: every handshake reads the current [`CertifiedKey`] with one lock-free load,
-//! and a new staple needs no config rebuild.
+//! `server_config::build` installs one when `ServerOptions::ocsp_stapling` is on
+//! ([`crate::RustlsAcceptor::stapling`] hands it out); `tls-policy`'s background stapler calls
+//! [`StaplingResolver::set_staple`] after each validated fetch: every handshake reads the
+//! current [`CertifiedKey`] with one lock-free load, and a new staple needs no config rebuild.
 
 use std::sync::Arc;
 

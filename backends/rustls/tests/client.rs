@@ -166,6 +166,7 @@ async fn mutual_tls_between_every_pair_of_providers() {
                     &policy(),
                     &ServerOptions {
                         alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+                        ..Default::default()
                     },
                 )
                 .expect("server policy");

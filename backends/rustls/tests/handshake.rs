@@ -12,6 +12,7 @@ async fn reports_the_negotiated_session() {
     for backend in backends() {
         let options = ServerOptions {
             alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            ..Default::default()
         };
         let acceptor = acceptor_with(&backend, &policy(), &options);
         let client = Client {

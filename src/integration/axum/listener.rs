@@ -77,7 +77,7 @@ impl TlsListener {
     /// use tls_policy::{config::Settings, ServerOptions, TlsChannels};
     ///
     /// let settings = Settings::from_file("neo4j.conf", None)?;
-    /// let http = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+    /// let http = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()], ..Default::default() };
     /// let channels = TlsChannels::load_with(&settings, None, |_| http.clone())?;
     /// let listener = TlsListener::for_channel(&channels, "https").await?;
     /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));

@@ -31,7 +31,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let settings = Settings::from_file("conf/neo4j.conf", None)?;
-//! let http = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+//! let http = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()], ..Default::default() };
 //! let channels = TlsChannels::load_with(&settings, None, |_| http.clone())?;
 //! let https = channels.channel("https").ok_or("channel https has no ssl_policy")?;
 //!

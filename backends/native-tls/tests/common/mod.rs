@@ -237,6 +237,7 @@ pub async fn handshake(
 pub fn acceptor(policy: &ServerPolicy, alpn: &[&[u8]]) -> NativeTlsAcceptor {
     let options = tls_policy_backend::ServerOptions {
         alpn_protocols: alpn.iter().map(|p| p.to_vec()).collect(),
+        ..Default::default()
     };
     NativeTlsBackend::new().server(policy, &options).unwrap()
 }
