@@ -2,10 +2,11 @@
 //!
 //! The record stays in the kernel's receive buffer: the acceptor later reads it from the same
 //! `TcpStream`, and no user-space buffer is held per waiting connection. On unix each wake-up
-//! peeks at the 5-byte record header (`MSG_PEEK`) and asks how many bytes are queued
-//! (`FIONREAD`); while the record is incomplete the check reports `WouldBlock`, so tokio clears
-//! the socket's readiness and the task sleeps until more bytes arrive (no spinning, no lost
-//! wake-up). Elsewhere only the first byte is waited for.
+//! peeks at up to 4 KiB (`MSG_PEEK`, into a buffer on the stack of that synchronous call): the
+//! record header and, usually, the whole record; only a longer record needs a second call that
+//! asks how many bytes are queued (`FIONREAD`). While the record is incomplete the check reports
+//! `WouldBlock`, so tokio clears the socket's readiness and the task sleeps until more bytes
+//! arrive (no spinning, no lost wake-up). Elsewhere only the first byte is waited for.
 
 use std::fmt;
 use std::io;
@@ -138,18 +139,30 @@ pub(crate) async fn first_record(
     }
 }
 
+/// How many bytes one peek looks at: a whole ClientHello (hybrid post-quantum key share
+/// included) usually fits, so one `MSG_PEEK` shows it complete and `FIONREAD` is not needed.
+/// The kernel copies only what is queued; the buffer is on the stack of this synchronous call,
+/// never in a connection's future.
+#[cfg(unix)]
+const PEEK_LEN: usize = 4096;
+
 /// One look at the queued bytes; `WouldBlock` while the record is incomplete.
 #[cfg(unix)]
 fn inspect(tcp: &TcpStream, plaintext_allowed: bool) -> io::Result<Result<FirstBytes, BadStart>> {
+    let mut peeked = [0u8; PEEK_LEN];
+    let (n, _) = rustix::net::recv(tcp, &mut peeked[..], rustix::net::RecvFlags::PEEK)?;
+    let n = n.min(PEEK_LEN);
     let mut prefix = [0u8; HEADER_LEN];
-    let (n, _) = rustix::net::recv(tcp, &mut prefix[..], rustix::net::RecvFlags::PEEK)?;
-    let n = n.min(HEADER_LEN);
-    Ok(match header(&prefix[..n], plaintext_allowed) {
+    let shown = n.min(HEADER_LEN);
+    prefix[..shown].copy_from_slice(&peeked[..shown]);
+    Ok(match header(&prefix[..shown], plaintext_allowed) {
         Header::Closed => Err(BadStart::Closed),
         Header::Plain => Ok(FirstBytes::Plain),
-        Header::NotTls => Err(BadStart::NotTls(prefix, n)),
+        Header::NotTls => Err(BadStart::NotTls(prefix, shown)),
         Header::BadLength(len) => Err(BadStart::BadLength(len)),
         Header::Incomplete => return Err(io::ErrorKind::WouldBlock.into()),
+        // The peek saw the whole record: no second syscall.
+        Header::Record(len) if n >= HEADER_LEN + len => Ok(FirstBytes::Tls),
         Header::Record(len) => {
             let queued = rustix::io::ioctl_fionread(tcp)?;
             if queued >= (HEADER_LEN + len) as u64 {

@@ -80,11 +80,14 @@ where
         let limits = self.limits.clone();
         let metrics = Arc::clone(&self.metrics);
         let refusals = Arc::clone(&self.refusals);
+        // Display (`%`), not the `Debug` a bare `&str` field gets: a formatting subscriber then
+        // copies the names as they are instead of escaping them character by character, for
+        // every connection (measured by bench/examples/handshake_cost.rs).
         let span = tracing::info_span!(
             "tls_connection",
-            channel = metrics.channel(),
-            policy = metrics.policy(),
-            backend = metrics.backend(),
+            channel = %metrics.channel(),
+            policy = %metrics.policy(),
+            backend = %metrics.backend(),
         );
         let handshake = async move {
             // Moved into the service's future below; dropped however the connection ends

@@ -145,6 +145,9 @@ impl Listener {
             )
             .with_proxy(config.proxy_header().clone()),
         );
+        // The channel's constant fields are formatted once, here, not for every connection:
+        // each connection's span (its peer) is this span's child, and a subscriber prints both.
+        let listener_span = listener_span(&channel, &admission);
         let metrics = Arc::new(ChannelMetrics::new(&channel, config.tls().acceptor()));
         metrics.register();
         let refusals = Arc::new(RefusalLog::new(&channel));
@@ -179,7 +182,7 @@ impl Listener {
                         };
                         // Small writes (handshake flights, echoes) must not wait for Nagle.
                         let _ = stream.set_nodelay(true);
-                        let span = connection_span(&channel, &admission, peer);
+                        let span = tracing::info_span!(parent: &listener_span, "connection", peer = %peer);
                         let task = run_connection(
                             Admitting {
                                 admission: Arc::clone(&admission),
@@ -286,9 +289,12 @@ async fn run_connection<S>(
         refusals,
     } = admitting;
     let counted = metrics.pending_opened();
-    let admitted = admission
-        .admit_recorded(stream, peer, &mut pending, &metrics, &refusals)
-        .await;
+    // Boxed: the handshake's state (the TLS session, over a kilobyte) then lives in one heap
+    // block instead of inline in the task's future, which tokio copies on spawn and on each
+    // change of the task's stage (measured by bench/examples/handshake_cost.rs: the copies cost more
+    // than the allocation).
+    let admitted =
+        Box::pin(admission.admit_recorded(stream, peer, &mut pending, &metrics, &refusals)).await;
     drop((pending, counted));
     let Some(Admitted { transport, peer }) = admitted else {
         return; // refused, and recorded
@@ -339,13 +345,13 @@ async fn drain(channel: &str, tasks: &mut JoinSet<()>, timeout: Duration) -> usi
     cut
 }
 
-/// The span every event of one connection is recorded in.
-fn connection_span(channel: &str, admission: &Admission, peer: SocketAddr) -> tracing::Span {
+/// The span of one listener, parent of every connection's `connection{peer}` span: the
+/// channel, TLS level, policy and backend every event of its connections is recorded with.
+fn listener_span(channel: &str, admission: &Admission) -> tracing::Span {
     let acceptor = admission.tls().acceptor();
     tracing::info_span!(
-        "connection",
+        "listener",
         channel,
-        peer = %peer,
         tls_level = %admission.tls().level(),
         policy = acceptor.map_or("none", |a| a.policy()),
         backend = acceptor.map_or("none", |a| a.backend().name()),

@@ -352,6 +352,31 @@ async fn a_trickled_first_record_is_waited_for_and_bad_headers_are_refused_at_on
 }
 
 #[tokio::test]
+async fn a_first_record_longer_than_one_peek_is_waited_for_to_its_end() {
+    let config = ListenerConfig::new("bolt", TlsMode::Required(acceptor()))
+        .with_first_record_timeout(STEP)
+        .with_handshake_timeout(STEP);
+    let running = Running::start(config).await;
+    // A handshake record of 6000 bytes (more than one peek shows): its first 4500 bytes leave
+    // the connection waiting; had the handshake begun, the junk would have closed it at once.
+    let mut record = vec![0x16, 0x03, 0x01, 0x17, 0x70];
+    record.resize(5 + 6000, 0xAB);
+    let mut tcp = TcpStream::connect(running.addr).await.expect("connect");
+    tcp.write_all(&record[..4500]).await.expect("write");
+    assert!(
+        !closed_within(&mut tcp, Duration::from_millis(300)).await,
+        "the handshake began before the first record was complete"
+    );
+    tcp.write_all(&record[4500..])
+        .await
+        .expect("write the rest");
+    assert!(
+        closed_within(&mut tcp, STEP / 2).await,
+        "the complete record (junk) ends the connection"
+    );
+}
+
+#[tokio::test]
 async fn past_the_pending_bounds_connections_are_closed_at_once() {
     let config = ListenerConfig::new("bolt", TlsMode::Required(acceptor()))
         .with_first_record_timeout(STEP)
