@@ -79,6 +79,9 @@ pub async fn run(args: BenchArgs) -> CliResult {
             "backend {}: {}; raw baseline: {}; load client: {}",
             info.name, info.library, info.raw, info.client
         );
+        if let Some(aead) = &info.record_aead {
+            println!("  ours seals records with: {aead}");
+        }
     }
     println!(
         "{} run: {} rounds per figure, ours and raw alternating{}",

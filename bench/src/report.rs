@@ -173,6 +173,9 @@ pub struct BackendInfo {
     pub raw: String,
     /// The load-generating client used against it.
     pub client: String,
+    /// Which implementation seals "ours"' records (rustls backends, `dbms.ssl.record_cipher`
+    /// at its default `fastest`) and why; `None` for native-tls.
+    pub record_aead: Option<String>,
 }
 
 /// How the run was set up.
@@ -388,6 +391,9 @@ impl Report {
                 "backend {}: {}; raw: {}; client: {}",
                 backend.name, backend.library, backend.raw, backend.client
             );
+            if let Some(aead) = &backend.record_aead {
+                let _ = writeln!(out, "  ours seals records with: {aead}");
+            }
         }
         for backend in &self.backends {
             let rows: Vec<&Row> = self

@@ -558,11 +558,11 @@ pub fn backend_info(backend: Backend) -> BackendInfo {
     let (library, raw) = match backend.name() {
         "rustls-aws-lc-rs" => (
             "rustls 0.23 with the aws-lc-rs provider",
-            "tokio-rustls, same provider",
+            "tokio-rustls, same provider (its own record AEAD)",
         ),
         "rustls-ring" => (
             "rustls 0.23 with the ring provider",
-            "tokio-rustls, same provider",
+            "tokio-rustls, same provider (its own record AEAD)",
         ),
         _ => (
             "native-tls (OpenSSL on Linux), TLS 1.2 only",
@@ -574,6 +574,9 @@ pub fn backend_info(backend: Backend) -> BackendInfo {
         library: library.to_owned(),
         raw: raw.to_owned(),
         client: Connector::describe(backend),
+        record_aead: backend
+            .record_aead(tls_policy::RecordCipher::Fastest)
+            .map(|aead| aead.to_string()),
     }
 }
 
