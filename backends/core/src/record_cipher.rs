@@ -10,8 +10,8 @@ use std::fmt;
 /// randomness and session tickets always stay on the backend's own provider.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum RecordCipher {
-    /// Each cipher suite (its AEAD, and with it the suite's hash, HKDF or PRF) from whichever
-    /// compiled-in implementation seals records faster on this CPU (the default).
+    /// Each cipher suite's record AEAD from whichever compiled-in implementation seals records
+    /// faster on this CPU; the suite's hash, HKDF or PRF stay the backend's own (the default).
     #[default]
     Fastest,
     /// Every primitive from the backend's own provider, as its name says (for FIPS or an audit).

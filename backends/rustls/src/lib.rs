@@ -6,10 +6,10 @@
 //! `ring`). Both may be compiled in together; configs are always built with the backend's own
 //! provider, never with rustls's process-wide default.
 //!
-//! With both compiled in, each backend's cipher suites (record AEAD, with the suite's hash, HKDF
-//! and PRF) come by default from whichever provider seals records faster on this CPU, measured
-//! once per process ([`record_aead`], [`RecordCipher::Fastest`]); key exchange, signatures,
-//! randomness and tickets stay the backend's own. [`RecordCipher::Provider`] pins everything to
+//! With both compiled in, each backend's cipher suites take their record AEAD by default from
+//! whichever provider seals records faster on this CPU, measured once per process
+//! ([`record_aead`], [`RecordCipher::Fastest`]); the suites' hash, HKDF and PRF, key exchange,
+//! signatures, randomness and tickets stay the backend's own. [`RecordCipher::Provider`] pins everything to
 //! the own provider ([`RustlsBackend::with_record_cipher`]).
 //!
 //! What a policy maps to:

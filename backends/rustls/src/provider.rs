@@ -38,10 +38,11 @@ pub(crate) type MakeSharedTicketer =
 /// feature (`rustls-aws-lc-rs`, `rustls-ring`). Every config this backend builds uses its
 /// provider explicitly, never rustls's process-wide default.
 ///
-/// When both are compiled in, a backend's cipher suites (the record AEAD, with the suite's hash,
-/// HKDF and PRF) come by default from whichever provider seals records faster on this CPU
+/// When both are compiled in, a backend's cipher suites take their record AEAD by default from
+/// whichever provider seals records faster on this CPU
 /// ([`RecordCipher::Fastest`], measured once per process; see [`RustlsBackend::record_aead`]);
-/// its key exchange, signatures, randomness and tickets stay its own.
+/// the suites' hash, HKDF and PRF, its key exchange, signatures, randomness and tickets stay its
+/// own.
 /// [`RustlsBackend::with_record_cipher`]`(`[`RecordCipher::Provider`]`)` pins it to its own
 /// provider throughout.
 #[derive(Clone)]

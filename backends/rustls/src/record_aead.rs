@@ -1,5 +1,6 @@
-//! Chooses, per CPU, which rustls provider's cipher suites (record AEAD, with the suite's own
-//! hash, HKDF and PRF) a rustls backend uses, keeping everything else on its own provider.
+//! Chooses, per CPU, which rustls provider's record AEAD each of a rustls backend's cipher
+//! suites uses, keeping everything else (the suite's hash, HKDF and PRF included) on its own
+//! provider.
 //!
 //! Which provider seals records faster depends on the CPU, not on the provider's name: on an
 //! AVX2 + VAES CPU without AVX-512 (AMD Zen 3, Intel client cores) ring's VAES-AVX2 AES-GCM is
@@ -12,13 +13,18 @@
 //! backend takes the other provider's suites of a family (AES-GCM, ChaCha20-Poly1305) only when
 //! they are at least [`MARGIN`] faster than its own. The result is cached for the process.
 //!
-//! Key exchange (X25519MLKEM768 included), signature verification, key loading, randomness and
-//! session tickets always stay on the backend's own provider. With
+//! Only the suite's AEAD (and the QUIC packet protection that goes with it) is taken from the
+//! other provider: the suite's hash, HKDF (TLS 1.3) and PRF (TLS 1.2), key exchange
+//! (X25519MLKEM768 included), signature verification, key loading, randomness and session
+//! tickets always stay on the backend's own provider. Taking the whole suite was measured to
+//! cost ring's TLS 1.3 handshakes 12 % (aws-lc-rs's HKDF and hash through its C interface cost
+//! more per small call than ring's), for nothing the records gain. With
 //! [`RecordCipher::Provider`] (setting `dbms.ssl.record_cipher=provider`) nothing is mixed.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::crypto::CryptoProvider;
+use rustls::{CipherSuiteCommon, SupportedCipherSuite, Tls12CipherSuite, Tls13CipherSuite};
 use tls_policy_backend::{AeadSource, RecordAead, RecordCipher};
 
 /// How much faster (best round against best round) the other provider's AEAD must be before a
@@ -154,7 +160,7 @@ fn fastest(own: Own, mut base: CryptoProvider) -> (Arc<CryptoProvider>, RecordAe
             .iter()
             .find(|candidate| candidate.suite() == suite.suite())
         {
-            *suite = *replacement;
+            *suite = with_aead_of(*suite, *replacement);
         }
     }
     (
@@ -165,6 +171,58 @@ fn fastest(own: Own, mut base: CryptoProvider) -> (Arc<CryptoProvider>, RecordAe
             chacha20_poly1305,
         },
     )
+}
+
+/// `own` with the record AEAD (and QUIC packet protection) of `other`, the same suite from the
+/// other provider; its hash, HKDF or PRF, key exchange and signature schemes stay `own`'s.
+///
+/// rustls names suites by `&'static` reference, so each combination is built once per process
+/// and kept (a handful of small structs: at most one per suite and provider pair).
+fn with_aead_of(own: SupportedCipherSuite, other: SupportedCipherSuite) -> SupportedCipherSuite {
+    type Built = (usize, usize, SupportedCipherSuite);
+    static BUILT: Mutex<Vec<Built>> = Mutex::new(Vec::new());
+    let address = |suite: SupportedCipherSuite| match suite {
+        SupportedCipherSuite::Tls13(suite) => suite as *const Tls13CipherSuite as usize,
+        SupportedCipherSuite::Tls12(suite) => suite as *const Tls12CipherSuite as usize,
+    };
+    let key = (address(own), address(other));
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, _, suite)) = built.iter().find(|(a, b, _)| (*a, *b) == key) {
+        return *suite;
+    }
+    let mixed = match (own, other) {
+        (SupportedCipherSuite::Tls13(own), SupportedCipherSuite::Tls13(other)) => {
+            SupportedCipherSuite::Tls13(Box::leak(Box::new(Tls13CipherSuite {
+                common: CipherSuiteCommon {
+                    suite: own.common.suite,
+                    hash_provider: own.common.hash_provider,
+                    confidentiality_limit: other.common.confidentiality_limit,
+                },
+                hkdf_provider: own.hkdf_provider,
+                aead_alg: other.aead_alg,
+                quic: other.quic,
+            })))
+        }
+        (SupportedCipherSuite::Tls12(own), SupportedCipherSuite::Tls12(other)) => {
+            SupportedCipherSuite::Tls12(Box::leak(Box::new(Tls12CipherSuite {
+                common: CipherSuiteCommon {
+                    suite: own.common.suite,
+                    hash_provider: own.common.hash_provider,
+                    confidentiality_limit: other.common.confidentiality_limit,
+                },
+                prf_provider: own.prf_provider,
+                kx: own.kx,
+                sign: own.sign,
+                aead_alg: other.aead_alg,
+            })))
+        }
+        // The same IANA code is never TLS 1.2 on one side and 1.3 on the other.
+        _ => own,
+    };
+    built.push((key.0, key.1, mixed));
+    mixed
 }
 
 /// The CPU features that decide the AES-GCM paths, for the reason text.

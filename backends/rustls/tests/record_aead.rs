@@ -32,20 +32,45 @@ fn own(backend: &RustlsBackend) -> &'static str {
     }
 }
 
-/// The very same static suite (not merely the same IANA code).
-fn same(a: &SupportedCipherSuite, b: &SupportedCipherSuite) -> bool {
+/// Whether two suites seal with the very same record AEAD implementation: the same object and
+/// the same vtable (some AEADs are zero-sized, so an address alone would not tell the crates
+/// apart).
+fn same_aead(a: &SupportedCipherSuite, b: &SupportedCipherSuite) -> bool {
     match (a, b) {
-        (SupportedCipherSuite::Tls13(a), SupportedCipherSuite::Tls13(b)) => std::ptr::eq(*a, *b),
-        (SupportedCipherSuite::Tls12(a), SupportedCipherSuite::Tls12(b)) => std::ptr::eq(*a, *b),
+        (SupportedCipherSuite::Tls13(a), SupportedCipherSuite::Tls13(b)) => {
+            std::ptr::eq(a.aead_alg, b.aead_alg)
+        }
+        (SupportedCipherSuite::Tls12(a), SupportedCipherSuite::Tls12(b)) => {
+            std::ptr::eq(a.aead_alg, b.aead_alg)
+        }
         _ => false,
     }
 }
 
-/// The crate whose static `suite` is, by identity.
+/// Whether two suites have the very same hash and HKDF (TLS 1.3) or PRF (TLS 1.2) objects.
+fn same_key_schedule(a: &SupportedCipherSuite, b: &SupportedCipherSuite) -> bool {
+    match (a, b) {
+        (SupportedCipherSuite::Tls13(a), SupportedCipherSuite::Tls13(b)) => {
+            std::ptr::eq(a.common.hash_provider, b.common.hash_provider)
+                && std::ptr::eq(a.hkdf_provider, b.hkdf_provider)
+        }
+        (SupportedCipherSuite::Tls12(a), SupportedCipherSuite::Tls12(b)) => {
+            std::ptr::eq(a.common.hash_provider, b.common.hash_provider)
+                && std::ptr::eq(a.prf_provider, b.prf_provider)
+        }
+        _ => false,
+    }
+}
+
+/// The crate whose record AEAD `suite` uses, by identity.
 fn origin(suite: &SupportedCipherSuite) -> &'static str {
     for name in ["aws-lc-rs", "ring"] {
         if let Some(provider) = provider_named(name) {
-            if provider.cipher_suites.iter().any(|s| same(s, suite)) {
+            if provider
+                .cipher_suites
+                .iter()
+                .any(|s| s.suite() == suite.suite() && same_aead(s, suite))
+            {
                 return name;
             }
         }
@@ -79,6 +104,19 @@ fn assert_composed(backend: &RustlsBackend, provider: &CryptoProvider, what: &st
         );
     }
     let own_provider = provider_named(own(backend)).expect("own provider compiled in");
+    // The key schedule (hash, HKDF or PRF) is always the backend's own provider's.
+    for suite in &provider.cipher_suites {
+        let own_suite = own_provider
+            .cipher_suites
+            .iter()
+            .find(|s| s.suite() == suite.suite())
+            .expect("same suite list");
+        assert!(
+            same_key_schedule(suite, own_suite),
+            "{what}: {:?} has another provider's hash, HKDF or PRF",
+            suite.suite()
+        );
+    }
     let group_names = |p: &CryptoProvider| p.kx_groups.iter().map(|g| g.name()).collect::<Vec<_>>();
     assert_eq!(
         group_names(provider),
