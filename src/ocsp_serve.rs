@@ -190,6 +190,7 @@ pub(crate) fn issuer_of(policy: &ServerPolicy) -> Option<Vec<u8>> {
 }
 
 /// What `check` says of a stapling policy: where its responder is, or why there is none.
+#[cfg(feature = "cli")]
 pub(crate) fn describe(policy: &ServerPolicy) -> String {
     let Some(leaf) = policy.cert_chain.first() else {
         return "no certificate".to_owned();

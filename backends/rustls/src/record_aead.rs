@@ -21,10 +21,9 @@
 //! more per small call than ring's), for nothing the records gain. With
 //! [`RecordCipher::Provider`] (setting `dbms.ssl.record_cipher=provider`) nothing is mixed.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
-use rustls::{CipherSuiteCommon, SupportedCipherSuite, Tls12CipherSuite, Tls13CipherSuite};
 use tls_policy_backend::{AeadSource, RecordAead, RecordCipher};
 
 /// How much faster (best round against best round) the other provider's AEAD must be before a
@@ -178,7 +177,14 @@ fn fastest(own: Own, mut base: CryptoProvider) -> (Arc<CryptoProvider>, RecordAe
 ///
 /// rustls names suites by `&'static` reference, so each combination is built once per process
 /// and kept (a handful of small structs: at most one per suite and provider pair).
-fn with_aead_of(own: SupportedCipherSuite, other: SupportedCipherSuite) -> SupportedCipherSuite {
+#[cfg(all(feature = "aws-lc-rs", feature = "ring"))]
+fn with_aead_of(
+    own: rustls::SupportedCipherSuite,
+    other: rustls::SupportedCipherSuite,
+) -> rustls::SupportedCipherSuite {
+    use rustls::{CipherSuiteCommon, SupportedCipherSuite, Tls12CipherSuite, Tls13CipherSuite};
+    use std::sync::Mutex;
+
     type Built = (usize, usize, SupportedCipherSuite);
     static BUILT: Mutex<Vec<Built>> = Mutex::new(Vec::new());
     let address = |suite: SupportedCipherSuite| match suite {
