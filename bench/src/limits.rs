@@ -5,6 +5,12 @@
 //! handshake cannot beat a plain TCP connection plus the library's own server handshake with
 //! no I/O at all: `1 / (1/tcp_connections + 1/in_memory_handshakes)`. This module measures the
 //! second term of each; the runner measures plain TCP.
+// Without a rustls provider (native-tls alone) there are no terms to measure: the helpers
+// shared by the rustls paths go unused.
+#![cfg_attr(
+    not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")),
+    allow(unused_imports, dead_code)
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

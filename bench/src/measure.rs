@@ -15,6 +15,11 @@ use super::server::{Listening, ServerThread};
 #[derive(Clone, Copy)]
 pub(crate) enum Cpu<'a> {
     Thread(&'a ServerThread),
+    // nginx is driven by the rustls client only.
+    #[cfg_attr(
+        not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")),
+        allow(dead_code)
+    )]
     Process(u32),
 }
 

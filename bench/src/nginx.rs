@@ -7,6 +7,11 @@
 //! one request, one response); `/bulk` serves a file from tmpfs (read from memory); `/upload`
 //! discards a POSTed body. Its CPU time is read from `/proc/<pid>/schedstat` (nanoseconds on a
 //! CPU), or `/proc/<pid>/stat` (utime + stime, in clock ticks) where that is missing.
+// nginx is driven by the rustls client only: without a rustls provider it goes unused.
+#![cfg_attr(
+    not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")),
+    allow(dead_code)
+)]
 
 use std::io;
 use std::net::SocketAddr;

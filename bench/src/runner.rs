@@ -796,6 +796,10 @@ impl Bench<'_> {
         Err(BenchError::new("no rustls provider compiled in"))
     }
 
+    #[cfg_attr(
+        not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")),
+        allow(dead_code)
+    )]
     fn nginx(&self) -> Result<&Nginx, BenchError> {
         self.nginx
             .as_ref()
