@@ -30,9 +30,8 @@ use std::process::{Child, Command, ExitCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 use tls_policy::listener::{Connection, Listener, ListenerConfig, TlsMode};
 use tls_policy::{Backend, ServerOptions, TlsLayer, TlsVersion};
 use tls_policy_bench::Certificates;
@@ -356,60 +355,13 @@ fn client(addr: &str, n: usize, tls12: bool) -> Result<(), Fail> {
     Ok(())
 }
 
+/// The bench's load generator on ring, full handshakes only (no resumption).
 fn client_config(tls12: bool) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let versions: &[&'static rustls::SupportedProtocolVersion] = if tls12 {
-        &[&rustls::version::TLS12]
+    let version = if tls12 {
+        TlsVersion::Tls12
     } else {
-        &[&rustls::version::TLS13]
+        TlsVersion::Tls13
     };
-    let verifier = Arc::new(AcceptAny(Arc::clone(&provider)));
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)
-        .expect("ring supports TLS 1.2 and 1.3")
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    // Full handshakes only: no resumption.
-    config.resumption = rustls::client::Resumption::disabled();
-    Arc::new(config)
-}
-
-/// The client trusts any certificate: it measures the server, not verification.
-#[derive(Debug)]
-struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    tls_policy_bench::load_generator_config(Backend::RustlsRing, version, false)
+        .expect("the bench's rustls client on ring")
 }

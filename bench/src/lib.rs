@@ -50,6 +50,23 @@ pub use runner::{backend_info, run, Options, Progress};
 pub use server::Role;
 pub use svg::render as render_svg;
 
+/// The benchmark's rustls load generator for a server of `backend`: rustls on that backend's
+/// provider (aws-lc-rs for native-tls), offering only `version`, resuming sessions if `resume`,
+/// and **verifying nothing** (it measures servers, not verification). Never for real peers.
+#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+pub fn load_generator_config(
+    backend: tls_policy::Backend,
+    version: tls_policy::TlsVersion,
+    resume: bool,
+) -> Result<std::sync::Arc<tls_policy_rustls::rustls::ClientConfig>, BenchError> {
+    let spec = client::ClientSpec {
+        version,
+        suite: None,
+        resume,
+    };
+    client::rustls_client::client_config(backend, spec, false)
+}
+
 /// Why a benchmark (or one of its figures) could not be measured.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
