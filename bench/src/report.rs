@@ -73,6 +73,58 @@ pub struct Row {
     pub note: Option<String>,
 }
 
+impl PerCpu {
+    /// The figure per second of server CPU in `unit`, from `[ours, raw]` samples.
+    pub fn from_samples(unit: &str, [ours, raw]: [Vec<f64>; 2]) -> PerCpu {
+        let (ours, raw) = (Stat::new(ours), Stat::new(raw));
+        PerCpu {
+            unit: unit.to_owned(),
+            ratio: ours.median / raw.median,
+            ours,
+            raw,
+        }
+    }
+}
+
+impl Row {
+    /// A figure of `backend` from `[ours, raw]` samples in `unit`, with its ratio; no per-CPU
+    /// figure and no note yet.
+    pub fn from_samples(
+        backend: &str,
+        metric: String,
+        label: String,
+        unit: &str,
+        higher_is_better: bool,
+        [ours, raw]: [Vec<f64>; 2],
+    ) -> Row {
+        let (ours, raw) = (Stat::new(ours), Stat::new(raw));
+        Row {
+            backend: backend.to_owned(),
+            metric,
+            label,
+            unit: unit.to_owned(),
+            higher_is_better,
+            ratio: ours.median / raw.median,
+            ours,
+            raw,
+            per_cpu: None,
+            note: None,
+        }
+    }
+
+    /// The same figure per second of server CPU in `unit`, from `[ours, raw]` samples.
+    pub fn with_per_cpu(mut self, unit: &str, samples: [Vec<f64>; 2]) -> Row {
+        self.per_cpu = Some(PerCpu::from_samples(unit, samples));
+        self
+    }
+
+    /// What a reader should know about the figure.
+    pub fn with_note(mut self, note: Option<String>) -> Row {
+        self.note = note;
+        self
+    }
+}
+
 /// A plain-TCP figure: the I/O ceiling of this machine's loopback.
 #[derive(Clone, Debug, Serialize)]
 pub struct Ceiling {

@@ -14,7 +14,7 @@ use super::nginx::Nginx;
 use super::pki::{Certificates, KeyType};
 use super::protocol::Request;
 use super::records::{self, Direction, InMemory};
-use super::report::{BackendInfo, Ceiling, PerCpu, Report, Row, Settings, Stat};
+use super::report::{BackendInfo, Ceiling, Report, Row, Settings, Stat};
 use super::server::{Engine, Listening, Role, ServerThread};
 use super::sys::{pin_to_cpu, thread_cpu};
 use super::{limits, BenchError};
@@ -935,40 +935,30 @@ impl Bench<'_> {
                 cpu[side].push(sample.per_cpu_s.map_or(f64::NAN, |v| v / 1e6));
             }
         }
-        let [ours, raw] = wall;
-        let (ours, raw) = (Stat::new(ours), Stat::new(raw));
-        let [ours_cpu, raw_cpu] = cpu;
-        let (ours_cpu, raw_cpu) = (Stat::new(ours_cpu), Stat::new(raw_cpu));
-        Ok(Row {
-            backend: backend.name().to_owned(),
-            metric: format!("nginx_bulk_{}_{}", suite.id, direction.id()),
-            label: format!(
+        let note = match direction {
+            Direction::ServerWrites => format!(
+                "raw = nginx serving GET /bulk ({} MiB from tmpfs, repeated on one connection)",
+                super::nginx::BULK_FILE >> 20
+            ),
+            Direction::ServerReads => {
+                "raw = nginx discarding one POST body (`return 204`)".to_owned()
+            }
+        };
+        Ok(Row::from_samples(
+            backend.name(),
+            format!("nginx_bulk_{}_{}", suite.id, direction.id()),
+            format!(
                 "vs nginx: bulk {} {}, {}",
                 suite.label,
                 version_id(suite.version).1,
                 direction_label(direction)
             ),
-            unit: "MB/s".to_owned(),
-            higher_is_better: true,
-            ratio: ours.median / raw.median,
-            ours,
-            raw,
-            per_cpu: Some(PerCpu {
-                unit: "MB/CPU-s".to_owned(),
-                ratio: ours_cpu.median / raw_cpu.median,
-                ours: ours_cpu,
-                raw: raw_cpu,
-            }),
-            note: Some(match direction {
-                Direction::ServerWrites => format!(
-                    "raw = nginx serving GET /bulk ({} MiB from tmpfs, repeated on one connection)",
-                    super::nginx::BULK_FILE >> 20
-                ),
-                Direction::ServerReads => {
-                    "raw = nginx discarding one POST body (`return 204`)".to_owned()
-                }
-            }),
-        })
+            "MB/s",
+            true,
+            wall,
+        )
+        .with_per_cpu("MB/CPU-s", cpu)
+        .with_note(Some(note)))
     }
 
     #[cfg(not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")))]
@@ -1173,20 +1163,14 @@ impl Bench<'_> {
         }
         let (_, vlabel) = version_id(version);
         let row = |which: &str, values: [Vec<f64>; 2]| {
-            let [ours, raw] = values;
-            let (ours, raw) = (Stat::new(ours), Stat::new(raw));
-            Row {
-                backend: backend.name().to_owned(),
-                metric: format!("latency_{which}_c{concurrency}"),
-                label: format!("handshake latency {which}, {concurrency} at once, {vlabel}"),
-                unit: "ms".to_owned(),
-                higher_is_better: false,
-                ratio: ours.median / raw.median,
-                ours,
-                raw,
-                per_cpu: None,
-                note: None,
-            }
+            Row::from_samples(
+                backend.name(),
+                format!("latency_{which}_c{concurrency}"),
+                format!("handshake latency {which}, {concurrency} at once, {vlabel}"),
+                "ms",
+                false,
+                values,
+            )
         };
         Ok(vec![row("p50", p50), row("p99", p99)])
     }
@@ -1235,31 +1219,20 @@ impl Bench<'_> {
                 });
             }
         }
-        let [ours, raw] = wall;
-        let (ours, raw) = (Stat::new(ours), Stat::new(raw));
-        let [ours_cpu, raw_cpu] = cpu;
-        let (ours_cpu, raw_cpu) = (Stat::new(ours_cpu), Stat::new(raw_cpu));
         let (_, _, suite) = records::suite(backend);
-        Ok(Row {
-            backend: backend.name().to_owned(),
-            metric: format!("records_{}", direction.id()),
-            label: format!("in-memory records, {}", direction_label(direction)),
-            unit: "MB/s".to_owned(),
-            higher_is_better: true,
-            ratio: ours.median / raw.median,
-            ours,
-            raw,
-            per_cpu: Some(PerCpu {
-                unit: "MB/CPU-s".to_owned(),
-                ratio: ours_cpu.median / raw_cpu.median,
-                ours: ours_cpu,
-                raw: raw_cpu,
-            }),
-            note: Some(format!(
-                "{suite} over tokio::io::duplex, {} MiB per sample, client and server on one thread",
-                bytes >> 20
-            )),
-        })
+        Ok(Row::from_samples(
+            backend.name(),
+            format!("records_{}", direction.id()),
+            format!("in-memory records, {}", direction_label(direction)),
+            "MB/s",
+            true,
+            wall,
+        )
+        .with_per_cpu("MB/CPU-s", cpu)
+        .with_note(Some(format!(
+            "{suite} over tokio::io::duplex, {} MiB per sample, client and server on one thread",
+            bytes >> 20
+        ))))
     }
 
     async fn memory(&self, backend: Backend) -> Result<Option<Row>, BenchError> {
@@ -1456,39 +1429,27 @@ async fn bulk_row_of(
             cpu[side].push(sample.per_cpu_s.map_or(f64::NAN, |v| v / 1e6));
         }
     }
-    let [ours, raw] = wall;
-    let (ours, raw) = (Stat::new(ours), Stat::new(raw));
-    let [ours_cpu, raw_cpu] = cpu;
-    let (ours_cpu, raw_cpu) = (Stat::new(ours_cpu), Stat::new(raw_cpu));
     let listener = ours_role == Role::Listener;
-    Ok(Row {
-        backend: backend.name().to_owned(),
-        metric: format!(
+    Ok(Row::from_samples(
+        backend.name(),
+        format!(
             "{}bulk_{}_{}",
             if listener { "listener_" } else { "" },
             suite.id,
             direction.id()
         ),
-        label: format!(
+        format!(
             "{}bulk {} {}, {}",
             if listener { "serve listener: " } else { "" },
             suite.label,
             version_id(suite.version).1,
             direction_label(direction)
         ),
-        unit: "MB/s".to_owned(),
-        higher_is_better: true,
-        ratio: ours.median / raw.median,
-        ours,
-        raw,
-        per_cpu: Some(PerCpu {
-            unit: "MB/CPU-s".to_owned(),
-            ratio: ours_cpu.median / raw_cpu.median,
-            ours: ours_cpu,
-            raw: raw_cpu,
-        }),
-        note: None,
-    })
+        "MB/s",
+        true,
+        wall,
+    )
+    .with_per_cpu("MB/CPU-s", cpu))
 }
 
 /// One transfer with nginx on a fresh connection (handshake and a first `GET /hs` outside the
@@ -1604,34 +1565,23 @@ fn rate_row(
     samples: &[Vec<HandshakeSample>; 2],
     note: Option<String>,
 ) -> Row {
-    let wall = |side: usize| Stat::new(samples[side].iter().map(|s| s.per_s).collect());
+    let wall = |side: usize| samples[side].iter().map(|s| s.per_s).collect();
     let cpu = |side: usize| {
-        Stat::new(
-            samples[side]
-                .iter()
-                .map(|s| s.per_cpu_s.unwrap_or(f64::NAN))
-                .collect(),
-        )
+        samples[side]
+            .iter()
+            .map(|s| s.per_cpu_s.unwrap_or(f64::NAN))
+            .collect()
     };
-    let (ours, raw) = (wall(0), wall(1));
-    let (ours_cpu, raw_cpu) = (cpu(0), cpu(1));
-    Row {
-        backend: backend.name().to_owned(),
+    Row::from_samples(
+        backend.name(),
         metric,
         label,
-        unit: unit.to_owned(),
-        higher_is_better: true,
-        ratio: ours.median / raw.median,
-        ours,
-        raw,
-        per_cpu: Some(PerCpu {
-            unit: cpu_unit.to_owned(),
-            ratio: ours_cpu.median / raw_cpu.median,
-            ours: ours_cpu,
-            raw: raw_cpu,
-        }),
-        note,
-    }
+        unit,
+        true,
+        [wall(0), wall(1)],
+    )
+    .with_per_cpu(cpu_unit, [cpu(0), cpu(1)])
+    .with_note(note)
 }
 
 #[cfg(test)]
