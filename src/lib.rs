@@ -35,7 +35,8 @@
 //! - [`connector`]: `TlsConnector`, `Target`, `InvalidTarget`, `ConnectError`, `ConnectFuture`,
 //!   `DEFAULT_CONNECT_TIMEOUT`.
 //! - [`reload`]: `ReloadReport`, `PolicyReload`, `ReloadChange`, `ReloadError`, `ReloadFailure`,
-//!   `Watcher`, `DEFAULT_DEBOUNCE`.
+//!   `Watcher`, `WatchHealth`, `DirectoryHealth`, `WatchMonitor`, `DEFAULT_DEBOUNCE`,
+//!   `SELF_CHECK_TIMEOUT`.
 //! - [`observe`]: the metric names, `ChannelMetrics`, the expiry gauges' recorders,
 //!   `classify_handshake_error`, `prometheus` (the text exposition `serve --metrics` uses).
 //! - `integration::axum` (feature `axum`): `TlsListener`, `TlsConnectInfo`,
@@ -80,7 +81,10 @@ pub use channels::{ChannelTls, TlsChannels};
 pub use error::{Error, Result, Source};
 pub use layer::{HandshakeError, HandshakeLimits, Tls, TlsLayer, TlsServiceError};
 pub use observe::HandshakeFailure;
-pub use reload::{PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher};
+pub use reload::{
+    DirectoryHealth, PolicyReload, ReloadChange, ReloadError, ReloadReport, WatchHealth,
+    WatchMonitor, Watcher,
+};
 pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
     AeadSource, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError, PeerIdentity,

@@ -174,7 +174,7 @@ for_each_backend! {
         let settings = home.settings().expect("config parses");
         let channels = TlsChannels::load(&settings, Some(backend)).expect("loads the mount");
         let server = Server::start(channels.channel("bolt").expect("bolt").acceptor.clone()).await;
-        let _watcher = channels.watch_with(Duration::from_millis(200)).expect("watch");
+        let watcher = channels.watch_with(Duration::from_millis(200)).expect("watch");
         assert_eq!(leaf(server.addr).await.expect("handshake"), first.cert_der);
         let resuming = client(true);
         if tickets {
@@ -194,6 +194,26 @@ for_each_backend! {
         let third = server_cert("secret-v3");
         publish(&mount, "..2026_11_30_17_10_00.555555555", &third, 3);
         assert!(serves(server.addr, &third.cert_der).await, "the second swap was not picked up");
+        // The watch followed the swaps: the current version's directories are watched, the
+        // removed ones not, and each watched directory passed its self-check.
+        let current = mount.join("..2026_11_30_17_10_00.555555555").canonicalize().expect("v3");
+        let deadline = Instant::now() + STEP;
+        let health = loop {
+            let health = watcher.health();
+            if health.iter().all(|dir| dir.health.is_verified()) || Instant::now() > deadline {
+                break health;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(health.iter().all(|dir| dir.health.is_verified()), "{health:?}");
+        for sub in ["", "trusted", "revoked"] {
+            let dir = current.join(sub);
+            assert!(health.iter().any(|d| d.directory == dir), "{} not watched: {health:?}", dir.display());
+        }
+        assert!(
+            !health.iter().any(|d| d.directory.to_string_lossy().contains("17_00_00")),
+            "a removed version is still watched: {health:?}"
+        );
         // Exactly the kubelet's layout remains: the links, ..data and one version.
         let mut names: Vec<String> = std::fs::read_dir(&mount)
             .expect("list mount")

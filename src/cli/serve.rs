@@ -55,7 +55,8 @@ pub struct ServeArgs {
     pub shutdown_grace: u64,
     /// Serve metrics in the Prometheus text format at http://ADDR/metrics (plain HTTP;
     /// host:port, port 0 picks a free one), and the probes /ready (200 while accepting, 503
-    /// before the channels listen and from the moment a shutdown starts) and /live (200).
+    /// before the channels listen and from the moment a shutdown starts; a `note:` line per
+    /// dead or unverified file watch) and /live (200).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
     /// Do not watch the policies' files for changes; SIGHUP still reloads them.
@@ -94,9 +95,29 @@ pub async fn run(args: ServeArgs) -> CliResult {
              SIGHUP is ignored; restart to pick up new keys and certificates"
         );
     }
-    let _watcher = (reload && !args.no_watch)
-        .then(|| running.watch())
-        .flatten();
+    let _watcher = if reload && !args.no_watch {
+        let watched = running.watch().await;
+        // A dead or unverified watch is a note on /ready, not a 503: every channel still
+        // serves valid material, and taking each replica that shares the cause (the same
+        // read-only mount, the same exhausted inotify limit) out of rotation at once would turn
+        // stale-material risk into an outage. The alert belongs on
+        // tls_policy_reload_watch_healthy == 0; the note says where to look.
+        if let Some(metrics) = &metrics {
+            match &watched {
+                Ok(watcher) => {
+                    let monitor = watcher.monitor();
+                    metrics.readiness().set_notes(move || monitor.problems());
+                }
+                Err(error) => {
+                    let note = format!("file watch not running ({error}); SIGHUP still reloads");
+                    metrics.readiness().set_notes(move || vec![note.clone()]);
+                }
+            }
+        }
+        watched.ok()
+    } else {
+        None
+    };
     let signal = loop {
         tokio::select! {
             signal = signals.recv() => break signal,
@@ -289,16 +310,19 @@ impl Running {
         })
     }
 
-    /// Watches every policy's files and reloads a policy when they change; `None` (with a
-    /// warning) when the watch cannot be set up, as SIGHUP still reloads.
-    pub(crate) fn watch(&self) -> Option<crate::Watcher> {
-        match self.channels.watch() {
-            Ok(watcher) => Some(watcher),
-            Err(error) => {
-                tracing::warn!("not watching the policies' files ({error}); SIGHUP still reloads");
-                None
-            }
+    /// Watches every policy's files and reloads a policy when they change (off the async
+    /// threads: the watcher's self-check waits for its probes); an error (logged) when the
+    /// watch cannot be set up, as SIGHUP still reloads.
+    pub(crate) async fn watch(&self) -> Result<crate::Watcher, String> {
+        let channels = self.channels.clone();
+        let watched = tokio::task::spawn_blocking(move || channels.watch())
+            .await
+            .map_err(|error| format!("the watcher's set-up task failed: {error}"))
+            .and_then(|watched| watched.map_err(|error| error.to_string()));
+        if let Err(error) = &watched {
+            tracing::error!("not watching the policies' files ({error}); SIGHUP still reloads");
         }
+        watched
     }
 
     /// Re-reads every policy's files (SIGHUP); each policy's outcome is logged by the reload,

@@ -27,6 +27,10 @@ pub const CERTIFICATE_EXPIRY: &str = "tls_policy_certificate_expiry_seconds";
 /// CRL issuer's distinguished name); past it, handshakes it should cover fail as
 /// `revocation_unknown`.
 pub const CRL_NEXT_UPDATE: &str = "tls_policy_crl_next_update_seconds";
+/// Gauge: 1 while the file watcher's self-check has seen events from a watched directory
+/// (label `directory`), 0 when its watch is dead or unverified (hot reload may not see changes
+/// there).
+pub const RELOAD_WATCH_HEALTHY: &str = "tls_policy_reload_watch_healthy";
 
 /// The metrics of one channel (`channel`, `policy`, `backend` labels), shared by its connections.
 ///

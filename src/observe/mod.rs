@@ -16,6 +16,7 @@
 //! | `tls_policy_bytes_written_total` | counter | `channel`, `policy`, `backend` (listener only) |
 //! | `tls_policy_certificate_expiry_seconds` | gauge | `policy`: seconds until the leaf certificate's notAfter (negative once expired) |
 //! | `tls_policy_crl_next_update_seconds` | gauge | `policy`, `crl` (the CRL issuer's DN): seconds until that CRL's nextUpdate (negative once past: handshakes it covers then fail as `revocation_unknown`) |
+//! | `tls_policy_reload_watch_healthy` | gauge | `directory`: 1 while the file watcher's self-check has seen events from it, 0 when the watch is dead or unverified ([`crate::Watcher::health`] says which) |
 
 mod classify;
 mod expiry;
@@ -34,7 +35,7 @@ pub use log::is_routine;
 pub use metrics::{
     ActiveConnection, ChannelMetrics, PendingConnection, ACTIVE_CONNECTIONS, BYTES_READ,
     BYTES_WRITTEN, CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE, HANDSHAKES, HANDSHAKE_DURATION,
-    PENDING_CONNECTIONS,
+    PENDING_CONNECTIONS, RELOAD_WATCH_HEALTHY,
 };
 pub use throttle::REFUSAL_LINES_PER_SECOND;
 pub(crate) use throttle::{RefusalLog, SUMMARY_EVERY};

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -135,11 +135,25 @@ impl Drop for MetricsEndpoint {
     }
 }
 
+/// What `/ready` adds below its status line: one line per problem that does not stop serving.
+type NoteSource = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
 /// Whether the process accepts connections, as `/ready` reports it (shared by clones; not
-/// ready until set).
-#[derive(Clone, Debug, Default)]
+/// ready until set), and the notes it adds (problems that do not stop serving, such as a dead
+/// file watch).
+#[derive(Clone, Default)]
 pub struct Readiness {
     ready: Arc<AtomicBool>,
+    notes: Arc<Mutex<Option<NoteSource>>>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readiness")
+            .field("ready", &self.is_ready())
+            .field("notes", &self.notes())
+            .finish()
+    }
 }
 
 impl Readiness {
@@ -151,6 +165,22 @@ impl Readiness {
     /// Whether `/ready` answers 200.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Sets where `/ready`'s notes come from: called at each probe, each line returned is
+    /// added as `note: <line>` below the status line, with the status unchanged.
+    pub fn set_notes(&self, notes: impl Fn() -> Vec<String> + Send + Sync + 'static) {
+        *self.notes.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(notes));
+    }
+
+    /// The notes `/ready` adds now.
+    pub fn notes(&self) -> Vec<String> {
+        let source = self
+            .notes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        source.map(|notes| notes()).unwrap_or_default()
     }
 }
 
@@ -170,8 +200,8 @@ async fn serve(tcp: TcpListener, handle: PrometheusHandle, ready: Readiness) {
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let handle = handle.clone();
-                let ready = ready.is_ready();
-                async move { Ok::<_, Infallible>(respond(&handle, ready, &request)) }
+                let ready = ready.clone();
+                async move { Ok::<_, Infallible>(respond(&handle, &ready, &request)) }
             });
             let served = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -183,11 +213,11 @@ async fn serve(tcp: TcpListener, handle: PrometheusHandle, ready: Readiness) {
     }
 }
 
-/// `GET /metrics`: the text format; `GET /ready`: 200 `ready` or 503 `not ready`;
-/// `GET /live`: 200 `live`; anything else: 404 or 405.
+/// `GET /metrics`: the text format; `GET /ready`: 200 `ready` or 503 `not ready`, then a
+/// `note: ...` line per [`Readiness::notes`]; `GET /live`: 200 `live`; anything else: 404 or 405.
 fn respond(
     handle: &PrometheusHandle,
-    ready: bool,
+    readiness: &Readiness,
     request: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let get = matches!(*request.method(), Method::GET | Method::HEAD);
@@ -196,8 +226,19 @@ fn respond(
             handle.run_upkeep();
             (StatusCode::OK, handle.render())
         }
-        (true, "/ready") if ready => (StatusCode::OK, "ready\n".to_string()),
-        (true, "/ready") => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".to_string()),
+        (true, "/ready") => {
+            let (status, mut body) = if readiness.is_ready() {
+                (StatusCode::OK, "ready\n".to_string())
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".to_string())
+            };
+            for note in readiness.notes() {
+                body.push_str("note: ");
+                body.push_str(&note);
+                body.push('\n');
+            }
+            (status, body)
+        }
         (true, "/live") => (StatusCode::OK, "live\n".to_string()),
         (false, "/metrics" | "/ready" | "/live") => {
             (StatusCode::METHOD_NOT_ALLOWED, "use GET\n".to_string())

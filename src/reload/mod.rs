@@ -4,7 +4,8 @@
 //! Three triggers reach the same code: the API (`TlsChannels::reload`,
 //! `TlsChannels::reload_policy`), `SIGHUP` in `tls-policy serve`, and a file watcher
 //! (`TlsChannels::watch`) that reloads a policy once its directories have been quiet for a
-//! moment. Each policy is reloaded all-or-nothing: when the new key, chain, trusted or revoked
+//! moment (every path resolved to where it really is, symlink swaps followed, and each
+//! directory's events checked at start-up by a probe file). Each policy is reloaded all-or-nothing: when the new key, chain, trusted or revoked
 //! files are broken, the policy keeps serving what it served and the error is returned and
 //! logged with the policy, the setting and the path.
 //!
@@ -28,12 +29,18 @@
 //! channel) takes a restart.
 
 mod apply;
+mod health;
 mod paths;
+mod probe;
 mod report;
+mod resolve;
 mod state;
 mod watch;
+mod watch_loop;
 
 pub(crate) use state::ReloadState;
 
+pub use health::{DirectoryHealth, WatchHealth, WatchMonitor};
+pub use probe::SELF_CHECK_TIMEOUT;
 pub use report::{PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport};
 pub use watch::{Watcher, DEFAULT_DEBOUNCE};

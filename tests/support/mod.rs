@@ -37,7 +37,17 @@ impl Home {
     }
 
     pub fn with_crl(policy_lines: &[&str], crl: bool) -> Home {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::with_crl_in(policy_lines, crl, tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// Like [`Home::new`], in a temporary directory under `root` (a directory the test
+    /// controls, so that a path relative to the process's working directory can reach it).
+    pub fn new_in(backend: Backend, policy_lines: &[&str], root: &Path) -> Home {
+        let dir = tempfile::tempdir_in(root).expect("tempdir");
+        Self::with_crl_in(policy_lines, backend.capabilities().crls, dir)
+    }
+
+    fn with_crl_in(policy_lines: &[&str], crl: bool, dir: tempfile::TempDir) -> Home {
         let base = dir.path().join("certificates/test");
         pki()
             .write_policy_dir(&base, &WritePolicy { with_crl: crl })

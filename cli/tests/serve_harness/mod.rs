@@ -285,13 +285,23 @@ impl Served {
     /// `serve` gets `--shutdown-grace 0` unless `args` set it: a test not about the grace
     /// period should not wait for it after SIGTERM.
     pub async fn start(args: &[String], expected: usize) -> Served {
+        Self::start_in(args, expected, None).await
+    }
+
+    /// Like [`Served::start`], with the process's working directory `dir` when given (to
+    /// name the config by a path relative to it).
+    pub async fn start_in(args: &[String], expected: usize, dir: Option<&Path>) -> Served {
         let mut args = args.to_vec();
         if args.first().map(String::as_str) == Some("serve")
             && !args.iter().any(|arg| arg == "--shutdown-grace")
         {
             args.extend(["--shutdown-grace".to_string(), "0".to_string()]);
         }
-        let mut child = binary(&args).spawn().expect("spawn tls-policy");
+        let mut command = binary(&args);
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().expect("spawn tls-policy");
         let stderr = collect_stderr(&mut child);
         let stdout_lines = Arc::new(Mutex::new(Vec::new()));
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
