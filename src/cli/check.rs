@@ -349,12 +349,15 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
                 format!("{} (ignored: trust_all=true)", trusted.display())
             } else {
                 format!(
-                    "{} ({} certificate(s))",
+                    "{} ({} certificate(s): {} anchor(s), {} path link(s))",
                     trusted.display(),
-                    server.trusted.len()
+                    server.trusted.len() + server.path_links.len(),
+                    server.trusted.len(),
+                    server.path_links.len()
                 )
             };
             row(text, "trusted_dir", &trusted_text);
+            describe_trust(text, server);
             row(
                 text,
                 "revoked_dir",
@@ -388,6 +391,34 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
     }
     for warning in &loaded.warnings {
         row(text, "warning", warning);
+    }
+}
+
+/// One row per trust anchor and per path link (spec §2 "Anchors and path links"): its subject,
+/// and for a path link the issuer it links to and whether CRLs check it.
+fn describe_trust(text: &mut String, server: &tls_policy_backend::ServerPolicy) {
+    for anchor in &server.trusted {
+        let value = match summarize_certificate(anchor) {
+            Ok(s) if s.subject == s.issuer => format!("{} (self-signed)", s.subject),
+            Ok(s) => format!(
+                "{} (issued by {}, which is not in trusted_dir: only this sub-tree is trusted)",
+                s.subject, s.issuer
+            ),
+            Err(e) => e,
+        };
+        row(text, "  anchor", &value);
+    }
+    let revocation = if server.crls.is_empty() {
+        "no CRLs: revocation off"
+    } else {
+        "checked against its issuer's CRL"
+    };
+    for link in &server.path_links {
+        let value = match summarize_certificate(link) {
+            Ok(s) => format!("{} (issued by {}; {revocation})", s.subject, s.issuer),
+            Err(e) => e,
+        };
+        row(text, "  path link", &value);
     }
 }
 
