@@ -21,6 +21,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use super::CliResult;
 use crate::channels::choose_backend;
 use crate::config::{ChannelSettings, ConfigForm, ConnectorKind, Settings, LEGACY_POLICY};
+use crate::load::anchors::LinkRevocation;
 use crate::load::certs::summarize_certificate;
 use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
 use crate::load::{bound_policy_would_generate, load_bound_policy, load_private_key, LoadedPolicy};
@@ -349,11 +350,9 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
                 format!("{} (ignored: trust_all=true)", trusted.display())
             } else {
                 format!(
-                    "{} ({} certificate(s): {} anchor(s), {} path link(s))",
+                    "{} ({} certificate(s))",
                     trusted.display(),
-                    server.trusted.len() + server.path_links.len(),
-                    server.trusted.len(),
-                    server.path_links.len()
+                    server.trusted.len() + server.path_links.len()
                 )
             };
             row(text, "trusted_dir", &trusted_text);
@@ -395,7 +394,7 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
 }
 
 /// One row per trust anchor and per path link (spec §2 "Anchors and path links"): its subject,
-/// and for a path link the issuer it links to and whether CRLs check it.
+/// and for a path link the issuer it links to and what that issuer's CRL says of it.
 fn describe_trust(text: &mut String, server: &tls_policy_backend::ServerPolicy) {
     for anchor in &server.trusted {
         let value = match summarize_certificate(anchor) {
@@ -408,14 +407,20 @@ fn describe_trust(text: &mut String, server: &tls_policy_backend::ServerPolicy) 
         };
         row(text, "  anchor", &value);
     }
-    let revocation = if server.crls.is_empty() {
-        "no CRLs: revocation off"
-    } else {
-        "checked against its issuer's CRL"
-    };
     for link in &server.path_links {
+        let status = match crate::load::anchors::link_revocation(link, &server.crls) {
+            Some(LinkRevocation::Off) => "not checked for revocation: no CRL in revoked_dir",
+            Some(LinkRevocation::Good) => "not revoked: its issuer's CRL covers it",
+            Some(LinkRevocation::Revoked) => {
+                "REVOKED by its issuer's CRL: every certificate below it is refused"
+            }
+            Some(LinkRevocation::Unknown) | None => {
+                "no CRL from its issuer: every certificate below it is refused as \
+                 revocation_unknown"
+            }
+        };
         let value = match summarize_certificate(link) {
-            Ok(s) => format!("{} (issued by {}; {revocation})", s.subject, s.issuer),
+            Ok(s) => format!("{} (issued by {}; {status})", s.subject, s.issuer),
             Err(e) => e,
         };
         row(text, "  path link", &value);

@@ -152,45 +152,87 @@ fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
     cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok()
 }
 
-/// With revocation on (`crls` not empty): a warning for each path link whose issuer has issued
-/// none of `crls`, because every chain through it will then be refused as
-/// `revocation_unknown` (fail closed). The warnings name `policy` and `revoked_dir`.
-pub(crate) fn uncovered_path_links(
+/// What the policy's CRLs say of one path link (for load warnings and `check`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkRevocation {
+    /// No CRL at all: revocation checking is off.
+    Off,
+    /// A CRL from its issuer covers it and does not list it.
+    Good,
+    /// A CRL from its issuer lists it: every certificate below it is refused (`revoked`).
+    Revoked,
+    /// Revocation is on but no CRL from its issuer covers it: every certificate below it is
+    /// refused (`revocation_unknown`).
+    Unknown,
+}
+
+/// What `crls` (already checked at load: issued by trusted_dir, signed, current) say of the
+/// path link `link`; `None` when it does not parse.
+pub(crate) fn link_revocation(
+    link: &CertificateDer<'_>,
+    crls: &[CertificateRevocationListDer<'_>],
+) -> Option<LinkRevocation> {
+    let (_, link) = X509Certificate::from_der(link.as_ref()).ok()?;
+    if crls.is_empty() {
+        return Some(LinkRevocation::Off);
+    }
+    let mut covered = false;
+    for der in crls {
+        let Ok((_, crl)) = CertificateRevocationList::from_der(der.as_ref()) else {
+            continue;
+        };
+        if crl.issuer().as_raw() != link.issuer().as_raw() {
+            continue;
+        }
+        covered = true;
+        if crl
+            .iter_revoked_certificates()
+            .any(|revoked| revoked.raw_serial() == link.raw_serial())
+        {
+            return Some(LinkRevocation::Revoked);
+        }
+    }
+    Some(if covered {
+        LinkRevocation::Good
+    } else {
+        LinkRevocation::Unknown
+    })
+}
+
+/// With revocation on: a warning for each path link that no CRL of its issuer covers, because
+/// every chain through it will then be refused as `revocation_unknown` (fail closed), and for
+/// each one its issuer's CRL lists (every chain through it is refused as `revoked`: what the
+/// operator asked for, but worth saying once). The warnings name `policy` and `revoked_dir`.
+pub(crate) fn path_link_warnings(
     policy: &str,
     revoked_dir: &Path,
     path_links: &[CertificateDer<'_>],
     crls: &[CertificateRevocationListDer<'_>],
 ) -> Vec<String> {
-    if crls.is_empty() {
-        return Vec::new();
-    }
-    let crl_issuers: Vec<Vec<u8>> = crls
-        .iter()
-        .filter_map(|crl| CertificateRevocationList::from_der(crl.as_ref()).ok())
-        .map(|(_, crl)| crl.issuer().as_raw().to_vec())
-        .collect();
     path_links
         .iter()
-        .filter_map(|der| X509Certificate::from_der(der.as_ref()).ok())
-        .filter(|(_, link)| {
-            !crl_issuers
-                .iter()
-                .any(|issuer| issuer.as_slice() == link.issuer().as_raw())
-        })
-        .map(|(_, link)| {
-            super::policy_warning(
+        .filter_map(|der| {
+            let status = link_revocation(der, crls)?;
+            let (_, link) = X509Certificate::from_der(der.as_ref()).ok()?;
+            let (subject, issuer) = (link.subject(), link.issuer());
+            let message = match status {
+                LinkRevocation::Off | LinkRevocation::Good => return None,
+                LinkRevocation::Unknown => format!(
+                    "revocation is on, but no CRL from '{issuer}' covers the intermediate CA \
+                     '{subject}' of trusted_dir: every peer certificate it issued will be \
+                     refused as revocation_unknown; add a current CRL from '{issuer}'"
+                ),
+                LinkRevocation::Revoked => format!(
+                    "the CRL from '{issuer}' revokes the intermediate CA '{subject}' of \
+                     trusted_dir: every peer certificate it issued will be refused as revoked"
+                ),
+            };
+            Some(super::policy_warning(
                 policy,
                 "revoked_dir",
                 Some(revoked_dir),
-                &format!(
-                    "revocation is on, but no CRL from '{}' covers the intermediate CA '{}' of \
-                     trusted_dir: every peer certificate it issued will be refused as \
-                     revocation_unknown; add a current CRL from '{}'",
-                    link.issuer(),
-                    link.subject(),
-                    link.issuer()
-                ),
-            )
+                &message,
+            ))
         })
         .collect()
 }
@@ -298,13 +340,13 @@ mod tests {
     }
 
     #[test]
-    fn a_path_link_without_its_issuers_crl_is_warned_about() {
+    fn a_path_link_without_its_issuers_crl_or_revoked_by_it_is_warned_about() {
         let root = Ca::new("Root");
         let intermediate = root.sub_ca("Intermediate");
         let links = [intermediate.cert.der().clone()];
         let dir = Path::new("/r");
         let only_intermediate = [intermediate.crl().der().clone()];
-        let warnings = uncovered_path_links("p", dir, &links, &only_intermediate);
+        let warnings = path_link_warnings("p", dir, &links, &only_intermediate);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("no CRL from 'CN=Root'"),
@@ -313,7 +355,38 @@ mod tests {
         assert!(warnings[0].contains("revocation_unknown"), "{warnings:?}");
 
         let both = [root.crl().der().clone(), intermediate.crl().der().clone()];
-        assert!(uncovered_path_links("p", dir, &links, &both).is_empty());
-        assert!(uncovered_path_links("p", dir, &links, &[]).is_empty());
+        assert!(path_link_warnings("p", dir, &links, &both).is_empty());
+        assert!(path_link_warnings("p", dir, &links, &[]).is_empty());
+
+        let revoking = [root.crl_revoking(&links[0]).der().clone()];
+        let warnings = path_link_warnings("p", dir, &links, &revoking);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("revokes the intermediate CA 'CN=Intermediate'"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_path_link_is_good_revoked_unknown_or_unchecked() {
+        let root = Ca::new("Root");
+        let link = root.sub_ca("Intermediate").cert.der().clone();
+        let other = Ca::new("Other").crl().der().clone();
+        assert_eq!(link_revocation(&link, &[]), Some(LinkRevocation::Off));
+        assert_eq!(
+            link_revocation(&link, std::slice::from_ref(&other)),
+            Some(LinkRevocation::Unknown)
+        );
+        // Ca::crl lists serial 42, which the link does not have.
+        let listing_another = root.crl().der().clone();
+        assert_eq!(
+            link_revocation(&link, &[other, listing_another]),
+            Some(LinkRevocation::Good)
+        );
+        let revoking = root.crl_revoking(&link).der().clone();
+        assert_eq!(
+            link_revocation(&link, &[revoking]),
+            Some(LinkRevocation::Revoked)
+        );
     }
 }

@@ -149,8 +149,8 @@ pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
 ///    unless `trust_all`, trusted_dir is split into trust anchors and path links
 ///    (`anchors::split_trusted`), every CRL is issued and signed by a certificate of
 ///    `trusted_dir` (anchor or path link) and has a `nextUpdate` still ahead (spec rule 8,
-///    `crl::check_crls`), and a path link no CRL of its issuer covers is warned about (its
-///    peers will be refused as `revocation_unknown`); with `trust_all` the CRLs play no part
+///    `crl::check_crls`), and a path link its issuer's CRLs do not cover, or revoke, is warned
+///    about (its peers will be refused as `revocation_unknown` / `revoked`); with `trust_all` the CRLs play no part
 ///    (a warning says so) and the policy carries none;
 /// 4. `client_auth=REQUIRE` has at least one trust anchor (unless `trust_all`);
 /// 5. the private key file is not readable by others (group-readable: a warning);
@@ -278,7 +278,7 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
             &settings.trusted_dir,
             x509_parser::time::ASN1Time::now(),
         )?;
-        warnings.extend(anchors::uncovered_path_links(
+        warnings.extend(anchors::path_link_warnings(
             policy,
             &settings.revoked_dir,
             &split.path_links,

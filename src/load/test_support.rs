@@ -194,6 +194,30 @@ impl Ca {
         }
     }
 
+    /// A CRL listing `cert` (by its serial), current until 2100.
+    pub fn crl_revoking(
+        &self,
+        cert: &rustls_pki_types::CertificateDer<'_>,
+    ) -> CertificateRevocationList {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let (_, x509) = X509Certificate::from_der(cert.as_ref()).unwrap();
+        CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2001, 1, 1),
+            next_update: rcgen::date_time_ymd(2100, 1, 1),
+            crl_number: SerialNumber::from(2u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![RevokedCertParams {
+                serial_number: SerialNumber::from_slice(x509.raw_serial()),
+                revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            }],
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&self.issuer)
+        .unwrap()
+    }
+
     /// A CRL revoking serial 42, current until 2100.
     pub fn crl(&self) -> CertificateRevocationList {
         self.crl_until(rcgen::date_time_ymd(2100, 1, 1))
