@@ -534,9 +534,10 @@ impl DevPki {
     /// - `base/trusted/root.crt`: the root CA;
     /// - `base/trusted/intermediate.crt`: the intermediate CA, which issues the leaves and the
     ///   CRL that revokes [`DevPki::revoked_client`] (spec §2 rule 8: every CRL's issuer must
-    ///   be a certificate of trusted_dir);
-    /// - `base/revoked/intermediate.crl` and `base/revoked/root.crl` when
-    ///   [`WritePolicy::with_crl`].
+    ///   be a certificate of trusted_dir). Its issuer, the root, is there too, so it is a path
+    ///   link, not a trust anchor: the root's CRL covers it;
+    /// - `base/revoked/intermediate.crl` and `base/revoked/root.crl` (empty, covering the
+    ///   intermediate) when [`WritePolicy::with_crl`].
     ///
     /// `base`, `trusted/` and `revoked/` are created if missing (both directories always,
     /// since the spec requires them to exist).

@@ -172,7 +172,7 @@ fn warn_once(policy: &str, cert: &[u8], file: &std::path::Path, why: &str) {
 }
 
 /// The issuer of the policy's leaf: the next certificate of the chain when it is the one, else
-/// the trusted certificate whose subject is the leaf's issuer.
+/// the certificate of trusted_dir (anchor or path link) whose subject is the leaf's issuer.
 pub(crate) fn issuer_of(policy: &ServerPolicy) -> Option<Vec<u8>> {
     let leaf_der = policy.cert_chain.first()?;
     let (_, leaf) = X509Certificate::from_der(leaf_der.as_ref()).ok()?;
@@ -182,6 +182,7 @@ pub(crate) fn issuer_of(policy: &ServerPolicy) -> Option<Vec<u8>> {
         .iter()
         .skip(1)
         .chain(&policy.trusted)
+        .chain(&policy.path_links)
         .find(|candidate| {
             X509Certificate::from_der(candidate.as_ref())
                 .is_ok_and(|(_, cert)| cert.subject().as_raw() == issuer_name)

@@ -62,6 +62,7 @@ impl Identity {
                 pkcs8: self.key.clone_key(),
             },
             trusted: Vec::new(),
+            path_links: Vec::new(),
             crls: Vec::new(),
             client_auth: ClientAuth::None,
             trust_all: false,

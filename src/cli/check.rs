@@ -21,6 +21,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use super::CliResult;
 use crate::channels::choose_backend;
 use crate::config::{ChannelSettings, ConfigForm, ConnectorKind, Settings, LEGACY_POLICY};
+use crate::load::anchors::LinkRevocation;
 use crate::load::certs::summarize_certificate;
 use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
 use crate::load::{bound_policy_would_generate, load_bound_policy, load_private_key, LoadedPolicy};
@@ -351,10 +352,11 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
                 format!(
                     "{} ({} certificate(s))",
                     trusted.display(),
-                    server.trusted.len()
+                    server.trusted.len() + server.path_links.len()
                 )
             };
             row(text, "trusted_dir", &trusted_text);
+            describe_trust(text, server);
             row(
                 text,
                 "revoked_dir",
@@ -388,6 +390,40 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
     }
     for warning in &loaded.warnings {
         row(text, "warning", warning);
+    }
+}
+
+/// One row per trust anchor and per path link (spec §2 "Anchors and path links"): its subject,
+/// and for a path link the issuer it links to and what that issuer's CRL says of it.
+fn describe_trust(text: &mut String, server: &tls_policy_backend::ServerPolicy) {
+    for anchor in &server.trusted {
+        let value = match summarize_certificate(anchor) {
+            Ok(s) if s.subject == s.issuer => format!("{} (self-signed)", s.subject),
+            Ok(s) => format!(
+                "{} (issued by {}, which is not in trusted_dir: only this sub-tree is trusted)",
+                s.subject, s.issuer
+            ),
+            Err(e) => e,
+        };
+        row(text, "  anchor", &value);
+    }
+    for link in &server.path_links {
+        let status = match crate::load::anchors::link_revocation(link, &server.crls) {
+            Some(LinkRevocation::Off) => "not checked for revocation: no CRL in revoked_dir",
+            Some(LinkRevocation::Good) => "not revoked: its issuer's CRL covers it",
+            Some(LinkRevocation::Revoked) => {
+                "REVOKED by its issuer's CRL: every certificate below it is refused"
+            }
+            Some(LinkRevocation::Unknown) | None => {
+                "no CRL from its issuer: every certificate below it is refused as \
+                 revocation_unknown"
+            }
+        };
+        let value = match summarize_certificate(link) {
+            Ok(s) => format!("{} (issued by {}; {status})", s.subject, s.issuer),
+            Err(e) => e,
+        };
+        row(text, "  path link", &value);
     }
 }
 

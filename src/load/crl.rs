@@ -93,7 +93,9 @@ pub fn summarize_crl(der: &[u8]) -> std::result::Result<CrlSummary, String> {
 /// one would refuse every certificate it was meant to cover (`revocation_unknown`): each is
 /// refused at load, so that start-up and reload fail closed instead of serving a policy whose
 /// revocation checking does not do what the operator expects. An intermediate CA's CRL needs
-/// the intermediate's certificate in `trusted_dir`, which makes it a trust anchor too.
+/// the intermediate's certificate in `trusted_dir`; when its issuer is there too, it is a path
+/// link (checked for revocation itself), not a trust anchor (`super::anchors`). `trusted` is
+/// every certificate of `trusted_dir`, anchors and path links alike.
 ///
 /// Errors (setting `revoked_dir`, path: the CRL's file) name the issuer's distinguished name and
 /// say what to do.

@@ -136,6 +136,7 @@ pub fn load_legacy(settings: &Settings) -> Result<LoadedPolicy> {
             cert_chain,
             private_key: key.key,
             trusted: Vec::new(),
+            path_links: Vec::new(),
             crls: Vec::new(),
             client_auth: ClientAuth::None,
             trust_all: false,

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod anchors;
 pub(crate) mod certs;
 pub(crate) mod crl;
 pub(crate) mod dir;
@@ -145,9 +146,12 @@ pub fn load_policy(settings: &PolicySettings) -> Result<LoadedPolicy> {
 /// 1. `base_directory` exists and is a directory;
 /// 2. the private key and the certificate chain exist and parse, and the key matches the leaf;
 /// 3. `trusted_dir` (unless `trust_all`) and `revoked_dir` exist and every file in them parses;
-///    unless `trust_all`, every CRL is issued and signed by a certificate of `trusted_dir` and
-///    has a `nextUpdate` still ahead (spec rule 8, `crl::check_crls`); with `trust_all` the
-///    CRLs play no part (a warning says so) and the policy carries none;
+///    unless `trust_all`, trusted_dir is split into trust anchors and path links
+///    (`anchors::split_trusted`), every CRL is issued and signed by a certificate of
+///    `trusted_dir` (anchor or path link) and has a `nextUpdate` still ahead (spec rule 8,
+///    `crl::check_crls`), and a path link its issuer's CRLs do not cover, or revoke, is warned
+///    about (its peers will be refused as `revocation_unknown` / `revoked`); with `trust_all` the CRLs play no part
+///    (a warning says so) and the policy carries none;
 /// 4. `client_auth=REQUIRE` has at least one trust anchor (unless `trust_all`);
 /// 5. the private key file is not readable by others (group-readable: a warning);
 /// 7. `base_directory`, `trusted_dir` and `revoked_dir` are not writable by others
@@ -213,10 +217,20 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
         dedup(
             load_trusted_dir(policy, &settings.trusted_dir)?
                 .into_iter()
-                .flat_map(|file| file.items),
-            |cert| cert.as_ref().to_vec(),
+                .flat_map(|file| {
+                    let path = file.path;
+                    file.items.into_iter().map(move |der| anchors::TrustedCert {
+                        path: path.clone(),
+                        der,
+                    })
+                }),
+            |cert| cert.der.as_ref().to_vec(),
         )
     };
+    // Anchors and path links (spec §2): a certificate issued by another one of trusted_dir is
+    // only a link of the path to it, checked for revocation.
+    let split = anchors::split_trusted(policy, &trusted)?;
+    let trusted: Vec<_> = trusted.into_iter().map(|cert| cert.der).collect();
     let revoked = load_revoked_dir(policy, &settings.revoked_dir)?;
     let crl_count: usize = revoked.iter().map(|file| file.items.len()).sum();
     let crls = if settings.trust_all {
@@ -264,6 +278,12 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
             &settings.trusted_dir,
             x509_parser::time::ASN1Time::now(),
         )?;
+        warnings.extend(anchors::path_link_warnings(
+            policy,
+            &settings.revoked_dir,
+            &split.path_links,
+            &crls,
+        ));
     }
 
     // 5. permissions of the private key.
@@ -300,7 +320,8 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
             name: settings.name.clone(),
             cert_chain,
             private_key: key.key,
-            trusted,
+            trusted: split.anchors,
+            path_links: split.path_links,
             crls,
             client_auth: settings.client_auth,
             trust_all: settings.trust_all,

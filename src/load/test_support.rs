@@ -135,6 +135,48 @@ impl Ca {
         params.signed_by(key, &self.issuer).unwrap()
     }
 
+    /// The parameters of a CA certificate named `name` (keyCertSign and cRLSign).
+    fn ca_params(name: &str) -> CertificateParams {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params
+    }
+
+    /// A fresh intermediate CA named `name`, issued by this CA.
+    pub fn sub_ca(&self, name: &str) -> Ca {
+        let key = p256();
+        let params = Ca::ca_params(name);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Ca {
+            cert,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A certificate with the name `other_name` and the key of `other`, signed by this CA (a
+    /// cross-signature).
+    pub fn cross_sign(&self, other: &Ca, other_name: &str) -> rcgen::Certificate {
+        Ca::ca_params(other_name)
+            .signed_by(other.issuer.key(), &self.issuer)
+            .unwrap()
+    }
+
+    /// This CA's certificate issued again under `name` (its name): self-signed, the same key,
+    /// another serial.
+    pub fn reissued(&self, name: &str) -> rcgen::Certificate {
+        let mut params = Ca::ca_params(name);
+        params.serial_number = Some(SerialNumber::from(7u64));
+        params.self_signed(self.issuer.key()).unwrap()
+    }
+
     /// A fresh CA whose certificate's key usage lacks cRLSign, though it still signs CRLs
     /// (rcgen refuses to, so the issuer's parameters keep cRLSign; only the certificate lacks it).
     pub fn without_crl_sign(name: &str) -> Ca {
@@ -150,6 +192,30 @@ impl Ca {
             cert: params.self_signed(&key).unwrap(),
             issuer: ca.issuer,
         }
+    }
+
+    /// A CRL listing `cert` (by its serial), current until 2100.
+    pub fn crl_revoking(
+        &self,
+        cert: &rustls_pki_types::CertificateDer<'_>,
+    ) -> CertificateRevocationList {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let (_, x509) = X509Certificate::from_der(cert.as_ref()).unwrap();
+        CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2001, 1, 1),
+            next_update: rcgen::date_time_ymd(2100, 1, 1),
+            crl_number: SerialNumber::from(2u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![RevokedCertParams {
+                serial_number: SerialNumber::from_slice(x509.raw_serial()),
+                revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            }],
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&self.issuer)
+        .unwrap()
     }
 
     /// A CRL revoking serial 42, current until 2100.

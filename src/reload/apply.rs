@@ -207,11 +207,13 @@ fn refuse_revocation_off(
     })
 }
 
-/// Whether two loads hold the same key, chain, trust anchors, CRLs and session-ticket keys.
+/// Whether two loads hold the same key, chain, trust anchors, path links, CRLs and session-ticket
+/// keys (a certificate moving between anchors and path links is a change).
 fn same_material(a: &ServerPolicy, b: &ServerPolicy) -> bool {
     a.cert_chain == b.cert_chain
         && a.private_key.der.secret_der() == b.private_key.der.secret_der()
         && a.trusted == b.trusted
+        && a.path_links == b.path_links
         && a.crls == b.crls
         && a.session_ticket_keys == b.session_ticket_keys
 }

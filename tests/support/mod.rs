@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod openssl_pki;
 pub mod reload;
 pub mod server;
 pub mod tools;

@@ -90,12 +90,12 @@ impl fmt::Debug for PrivateKey {
 ///
 /// Despite its name it serves both sides of a channel (spec §3: a channel is served and dialled
 /// with the same policy; [`Policy`] is the neutral alias). As a server it presents `cert_chain`,
-/// asks clients for certificates per `client_auth` and verifies them against `trusted` and
-/// `crls` (or `trust_all`). As a client it presents `cert_chain` to servers that ask, verifies
-/// the server against `trusted` and `crls` (or `trust_all`), and checks the server's name when
-/// `verify_hostname`. `tls_versions` and `ciphers` apply to both sides; `client_auth` and
-/// `session_resumption` are server-side settings (backends may also honour
-/// `session_resumption=false` on the client side).
+/// asks clients for certificates per `client_auth` and verifies them against `trusted`
+/// (completing chains from `path_links`) and `crls` (or `trust_all`). As a client it presents
+/// `cert_chain` to servers that ask, verifies the server the same way (or `trust_all`), and
+/// checks the server's name when `verify_hostname`. `tls_versions` and `ciphers` apply to both
+/// sides; `client_auth` and `session_resumption` are server-side settings (backends may also
+/// honour `session_resumption=false` on the client side).
 #[derive(Clone, Debug)]
 pub struct ServerPolicy {
     /// The policy's name, as in `dbms.ssl.policy.<name>.*` (or `legacy`).
@@ -104,13 +104,21 @@ pub struct ServerPolicy {
     pub cert_chain: Vec<CertificateDer<'static>>,
     /// The private key matching `cert_chain[0]`.
     pub private_key: PrivateKey,
-    /// Trust anchors for verifying peers (from `trusted_dir`).
+    /// Trust anchors for verifying peers: the certificates of `trusted_dir` not issued by
+    /// another one there (self-signed roots, or CAs whose issuer is absent).
     pub trusted: Vec<CertificateDer<'static>>,
+    /// Path links: the certificates of `trusted_dir` issued (name and signature) by another
+    /// certificate of `trusted_dir` (spec §2 "Anchors and path links"). Not trust anchors:
+    /// verifiers complete peers' chains with them (a peer may send its leaf alone) and, with
+    /// revocation on, check each against its issuer's CRL like any intermediate, so a root's CRL
+    /// can revoke an intermediate CA. Empty when `trusted_dir` holds only anchors.
+    pub path_links: Vec<CertificateDer<'static>>,
     /// Revocation lists (from `revoked_dir`); any present switches revocation checking on, fail
     /// closed: the peer's leaf and every intermediate below the trust anchor must be covered by
-    /// a current CRL from its issuer, else the handshake is refused
+    /// a current CRL from its issuer (path links included), else the handshake is refused
     /// ([`crate::HandshakeFailure::RevocationUnknown`]). The loader has checked that each is
-    /// issued and signed by a certificate of `trusted` and not past its nextUpdate.
+    /// issued and signed by a certificate of `trusted` or `path_links` and not past its
+    /// nextUpdate.
     pub crls: Vec<CertificateRevocationListDer<'static>>,
     /// Whether clients must present a certificate.
     pub client_auth: ClientAuth,

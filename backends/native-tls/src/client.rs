@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `private_key`, `public_certificate` | presented to servers that ask (`identity`) |
 //! | `trusted_dir` | the only roots: `disable_built_in_roots(true)` + `add_root_certificate` |
+//! | path links of `trusted_dir` | `add_root_certificate` too: native-tls has no intermediates API. OpenSSL completes chains from them and still ends each at a self-signed anchor; they are never checked for revocation, which is why any CRL is refused |
 //! | `verify_hostname` | `danger_accept_invalid_hostnames(!verify_hostname)`; the chain is verified either way |
 //! | `trust_all=true` | `danger_accept_invalid_certs(true)`: no chain check; OpenSSL still verifies the handshake signatures |
 //! | `revoked_dir` with any CRL | refused: native-tls has no CRL API |
@@ -66,12 +67,24 @@ pub(crate) fn build(
                     .into(),
             });
         }
-        for (index, der) in policy.trusted.iter().enumerate() {
+        // Anchors, then path links: the store is the only way native-tls takes certificates
+        // to complete a server's chain with.
+        let anchors = policy
+            .trusted
+            .iter()
+            .enumerate()
+            .map(|(i, der)| ("trusted certificate", i, der));
+        let links = policy
+            .path_links
+            .iter()
+            .enumerate()
+            .map(|(i, der)| ("path link", i, der));
+        for (kind, index, der) in anchors.chain(links) {
             let cert =
                 Certificate::from_der(der.as_ref()).map_err(|err| BackendError::Rejected {
                     setting: "trusted_dir",
                     message: format!(
-                        "trusted certificate #{} cannot be used as a trust anchor: {err}",
+                        "{kind} #{} cannot be added to the trust store: {err}",
                         index + 1
                     ),
                 })?;

@@ -44,6 +44,7 @@
 //!     cert_chain: vec![generated.cert.der().clone()],
 //!     private_key: PrivateKey { der: PrivateKeyDer::Pkcs8(pkcs8.clone_key()), pkcs8 },
 //!     trusted: Vec::new(),
+//!     path_links: Vec::new(),
 //!     crls: Vec::new(),
 //!     client_auth: ClientAuth::None,
 //!     trust_all: false,

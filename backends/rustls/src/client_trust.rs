@@ -6,6 +6,11 @@
 //! covered by a current CRL from its issuer; otherwise the handshake is refused
 //! (`revocation_unknown`), never let through.
 //!
+//! Path links (`ServerPolicy::path_links`) are offered to webpki after the server's own
+//! intermediates (`CompleteFromPathLinks`), exactly as on the server side: a server may send
+//! its leaf alone, and a root's CRL that lists an intermediate of `trusted_dir` refuses every
+//! server below it.
+//!
 //! `verify_hostname=false` (the default, as in the framework the policies come from) still
 //! verifies the whole chain, its validity dates, the serverAuth usage and revocation; only the
 //! match between the certificate's names and the host dialled is skipped. `trust_all=true`
@@ -23,7 +28,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tls_policy_backend::{BackendError, ServerPolicy};
 
-use crate::trust_anchors::{builder_error, root_store};
+use crate::trust_anchors::{builder_error, root_store, with_path_links};
 
 /// The server-certificate verifier `policy` asks for, using `provider` for signatures.
 pub(crate) fn build(
@@ -56,10 +61,72 @@ pub(crate) fn build(
             .enforce_revocation_expiration();
     }
     let webpki = builder.build().map_err(builder_error)?;
-    if policy.verify_hostname {
-        Ok(webpki)
+    let verifier: Arc<dyn ServerCertVerifier> = if policy.verify_hostname {
+        webpki
     } else {
-        Ok(Arc::new(SkipNameCheck { inner: webpki }))
+        Arc::new(SkipNameCheck { inner: webpki })
+    };
+    if policy.path_links.is_empty() {
+        return Ok(verifier);
+    }
+    Ok(Arc::new(CompleteFromPathLinks {
+        inner: verifier,
+        path_links: policy.path_links.clone(),
+    }))
+}
+
+// === impl CompleteFromPathLinks ===
+
+/// The verifier built above, given the policy's path links as intermediates besides the
+/// server's.
+#[derive(Debug)]
+struct CompleteFromPathLinks {
+    inner: Arc<dyn ServerCertVerifier>,
+    path_links: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for CompleteFromPathLinks {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let intermediates = with_path_links(intermediates, &self.path_links);
+        self.inner
+            .verify_server_cert(end_entity, &intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
+        self.inner.root_hint_subjects()
     }
 }
 

@@ -10,6 +10,14 @@
 //! loader has already checked that every CRL is signed by a certificate of `trusted_dir` and is
 //! current at load time.
 //!
+//! Path links (`ServerPolicy::path_links`, spec §2 "Anchors and path links") are not in the root
+//! store: `CompleteFromPathLinks` offers them to webpki after the client's own intermediates,
+//! so a client may send its leaf alone, and each is checked for revocation like an intermediate
+//! the client sent (see `trust_anchors`). A root's CRL that lists an intermediate of
+//! `trusted_dir` therefore refuses every client below it (`revoked`), and without a CRL from
+//! the root the intermediate's status is unknown (`revocation_unknown`). The CertificateRequest
+//! names the path links besides the anchors.
+//!
 //! `trust_all`: any client chain is accepted (`trusted_dir` and `revoked_dir` are ignored), but
 //! the client must still prove it holds the key of the certificate it sent.
 
@@ -25,7 +33,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tls_policy_backend::{BackendError, ClientAuth, ServerPolicy};
 
-use crate::trust_anchors::{builder_error, root_store};
+use crate::trust_anchors::{builder_error, path_link_subjects, root_store, with_path_links};
 
 /// The client-certificate verifier `policy` asks for, using `provider` for signatures.
 pub(crate) fn build(
@@ -68,7 +76,77 @@ pub(crate) fn build(
     if !mandatory {
         builder = builder.allow_unauthenticated();
     }
-    builder.build().map_err(builder_error)
+    if policy.path_links.is_empty() {
+        return builder.build().map_err(builder_error);
+    }
+    let webpki = builder
+        .add_root_hint_subjects(path_link_subjects(&policy.path_links)?)
+        .build()
+        .map_err(builder_error)?;
+    Ok(Arc::new(CompleteFromPathLinks {
+        inner: webpki,
+        path_links: policy.path_links.clone(),
+    }))
+}
+
+// === impl CompleteFromPathLinks ===
+
+/// The WebPKI verifier, given the policy's path links as intermediates besides the client's.
+#[derive(Debug)]
+struct CompleteFromPathLinks {
+    inner: Arc<dyn ClientCertVerifier>,
+    path_links: Vec<CertificateDer<'static>>,
+}
+
+impl ClientCertVerifier for CompleteFromPathLinks {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let intermediates = with_path_links(intermediates, &self.path_links);
+        self.inner
+            .verify_client_cert(end_entity, &intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
 }
 
 // === impl TrustAllClientCerts ===

@@ -76,6 +76,7 @@ pub fn policy(pki: &Pki) -> ServerPolicy {
             pkcs8: pki.key.clone_key(),
         },
         trusted: Vec::new(),
+        path_links: Vec::new(),
         crls: Vec::new(),
         client_auth: ClientAuth::None,
         trust_all: false,

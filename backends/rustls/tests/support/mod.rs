@@ -162,6 +162,7 @@ pub fn policy() -> ServerPolicy {
         cert_chain: pki.server.chain.clone(),
         private_key: pki.server.private_key(),
         trusted: vec![pki.ca.clone()],
+        path_links: Vec::new(),
         crls: Vec::new(),
         client_auth: ClientAuth::Require,
         trust_all: false,
