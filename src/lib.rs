@@ -83,8 +83,9 @@ pub use observe::HandshakeFailure;
 pub use reload::{PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher};
 pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
-    AeadSource, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError, PeerIdentity,
-    RecordAead, RecordCipher, ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
+    AeadSource, AllowedPeers, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError,
+    PatternError, PeerCheck, PeerIdentity, PeerPattern, PeerRefused, RecordAead, RecordCipher,
+    RefusedBy, ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
 };
 // The client side (cluster and backup peers are dialled with the channel's policy).
 pub use backend::ClientConnector;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+use tls_policy_backend::{AllowedPeers, CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::PolicySuffix;
 use super::model::PolicySettings;
@@ -30,6 +30,7 @@ pub(super) struct PolicyDraft {
     pub(super) verify_hostname: Option<bool>,
     pub(super) session_resumption: Option<bool>,
     pub(super) session_ticket_keys: Option<PathBuf>,
+    pub(super) allowed_peers: Option<AllowedPeers>,
     pub(super) enabled: Option<bool>,
     pub(super) origins: BTreeMap<PolicySuffix, Origin>,
 }
@@ -51,6 +52,7 @@ impl PolicyDraft {
             PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
             PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
             PolicyValue::SessionTicketKeys(v) => self.session_ticket_keys = Some(v),
+            PolicyValue::AllowedPeers(v) => self.allowed_peers = Some(v),
             PolicyValue::Enabled(v) => self.enabled = Some(v),
         }
     }
@@ -112,6 +114,7 @@ pub(super) fn resolve_policy(
             .session_ticket_keys
             .as_ref()
             .map(|file| base_directory.join(file)),
+        allowed_peers: draft.allowed_peers.clone(),
         sources: draft
             .origins
             .iter()

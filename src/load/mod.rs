@@ -309,6 +309,7 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
             verify_hostname: settings.verify_hostname,
             session_resumption: settings.session_resumption,
             session_ticket_keys,
+            allowed_peers: settings.allowed_peers.clone(),
         },
         warnings,
     })
