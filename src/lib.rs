@@ -80,7 +80,9 @@ pub use channels::{ChannelTls, TlsChannels};
 pub use error::{Error, Result, Source};
 pub use layer::{HandshakeError, HandshakeLimits, Tls, TlsLayer, TlsServiceError};
 pub use observe::HandshakeFailure;
-pub use reload::{PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher};
+pub use reload::{
+    AllowedPeersChange, PolicyReload, ReloadChange, ReloadError, ReloadReport, Watcher,
+};
 pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
     AeadSource, AllowedPeers, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError,

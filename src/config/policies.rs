@@ -88,6 +88,7 @@ pub(super) fn resolve_policy(
         });
     };
     ticket_keys_need_resumption(name, draft)?;
+    only_pins_under_trust_all(draft)?;
     let base_directory = home.join(base_directory);
     let in_base = |path: &Option<PathBuf>, default: &str| match path {
         Some(path) => base_directory.join(path),
@@ -122,6 +123,29 @@ pub(super) fn resolve_policy(
             .collect(),
         base_directory,
     })
+}
+
+/// `allowed_peers` naming identities under `trust_all=true` is refused at its line: no chain
+/// is verified then, so anyone can present a certificate with any name, SAN or subject, and a
+/// `dns:`/`uri:`/`ip:`/`cn:`/`ou:` pattern would look like a restriction and be none. Pins
+/// (`sha256:`, `spki-sha256:`) still restrict, and are accepted.
+fn only_pins_under_trust_all(draft: &PolicyDraft) -> std::result::Result<(), (usize, Error)> {
+    let (Some(list), Some(true)) = (&draft.allowed_peers, draft.trust_all) else {
+        return Ok(());
+    };
+    let Some(origin) = draft.origins.get(&PolicySuffix::AllowedPeers) else {
+        return Ok(());
+    };
+    if list.only_pins() {
+        return Ok(());
+    }
+    Err((
+        origin.order(),
+        origin.error(
+            "trust_all=true verifies no certificate chain, so anyone can present a certificate              with any name, SAN or subject: only sha256: and spki-sha256: pins restrict peers              then (set trust_all=false to match names)"
+                .to_owned(),
+        ),
+    ))
 }
 
 /// `session_ticket_keys` with `session_resumption=false` is a contradiction (tickets are a way
