@@ -39,7 +39,7 @@ struct Leaves {
 fn leaves() -> &'static Leaves {
     static LEAVES: OnceLock<Leaves> = OnceLock::new();
     LEAVES.get_or_init(|| {
-        let year = Duration::from_secs(365 * 86_400);
+        let year = time::Duration::days(365);
         let prod = LeafSpec::client("prod", "api-prod", year)
             .with_uri(PROD)
             .with_hostnames(["api.prod.internal", "10.1.2.3"])
