@@ -142,7 +142,9 @@ fn only_pins_under_trust_all(draft: &PolicyDraft) -> std::result::Result<(), (us
     Err((
         origin.order(),
         origin.error(
-            "trust_all=true verifies no certificate chain, so anyone can present a certificate              with any name, SAN or subject: only sha256: and spki-sha256: pins restrict peers              then (set trust_all=false to match names)"
+            "trust_all=true verifies no certificate chain, so anyone can present a certificate \
+             with any name, SAN or subject: only sha256: and spki-sha256: pins restrict peers \
+             then (set trust_all=false to match names)"
                 .to_owned(),
         ),
     ))

@@ -278,7 +278,9 @@ fn allowed_peers_in(settings: &Settings, policy: &str) -> Result<Option<AllowedP
             policy: policy.to_owned(),
             setting: "allowed_peers",
             path: None,
-            message: "the new config has no such policy, so its allowed_peers cannot be                       re-read; it keeps serving its previous material and list (removing a                       policy takes a restart)"
+            message: "the new config has no such policy, so its allowed_peers cannot be \
+             re-read; it keeps serving its previous material and list (removing a \
+             policy takes a restart)"
                 .into(),
         }),
     }
