@@ -303,6 +303,10 @@ pub struct LeafSpec {
     pub common_name: String,
     /// Subject alternative names (IP addresses become IP SANs).
     pub hostnames: Vec<String>,
+    /// URI subject alternative names, e.g. a SPIFFE ID (`spiffe://example.org/ns/prod/sa/api`).
+    pub uris: Vec<String>,
+    /// The subject's organizational unit (OU), if any.
+    pub organizational_unit: Option<String>,
     /// Add the serverAuth extended key usage.
     pub server_auth: bool,
     /// Add the clientAuth extended key usage.
@@ -330,6 +334,8 @@ impl LeafSpec {
                 .cloned()
                 .unwrap_or_else(|| "tls-policy development server".into()),
             hostnames,
+            uris: Vec::new(),
+            organizational_unit: None,
             server_auth: true,
             client_auth: true,
             not_before: now - BACKDATE,
@@ -344,11 +350,35 @@ impl LeafSpec {
             name: name.into(),
             common_name: common_name.into(),
             hostnames: Vec::new(),
+            uris: Vec::new(),
+            organizational_unit: None,
             server_auth: false,
             client_auth: true,
             not_before: now - BACKDATE,
             not_after: saturating_add(now, validity),
         }
+    }
+
+    /// The same leaf with `uri` as a further URI SAN (a SPIFFE ID, say).
+    pub fn with_uri(mut self, uri: &str) -> Self {
+        self.uris.push(uri.to_owned());
+        self
+    }
+
+    /// The same leaf with `names` as DNS (or, for addresses, IP) SANs as well.
+    pub fn with_hostnames<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.hostnames.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// The same leaf with the subject's organizational unit `ou`.
+    pub fn with_organizational_unit(mut self, ou: &str) -> Self {
+        self.organizational_unit = Some(ou.to_owned());
+        self
     }
 }
 
@@ -627,6 +657,11 @@ fn issue_leaf(
     params
         .distinguished_name
         .push(DnType::OrganizationName, ORGANIZATION);
+    if let Some(ou) = &spec.organizational_unit {
+        params
+            .distinguished_name
+            .push(DnType::OrganizationalUnitName, ou.as_str());
+    }
     params.subject_alt_names = spec
         .hostnames
         .iter()
@@ -637,6 +672,11 @@ fn issue_leaf(
                 Ok(SanType::DnsName(h.clone().try_into()?))
             }
         })
+        .chain(
+            spec.uris
+                .iter()
+                .map(|uri| Ok(SanType::URI(uri.clone().try_into()?))),
+        )
         .collect::<Result<_, rcgen::Error>>()?;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

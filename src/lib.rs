@@ -82,13 +82,14 @@ pub use error::{Error, Result, Source};
 pub use layer::{HandshakeError, HandshakeLimits, Tls, TlsLayer, TlsServiceError};
 pub use observe::HandshakeFailure;
 pub use reload::{
-    DirectoryHealth, PolicyReload, ReloadChange, ReloadError, ReloadReport, WatchHealth,
-    WatchMonitor, Watcher,
+    AllowedPeersChange, DirectoryHealth, PolicyReload, ReloadChange, ReloadError, ReloadReport,
+    WatchHealth, WatchMonitor, Watcher,
 };
 pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
-    AeadSource, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError, PeerIdentity,
-    RecordAead, RecordCipher, ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
+    AeadSource, AllowedPeers, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError,
+    PatternError, PeerCheck, PeerIdentity, PeerPattern, PeerRefused, RecordAead, RecordCipher,
+    RefusedBy, ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
 };
 // The client side (cluster and backup peers are dialled with the channel's policy).
 pub use backend::ClientConnector;

@@ -150,7 +150,7 @@ for_each_backend! {
     async fn mutual_tls_with_every_server_backend(client_backend: Backend) {
         let pki = pki();
         let client_home = client_home(&["verify_hostname=true"]);
-        let options = ClientOptions { alpn_protocols: vec![b"h2".to_vec()] };
+        let options = ClientOptions { alpn_protocols: vec![b"h2".to_vec()], ..Default::default() };
         let connector = TlsConnector::for_channel_with(
             &client_home.settings, "cluster", Some(client_backend), &options,
         )

@@ -71,6 +71,7 @@ impl Identity {
             verify_hostname: false,
             session_resumption: true,
             session_ticket_keys: None,
+            allowed_peers: None,
         }
     }
 }

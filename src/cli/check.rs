@@ -369,6 +369,7 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
         }
     }
     row(text, "client_auth", server.client_auth.as_str());
+    describe_allowed_peers(text, server);
     let versions: Vec<&str> = server.tls_versions.iter().map(|v| v.as_str()).collect();
     row(text, "tls_versions", &versions.join(", "));
     let ciphers = match &server.ciphers {
@@ -424,6 +425,22 @@ fn describe_trust(text: &mut String, server: &tls_policy_backend::ServerPolicy) 
             Err(e) => e,
         };
         row(text, "  path link", &value);
+    }
+}
+
+/// The identities admitted, one pattern a line in canonical form, or that any verified peer is.
+fn describe_allowed_peers(text: &mut String, server: &tls_policy_backend::ServerPolicy) {
+    let Some(list) = &server.allowed_peers else {
+        row(
+            text,
+            "allowed_peers",
+            "unset: every peer whose certificate verifies",
+        );
+        return;
+    };
+    for (i, pattern) in list.patterns().iter().enumerate() {
+        let name = if i == 0 { "allowed_peers" } else { "" };
+        row(text, name, &pattern.to_string());
     }
 }
 

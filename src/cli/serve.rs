@@ -5,7 +5,7 @@ use std::error::Error;
 use std::future::Future;
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -123,7 +123,7 @@ pub async fn run(args: ServeArgs) -> CliResult {
             signal = signals.recv() => break signal,
             () = hangups.recv() => {
                 if reload {
-                    running.reload().await;
+                    running.reload(&args.config, args.home.as_deref()).await;
                 } else {
                     tracing::warn!(
                         "SIGHUP ignored: dbms.security.tls_reload_enabled=false turns reload off"
@@ -325,11 +325,25 @@ impl Running {
         watched
     }
 
-    /// Re-reads every policy's files (SIGHUP); each policy's outcome is logged by the reload,
-    /// and a broken one keeps serving its previous material.
-    pub(crate) async fn reload(&self) {
+    /// Re-reads every policy's files and, from the config file, its `allowed_peers` (SIGHUP);
+    /// each policy's outcome is logged by the reload, and a broken one keeps serving its
+    /// previous material. A config file that no longer parses is logged, and the files are
+    /// reloaded with the lists in force.
+    pub(crate) async fn reload(&self, config: &Path, home: Option<&Path>) {
         let channels = self.channels.clone();
-        match tokio::task::spawn_blocking(move || channels.reload()).await {
+        let config = config.to_owned();
+        let home = home.map(Path::to_owned);
+        let task = move || match Settings::from_file(&config, home.as_deref()) {
+            Ok(settings) => channels.reload_with(&settings),
+            Err(error) => {
+                tracing::error!(
+                    "SIGHUP: {error}; allowed_peers stay as they are, the policies' files are \
+                     reloaded"
+                );
+                channels.reload()
+            }
+        };
+        match tokio::task::spawn_blocking(task).await {
             Ok(Ok(report)) => {
                 tracing::info!(policies = report.policies.len(), "SIGHUP: reload done")
             }

@@ -605,6 +605,14 @@ impl PolicyBuilder {
         )
     }
 
+    /// `allowed_peers` (default unset: every peer whose certificate verifies): a comma list of
+    /// `dns:`, `uri:`, `ip:`, `cn:`, `ou:`, `sha256:` and `spki-sha256:` patterns
+    /// ([`crate::AllowedPeers`]); a pattern that cannot match is an error at [`SettingsBuilder::build`].
+    pub fn allowed_peers(self, list: &str) -> Self {
+        let parsed = values::allowed_peers(list).map(PolicyValue::AllowedPeers);
+        self.push(PolicySuffix::AllowedPeers, parsed)
+    }
+
     fn path(self, suffix: PolicySuffix, path: PathBuf, make: fn(PathBuf) -> PolicyValue) -> Self {
         let parsed = non_empty(path)
             .map(make)

@@ -152,13 +152,14 @@ pub(crate) enum PolicySuffix {
     VerifyHostname,
     SessionResumption,
     SessionTicketKeys,
+    AllowedPeers,
     /// Scope form only: `dbms.ssl.policy.<scope>.enabled`.
     Enabled,
 }
 
 impl PolicySuffix {
     /// Every policy suffix, in the order of the spec's table (`enabled`, of the scope form, last).
-    pub(crate) const ALL: [PolicySuffix; 15] = [
+    pub(crate) const ALL: [PolicySuffix; 16] = [
         PolicySuffix::BaseDirectory,
         PolicySuffix::PrivateKey,
         PolicySuffix::PrivateKeyPassword,
@@ -173,6 +174,7 @@ impl PolicySuffix {
         PolicySuffix::VerifyHostname,
         PolicySuffix::SessionResumption,
         PolicySuffix::SessionTicketKeys,
+        PolicySuffix::AllowedPeers,
         PolicySuffix::Enabled,
     ];
 
@@ -193,6 +195,7 @@ impl PolicySuffix {
             PolicySuffix::VerifyHostname => "verify_hostname",
             PolicySuffix::SessionResumption => "session_resumption",
             PolicySuffix::SessionTicketKeys => "session_ticket_keys",
+            PolicySuffix::AllowedPeers => "allowed_peers",
             PolicySuffix::Enabled => "enabled",
         }
     }

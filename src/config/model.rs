@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, RecordCipher, TlsVersion};
+use tls_policy_backend::{AllowedPeers, CipherSuite, ClientAuth, RecordCipher, TlsVersion};
 
 use super::proxy::{Network, ProxyProtocol};
 use crate::error::Source;
@@ -134,6 +134,9 @@ pub struct PolicySettings {
     /// `session_ticket_keys` (default none; **ours**): the session-ticket key file shared by a
     /// fleet, resolved against base_directory. `None`: each server makes its own ticket key.
     pub session_ticket_keys: Option<PathBuf>,
+    /// `allowed_peers` (default unset: every peer whose certificate verifies; **ours**): the
+    /// identities admitted, server and client side.
+    pub allowed_peers: Option<AllowedPeers>,
     /// Where each explicitly set suffix was written, for error messages.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -159,6 +162,7 @@ impl fmt::Debug for PolicySettings {
             .field("verify_hostname", &self.verify_hostname)
             .field("session_resumption", &self.session_resumption)
             .field("session_ticket_keys", &self.session_ticket_keys)
+            .field("allowed_peers", &self.allowed_peers)
             .finish()
     }
 }

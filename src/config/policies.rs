@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
+use tls_policy_backend::{AllowedPeers, CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::PolicySuffix;
 use super::model::PolicySettings;
@@ -30,6 +30,7 @@ pub(super) struct PolicyDraft {
     pub(super) verify_hostname: Option<bool>,
     pub(super) session_resumption: Option<bool>,
     pub(super) session_ticket_keys: Option<PathBuf>,
+    pub(super) allowed_peers: Option<AllowedPeers>,
     pub(super) enabled: Option<bool>,
     pub(super) origins: BTreeMap<PolicySuffix, Origin>,
 }
@@ -51,6 +52,7 @@ impl PolicyDraft {
             PolicyValue::VerifyHostname(v) => self.verify_hostname = Some(v),
             PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
             PolicyValue::SessionTicketKeys(v) => self.session_ticket_keys = Some(v),
+            PolicyValue::AllowedPeers(v) => self.allowed_peers = Some(v),
             PolicyValue::Enabled(v) => self.enabled = Some(v),
         }
     }
@@ -86,6 +88,7 @@ pub(super) fn resolve_policy(
         });
     };
     ticket_keys_need_resumption(name, draft)?;
+    only_pins_under_trust_all(draft)?;
     let base_directory = home.join(base_directory);
     let in_base = |path: &Option<PathBuf>, default: &str| match path {
         Some(path) => base_directory.join(path),
@@ -112,6 +115,7 @@ pub(super) fn resolve_policy(
             .session_ticket_keys
             .as_ref()
             .map(|file| base_directory.join(file)),
+        allowed_peers: draft.allowed_peers.clone(),
         sources: draft
             .origins
             .iter()
@@ -119,6 +123,31 @@ pub(super) fn resolve_policy(
             .collect(),
         base_directory,
     })
+}
+
+/// `allowed_peers` naming identities under `trust_all=true` is refused at its line: no chain
+/// is verified then, so anyone can present a certificate with any name, SAN or subject, and a
+/// `dns:`/`uri:`/`ip:`/`cn:`/`ou:` pattern would look like a restriction and be none. Pins
+/// (`sha256:`, `spki-sha256:`) still restrict, and are accepted.
+fn only_pins_under_trust_all(draft: &PolicyDraft) -> std::result::Result<(), (usize, Error)> {
+    let (Some(list), Some(true)) = (&draft.allowed_peers, draft.trust_all) else {
+        return Ok(());
+    };
+    let Some(origin) = draft.origins.get(&PolicySuffix::AllowedPeers) else {
+        return Ok(());
+    };
+    if list.only_pins() {
+        return Ok(());
+    }
+    Err((
+        origin.order(),
+        origin.error(
+            "trust_all=true verifies no certificate chain, so anyone can present a certificate \
+             with any name, SAN or subject: only sha256: and spki-sha256: pins restrict peers \
+             then (set trust_all=false to match names)"
+                .to_owned(),
+        ),
+    ))
 }
 
 /// `session_ticket_keys` with `session_resumption=false` is a contradiction (tickets are a way

@@ -679,6 +679,116 @@ mod tests {
     }
 
     #[test]
+    fn allowed_peers_parse_in_every_form_and_by_the_builder() {
+        let list = "uri:spiffe://example.org/ns/prod/sa/*, dns:*.internal, ip:10.0.0.0/8";
+        let named = parse(&format!(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\ndbms.ssl.policy.p.allowed_peers={list}\n\
+             bolt.ssl_policy=p\n"
+        ))
+        .unwrap();
+        let p = &named.policies["p"];
+        let parsed = p.allowed_peers.as_ref().expect("set");
+        assert_eq!(parsed.patterns().len(), 3);
+        assert_eq!(
+            p.sources["allowed_peers"],
+            Source::File {
+                path: "/etc/neo4j.conf".into(),
+                line: 2
+            }
+        );
+        // 5.x (and 4.x) scope form: the same suffix under the scope.
+        let scope = parse(&format!(
+            "dbms.ssl.policy.bolt.enabled=true\ndbms.ssl.policy.bolt.allowed_peers={list}\n"
+        ))
+        .unwrap();
+        assert_eq!(scope.policies["bolt"].allowed_peers.as_ref(), Some(parsed));
+        // Unset: every verified peer.
+        assert!(parse("dbms.ssl.policy.bolt.enabled=true\n")
+            .unwrap()
+            .policies["bolt"]
+            .allowed_peers
+            .is_none());
+        let built = Settings::builder()
+            .policy("p", |p| p.base_directory("/etc/tls").allowed_peers(list))
+            .bind("bolt", "p")
+            .build()
+            .unwrap();
+        assert_eq!(built.policies["p"].allowed_peers.as_ref(), Some(parsed));
+        let e = Settings::builder()
+            .policy("p", |p| {
+                p.base_directory("/etc/tls").allowed_peers("dns:*.*.com")
+            })
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("dbms.ssl.policy.p.allowed_peers") && e.contains("dns:*.*.com"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_pattern_that_cannot_match_is_an_error_at_its_line() {
+        for (pattern, reason) in [
+            ("dns:ex*ample.com", "whole label"),
+            ("dns:*.*.com", "leftmost"),
+            ("ip:10.0.0.0/40", "prefix length"),
+            ("ip:10.0.0.1/8", "host bits"),
+            ("host:example.com", "unknown kind"),
+            (
+                "uri:spiffe://*.example.org/a",
+                "never in the scheme or host",
+            ),
+            ("sha256:abcd", "64 hex digits"),
+            ("", "empty"),
+        ] {
+            let e = error(&format!(
+                "dbms.ssl.policy.p.base_directory=/etc/tls\n\
+                 dbms.ssl.policy.p.allowed_peers=dns:ok.example,{pattern}\n"
+            ));
+            assert!(
+                e.starts_with("/etc/neo4j.conf:2: dbms.ssl.policy.p.allowed_peers: "),
+                "{pattern}: {e}"
+            );
+            assert!(e.contains(&format!("'{pattern}'")), "{pattern}: {e}");
+            assert!(e.contains(reason), "{pattern}: {e}");
+        }
+        // The scope form says where too.
+        let e =
+            error("dbms.ssl.policy.bolt.enabled=true\ndbms.ssl.policy.bolt.allowed_peers=cn:*\n");
+        assert!(
+            e.starts_with("/etc/neo4j.conf:2: dbms.ssl.policy.bolt.allowed_peers: "),
+            "{e}"
+        );
+        // A typo of the key is caught and the key suggested.
+        let e = error(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\ndbms.ssl.policy.p.allowed_peer=cn:x\n",
+        );
+        assert!(e.contains("did you mean `allowed_peers`?"), "{e}");
+    }
+
+    #[test]
+    fn names_under_trust_all_are_refused_and_pins_kept() {
+        let e = error(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\n\
+             dbms.ssl.policy.p.trust_all=true\n\
+             dbms.ssl.policy.p.allowed_peers=cn:api\n",
+        );
+        assert!(
+            e.starts_with("/etc/neo4j.conf:3: dbms.ssl.policy.p.allowed_peers: trust_all=true"),
+            "{e}"
+        );
+        let pin = format!("spki-sha256:{}", "ab".repeat(32));
+        let settings = parse(&format!(
+            "dbms.ssl.policy.p.base_directory=/etc/tls\n\
+             dbms.ssl.policy.p.trust_all=true\n\
+             dbms.ssl.policy.p.allowed_peers={pin}\n"
+        ))
+        .unwrap();
+        assert!(settings.policies["p"].allowed_peers.is_some());
+    }
+
+    #[test]
     fn session_ticket_keys_without_resumption_is_an_error() {
         let e = error(
             "dbms.ssl.policy.p.base_directory=/etc/tls\n\

@@ -4,7 +4,7 @@ use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tls_policy_backend::{CipherSuite, ClientAuth, RecordCipher, TlsVersion};
+use tls_policy_backend::{AllowedPeers, CipherSuite, ClientAuth, RecordCipher, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
 use super::model::{ConnectorKind, TlsLevel};
@@ -58,6 +58,7 @@ pub(crate) enum PolicyValue {
     VerifyHostname(bool),
     SessionResumption(bool),
     SessionTicketKeys(PathBuf),
+    AllowedPeers(AllowedPeers),
     Enabled(bool),
 }
 
@@ -125,6 +126,7 @@ impl PolicyValue {
             PolicyValue::VerifyHostname(_) => PolicySuffix::VerifyHostname,
             PolicyValue::SessionResumption(_) => PolicySuffix::SessionResumption,
             PolicyValue::SessionTicketKeys(_) => PolicySuffix::SessionTicketKeys,
+            PolicyValue::AllowedPeers(_) => PolicySuffix::AllowedPeers,
             PolicyValue::Enabled(_) => PolicySuffix::Enabled,
         }
     }
@@ -194,6 +196,7 @@ fn policy_value(suffix: PolicySuffix, raw: &str) -> Result<PolicyValue, String> 
         PolicySuffix::VerifyHostname => PolicyValue::VerifyHostname(boolean(raw)?),
         PolicySuffix::SessionResumption => PolicyValue::SessionResumption(boolean(raw)?),
         PolicySuffix::SessionTicketKeys => PolicyValue::SessionTicketKeys(path(raw)?),
+        PolicySuffix::AllowedPeers => PolicyValue::AllowedPeers(allowed_peers(raw)?),
         PolicySuffix::Enabled => PolicyValue::Enabled(boolean(raw)?),
     })
 }
@@ -239,6 +242,13 @@ fn connector_value(suffix: ConnectorSuffix, raw: &str) -> Result<ConnectorValue,
 }
 
 // === scalar values ===
+
+/// A comma list of `allowed_peers` patterns; the error names the pattern that cannot match and
+/// why (the caller adds the key and its `file:line`).
+pub(crate) fn allowed_peers(raw: &str) -> Result<AllowedPeers, String> {
+    raw.parse()
+        .map_err(|error: tls_policy_backend::PatternError| error.to_string())
+}
 
 /// `NONE`, `OPTIONAL` or `REQUIRE`, case-insensitive.
 pub(crate) fn client_auth(raw: &str) -> Result<ClientAuth, String> {

@@ -4,6 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tls_policy_backend::PeerRefused;
+
 /// Why a [`TlsConnector`](super::TlsConnector) could not hand back a stream. Every variant
 /// names the target dialled (`host:port`) and, once connected, the peer's socket address.
 ///
@@ -40,6 +42,20 @@ pub enum ConnectError {
         /// The backend's error; for rustls, `source.get_ref()` downcasts to `rustls::Error`.
         source: io::Error,
     },
+    /// The server's certificate verified, but the policy does not admit it: no pattern of its
+    /// `allowed_peers` matched (or the channel's [`PeerCheck`](crate::PeerCheck) said no).
+    /// The text names the policy and the server's subject and SANs.
+    #[error("server {target} ({peer}) dialled as '{server_name}' refused: {refused}")]
+    NotAllowed {
+        /// The target dialled, `host:port`.
+        target: String,
+        /// The peer's socket address.
+        peer: SocketAddr,
+        /// The TLS server name used (SNI, and the name verified).
+        server_name: String,
+        /// Which policy and rule refused whom.
+        refused: PeerRefused,
+    },
     /// The TLS handshake did not finish within the handshake timeout.
     #[error("TLS handshake with {target} ({peer}) timed out after {timeout:?}")]
     HandshakeTimeout {
@@ -59,6 +75,7 @@ impl ConnectError {
             ConnectError::Connect { target, .. }
             | ConnectError::ConnectTimeout { target, .. }
             | ConnectError::Handshake { target, .. }
+            | ConnectError::NotAllowed { target, .. }
             | ConnectError::HandshakeTimeout { target, .. } => target,
         }
     }
@@ -74,6 +91,7 @@ impl From<ConnectError> for io::Error {
             ConnectError::ConnectTimeout { .. } | ConnectError::HandshakeTimeout { .. } => {
                 io::ErrorKind::TimedOut
             }
+            ConnectError::NotAllowed { .. } => io::ErrorKind::PermissionDenied,
         };
         io::Error::new(kind, err)
     }

@@ -3,6 +3,7 @@
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tls_policy_backend::PeerRefused;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tower_service::Service;
@@ -121,12 +122,25 @@ async fn dial(
     .await
     {
         Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(source)) => Err(ConnectError::Handshake {
-            target: target_name,
-            peer,
-            server_name: server_name.to_owned(),
-            source,
-        }),
+        Ok(Err(source)) => Err(
+            match source
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<PeerRefused>())
+            {
+                Some(refused) => ConnectError::NotAllowed {
+                    target: target_name,
+                    peer,
+                    server_name: server_name.to_owned(),
+                    refused: refused.clone(),
+                },
+                None => ConnectError::Handshake {
+                    target: target_name,
+                    peer,
+                    server_name: server_name.to_owned(),
+                    source,
+                },
+            },
+        ),
         Err(_elapsed) => Err(ConnectError::HandshakeTimeout {
             target: target_name,
             peer,

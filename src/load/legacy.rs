@@ -145,6 +145,7 @@ pub fn load_legacy(settings: &Settings) -> Result<LoadedPolicy> {
             verify_hostname: false,
             session_resumption: true,
             session_ticket_keys: None,
+            allowed_peers: None,
         },
         warnings,
     })

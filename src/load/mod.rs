@@ -302,6 +302,16 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
         None => None,
     };
 
+    // 10. allowed_peers: a client without a certificate cannot match, so OPTIONAL acts as
+    // REQUIRE (the backends ask every client for one); said once at load.
+    if settings.allowed_peers.is_some() && settings.client_auth == ClientAuth::Optional {
+        warnings.push(
+            "allowed_peers is set with client_auth=OPTIONAL: a client without a certificate \
+             cannot match the list, so every client must send one, as with client_auth=REQUIRE"
+                .to_owned(),
+        );
+    }
+
     if settings.tls_versions.is_empty() {
         return Err(policy_error(
             policy,
@@ -330,6 +340,7 @@ pub fn load_policy_with(settings: &PolicySettings, options: &LoadOptions) -> Res
             verify_hostname: settings.verify_hostname,
             session_resumption: settings.session_resumption,
             session_ticket_keys,
+            allowed_peers: settings.allowed_peers.clone(),
         },
         warnings,
     })

@@ -342,6 +342,7 @@ pub fn settings_for(name: &str, base: &Path) -> PolicySettings {
         verify_hostname: false,
         session_resumption: true,
         session_ticket_keys: None,
+        allowed_peers: None,
         sources: BTreeMap::new(),
     }
 }

@@ -1,12 +1,14 @@
 //! Reloading: re-read and validate a policy's files, compile them for every bound channel, and
 //! swap them in together — or keep the material in service and report why.
 
-use tls_policy_backend::ServerPolicy;
+use tls_policy_backend::{AllowedPeers, ServerPolicy};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::report::{PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport};
+use super::report::{
+    AllowedPeersChange, PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport,
+};
 use crate::channels::stapling_acceptors;
-use crate::config::LEGACY_POLICY;
+use crate::config::{Settings, LEGACY_POLICY};
 use crate::load::legacy::legacy_key_path;
 use crate::load::{bound_policy_would_generate, load_bound_policy};
 use crate::{Acceptor, Error, TlsChannels};
@@ -27,10 +29,32 @@ impl TlsChannels {
     /// start-up only). Reloads are serialised. This reads files and parses keys: from async
     /// code, call it through `tokio::task::spawn_blocking`.
     pub fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        self.reload_all(None)
+    }
+
+    /// Like [`TlsChannels::reload`], taking each bound policy's `allowed_peers` from
+    /// `settings` (a config file read again, typically on SIGHUP): a narrowed list refuses new
+    /// handshakes from peers it no longer admits, a widened one admits them; established
+    /// connections stay open. Every other setting of `settings` is not applied (a restart
+    /// applies it). A policy missing from `settings` is refused, keeping what it serves; a
+    /// policy whose files are broken keeps its previous material and its previous list.
+    pub fn reload_with(&self, settings: &Settings) -> Result<ReloadReport, ReloadError> {
+        self.reload_all(Some(settings))
+    }
+
+    fn reload_all(&self, settings: Option<&Settings>) -> Result<ReloadReport, ReloadError> {
         let mut reloaded = ReloadReport::default();
         let mut failures = Vec::new();
         for policy in self.reload.bound.keys() {
-            match self.reload_policy(policy) {
+            let result = match settings.map(|settings| allowed_peers_in(settings, policy)) {
+                None => self.reload_policy(policy),
+                Some(Ok(list)) => self.reload_policy_logged(policy, Some(list)),
+                Some(Err(error)) => {
+                    log_failure(policy, &error);
+                    Err(error)
+                }
+            };
+            match result {
                 Ok(done) => reloaded.policies.push(done),
                 Err(error) => failures.push(ReloadFailure {
                     policy: policy.clone(),
@@ -49,7 +73,16 @@ impl TlsChannels {
     /// path of the broken file (or says that no channel here is bound to `policy`), and the
     /// policy keeps serving its previous material.
     pub fn reload_policy(&self, policy: &str) -> Result<PolicyReload, Error> {
-        let result = self.reload_policy_inner(policy);
+        self.reload_policy_logged(policy, None)
+    }
+
+    /// Reloads `policy` with `allowed_peers` when given (else the list in force), and logs it.
+    fn reload_policy_logged(
+        &self,
+        policy: &str,
+        allowed_peers: Option<Option<AllowedPeers>>,
+    ) -> Result<PolicyReload, Error> {
+        let result = self.reload_policy_inner(policy, allowed_peers);
         match &result {
             Ok(done) => match done.change {
                 ReloadChange::Replaced { .. } => tracing::info!(policy, "{done}"),
@@ -60,7 +93,11 @@ impl TlsChannels {
         result
     }
 
-    fn reload_policy_inner(&self, policy: &str) -> Result<PolicyReload, Error> {
+    fn reload_policy_inner(
+        &self,
+        policy: &str,
+        allowed_peers: Option<Option<AllowedPeers>>,
+    ) -> Result<PolicyReload, Error> {
         let state = &self.reload;
         let channels = state.bound.get(policy).ok_or_else(|| Error::Policy {
             policy: policy.to_owned(),
@@ -70,7 +107,19 @@ impl TlsChannels {
         })?;
         let mut serving = state.serving();
         refuse_generation(&state.settings, policy)?;
-        let loaded = load_bound_policy(&state.settings, policy)?;
+        let mut loaded = load_bound_policy(&state.settings, policy)?;
+        // The list in force (the start-up one, or the last reload_with's) unless a new one is
+        // given: a files-only reload never reverts it.
+        let before = serving.get(policy).map(|p| p.allowed_peers.clone());
+        if let Some(list) = allowed_peers.or_else(|| before.clone()) {
+            loaded.policy.allowed_peers = list;
+        }
+        let peers_change = before
+            .filter(|before| *before != loaded.policy.allowed_peers)
+            .map(|before| AllowedPeersChange {
+                before,
+                after: loaded.policy.allowed_peers.clone(),
+            });
         let previous_serial = serving
             .get(policy)
             .map(|p| leaf_serial(&p.cert_chain))
@@ -149,6 +198,7 @@ impl TlsChannels {
             channels: channels.clone(),
             change,
             warnings: loaded.warnings,
+            allowed_peers: peers_change,
         })
     }
 }
@@ -216,6 +266,26 @@ fn same_material(a: &ServerPolicy, b: &ServerPolicy) -> bool {
         && a.path_links == b.path_links
         && a.crls == b.crls
         && a.session_ticket_keys == b.session_ticket_keys
+        && a.allowed_peers == b.allowed_peers
+}
+
+/// The `allowed_peers` `settings` gives `policy`; an error when the policy is not in it.
+fn allowed_peers_in(settings: &Settings, policy: &str) -> Result<Option<AllowedPeers>, Error> {
+    if policy == LEGACY_POLICY {
+        return Ok(None);
+    }
+    match settings.policies.get(policy) {
+        Some(p) => Ok(p.allowed_peers.clone()),
+        None => Err(Error::Policy {
+            policy: policy.to_owned(),
+            setting: "allowed_peers",
+            path: None,
+            message: "the new config has no such policy, so its allowed_peers cannot be \
+             re-read; it keeps serving its previous material and list (removing a \
+             policy takes a restart)"
+                .into(),
+        }),
+    }
 }
 
 /// Says which key now seals session tickets when the shared keys changed (key names only:

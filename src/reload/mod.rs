@@ -25,8 +25,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Only the policies' files are re-read; a changed config file (another `tls_versions`, a new
-//! channel) takes a restart.
+//! Only the policies' files are re-read, and of a changed config file only each policy's
+//! `allowed_peers`, through `TlsChannels::reload_with` (`tls-policy serve` re-reads its config
+//! file on SIGHUP for this); any other changed setting (another `tls_versions`, a new channel)
+//! takes a restart. A narrowed `allowed_peers` refuses new handshakes (and resumptions of
+//! sessions made before); connections already established stay open until they close.
 
 mod apply;
 mod health;
@@ -42,5 +45,7 @@ pub(crate) use state::ReloadState;
 
 pub use health::{DirectoryHealth, WatchHealth, WatchMonitor};
 pub use probe::SELF_CHECK_TIMEOUT;
-pub use report::{PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport};
+pub use report::{
+    AllowedPeersChange, PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport,
+};
 pub use watch::{Watcher, DEFAULT_DEBOUNCE};

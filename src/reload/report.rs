@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use tls_policy_backend::AllowedPeers;
+
 use crate::Error;
 
 /// Whether a policy's material changed, named by the leaf certificate's serial number.
@@ -34,6 +36,34 @@ pub struct PolicyReload {
     pub change: ReloadChange,
     /// The new material's warnings (already logged), as at start-up.
     pub warnings: Vec<String>,
+    /// The `allowed_peers` list before and after, when this reload changed it
+    /// ([`crate::TlsChannels::reload_with`]); `None` when it stayed as it was.
+    pub allowed_peers: Option<AllowedPeersChange>,
+}
+
+/// A policy's `allowed_peers` replaced by a reload; `None` on either side is unset (every
+/// verified peer). New handshakes are matched against `after`; live connections stay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowedPeersChange {
+    /// The list in force before.
+    pub before: Option<AllowedPeers>,
+    /// The list in force now.
+    pub after: Option<AllowedPeers>,
+}
+
+impl fmt::Display for AllowedPeersChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |list: &Option<AllowedPeers>| match list {
+            Some(list) => list.to_string(),
+            None => "unset".to_owned(),
+        };
+        write!(
+            f,
+            "allowed_peers {} → {}",
+            show(&self.before),
+            show(&self.after)
+        )
+    }
 }
 
 impl fmt::Display for PolicyReload {
@@ -50,6 +80,9 @@ impl fmt::Display for PolicyReload {
             ReloadChange::Unchanged { serial } => {
                 write!(f, "policy {}: unchanged (serial {serial})", self.policy)?
             }
+        }
+        if let Some(change) = &self.allowed_peers {
+            write!(f, ", {change}")?;
         }
         write!(f, " (channels: {})", self.channels.join(", "))
     }

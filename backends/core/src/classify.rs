@@ -33,6 +33,10 @@ pub enum HandshakeFailure {
     NotTls,
     /// The peer closed or reset the connection before the handshake completed.
     PeerClosed,
+    /// The peer's certificate verified, but the policy does not admit it: no `allowed_peers`
+    /// pattern matched, or the application's [`crate::PeerCheck`] said no (a server sends the
+    /// alert `access_denied`).
+    NotAllowed,
     /// The peer's certificate was refused for another reason (bad signature, wrong usage, not
     /// yet valid...).
     BadCertificate,
@@ -59,7 +63,7 @@ pub enum HandshakeFailure {
 
 impl HandshakeFailure {
     /// Every reason, in declaration order.
-    pub const ALL: [HandshakeFailure; 18] = [
+    pub const ALL: [HandshakeFailure; 19] = [
         HandshakeFailure::UnknownCa,
         HandshakeFailure::Revoked,
         HandshakeFailure::RevocationUnknown,
@@ -70,6 +74,7 @@ impl HandshakeFailure {
         HandshakeFailure::Timeout,
         HandshakeFailure::NotTls,
         HandshakeFailure::PeerClosed,
+        HandshakeFailure::NotAllowed,
         HandshakeFailure::BadCertificate,
         HandshakeFailure::FirstRecordTimeout,
         HandshakeFailure::PendingLimit,
@@ -81,7 +86,7 @@ impl HandshakeFailure {
     ];
 
     /// The stable label: `unknown_ca`, `revoked`, `revocation_unknown`, `expired`, `no_client_certificate`,
-    /// `protocol_version`, `cipher_mismatch`, `timeout`, `not_tls`, `peer_closed`,
+    /// `protocol_version`, `cipher_mismatch`, `timeout`, `not_tls`, `peer_closed`, `not_allowed`,
     /// `bad_certificate`, `first_record_timeout`, `pending_limit`, `address_limit`,
     /// `proxy_untrusted`, `proxy_missing`, `proxy_malformed` or `other`.
     pub fn as_str(self) -> &'static str {
@@ -91,6 +96,7 @@ impl HandshakeFailure {
             HandshakeFailure::RevocationUnknown => "revocation_unknown",
             HandshakeFailure::Expired => "expired",
             HandshakeFailure::NoClientCertificate => "no_client_certificate",
+            HandshakeFailure::NotAllowed => "not_allowed",
             HandshakeFailure::ProtocolVersion => "protocol_version",
             HandshakeFailure::CipherMismatch => "cipher_mismatch",
             HandshakeFailure::Timeout => "timeout",

@@ -36,6 +36,8 @@ pub struct PeerIdentity {
     pub subject: String,
     /// The subject's first common name (CN), if any.
     pub common_name: Option<String>,
+    /// The subject's organizational units (OU), in order.
+    pub organizational_units: Vec<String>,
     /// The issuer, in the same form as [`PeerIdentity::subject`].
     pub issuer: String,
     /// The serial number as colon-separated hex bytes, e.g. `01:a4:ff`.
@@ -47,6 +49,10 @@ pub struct PeerIdentity {
     /// SHA-256 of the certificate's DER: the fingerprint `openssl x509 -fingerprint -sha256`
     /// prints (see [`PeerIdentity::fingerprint_hex`]).
     pub sha256_fingerprint: [u8; 32],
+    /// SHA-256 of the certificate's DER-encoded SubjectPublicKeyInfo: a pin of the key that
+    /// survives re-issuing the certificate with the same key (HPKP's `pin-sha256`, Envoy's
+    /// `verify_certificate_spki`, `allowed_peers=spki-sha256:`).
+    pub spki_sha256: [u8; 32],
     /// Subject alternative names of DNS type.
     pub dns_names: Vec<String>,
     /// Subject alternative names of IP-address type.
@@ -90,11 +96,18 @@ impl PeerIdentity {
                 .next()
                 .and_then(|cn| cn.as_str().ok())
                 .map(str::to_owned),
+            organizational_units: cert
+                .subject()
+                .iter_organizational_unit()
+                .filter_map(|ou| ou.as_str().ok())
+                .map(str::to_owned)
+                .collect(),
             issuer: cert.issuer().to_string(),
             serial: cert.raw_serial_as_string(),
             not_before: system_time(cert.validity().not_before.timestamp()),
             not_after: system_time(cert.validity().not_after.timestamp()),
             sha256_fingerprint: Sha256::digest(der).into(),
+            spki_sha256: Sha256::digest(cert.public_key().raw).into(),
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),
             uris: Vec::new(),
@@ -201,6 +214,9 @@ mod tests {
         params
             .distinguished_name
             .push(DnType::OrganizationName, "Example");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationalUnitName, "payments");
         params.subject_alt_names.extend([
             SanType::IpAddress("10.1.2.3".parse().unwrap()),
             SanType::IpAddress("::1".parse().unwrap()),
@@ -218,7 +234,8 @@ mod tests {
     fn every_field_is_read() {
         let der = certificate();
         let peer = PeerIdentity::from_der(&der).unwrap();
-        assert_eq!(peer.subject, "CN=client-1, O=Example");
+        assert_eq!(peer.subject, "CN=client-1, O=Example, OU=payments");
+        assert_eq!(peer.organizational_units, ["payments"]);
         assert_eq!(peer.issuer, peer.subject);
         assert_eq!(peer.common_name.as_deref(), Some("client-1"));
         assert_eq!(peer.serial, "01:a4:ff");
@@ -251,6 +268,24 @@ mod tests {
         let hex = peer.fingerprint_hex();
         assert_eq!(hex.len(), 95);
         assert_eq!(&hex[..3], &format!("{:02X}:", digest[0]));
+    }
+
+    #[test]
+    fn spki_digest_is_of_the_public_key_info() {
+        let key = KeyPair::generate().unwrap();
+        let params = CertificateParams::new(vec!["a.example".to_owned()]).unwrap();
+        let der = params.self_signed(&key).unwrap().der().clone();
+        let peer = PeerIdentity::from_der(&der).unwrap();
+        let expected: [u8; 32] =
+            Sha256::digest(rcgen::PublicKeyData::subject_public_key_info(&key)).into();
+        assert_eq!(peer.spki_sha256, expected);
+        // A second certificate for the same key pins the same; the fingerprint differs.
+        let mut again = CertificateParams::new(vec!["b.example".to_owned()]).unwrap();
+        again.serial_number = Some(vec![7].into());
+        let other = PeerIdentity::from_der(again.self_signed(&key).unwrap().der()).unwrap();
+        assert_eq!(other.spki_sha256, expected);
+        assert_ne!(other.sha256_fingerprint, peer.sha256_fingerprint);
+        assert!(peer.organizational_units.is_empty());
     }
 
     #[test]

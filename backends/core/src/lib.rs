@@ -7,22 +7,26 @@
 //! policy: spec §3). A handshake yields the backend's stream and a [`TlsInfo`] describing what was
 //! negotiated.
 
+pub mod allowed_peers;
 pub mod backend;
 pub mod cipher_suite;
 pub mod classify;
 pub mod error;
 pub mod identity;
 pub mod info;
+pub mod peer_gate;
 pub mod policy;
 pub mod record_cipher;
 pub mod ticket_keys;
 
+pub use allowed_peers::{AllowedPeers, PatternError, PeerPattern};
 pub use backend::{Capabilities, TlsBackend};
 pub use cipher_suite::CipherSuite;
 pub use classify::HandshakeFailure;
 pub use error::BackendError;
 pub use identity::{IdentityError, PeerIdentity};
 pub use info::TlsInfo;
+pub use peer_gate::{PeerCheck, PeerGate, PeerRefused, RefusedBy};
 pub use policy::{
     ClientAuth, ClientOptions, Policy, PrivateKey, ServerOptions, ServerPolicy, TlsVersion,
 };

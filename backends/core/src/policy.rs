@@ -136,11 +136,23 @@ pub struct ServerPolicy {
     /// (`session_ticket_keys`); `None` lets the backend make its own. The first key seals new
     /// tickets, every key opens tickets carrying its name. Needs `session_resumption`.
     pub session_ticket_keys: Option<crate::TicketKeys>,
+    /// Both sides: the identities admitted (`allowed_peers`); `None` admits every peer whose
+    /// certificate verifies. After the chain verified, the peer's leaf must match a pattern: a
+    /// server refuses a client that does not inside the handshake (alert `access_denied`,
+    /// reason [`crate::HandshakeFailure::NotAllowed`]) and asks every client for a
+    /// certificate (a client without one cannot match, so `client_auth=OPTIONAL` acts as
+    /// `REQUIRE`); a client refuses a server that does not. Backends apply it through
+    /// [`crate::PeerGate`].
+    pub allowed_peers: Option<crate::AllowedPeers>,
 }
 
 /// Per-listener choices that are not part of the policy itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerOptions {
+    /// The application's own rule for the clients admitted, applied inside the handshake
+    /// after the chain and `allowed_peers` (both must admit); `None` for none. Like
+    /// `allowed_peers`, it makes every client send a certificate.
+    pub peer_check: Option<crate::PeerCheck>,
     /// ALPN protocols offered, in preference order (for example `h2`, `http/1.1`); empty for none.
     pub alpn_protocols: Vec<Vec<u8>>,
     /// Staple an OCSP response to the certificate (`ocsp_stapling_enabled`): the backend serves
@@ -157,6 +169,9 @@ pub type Policy = ServerPolicy;
 /// [`ServerOptions`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientOptions {
+    /// The application's own rule for the servers dialled, applied after the chain and
+    /// `allowed_peers` verified (both must admit); `None` for none.
+    pub peer_check: Option<crate::PeerCheck>,
     /// ALPN protocols offered to the server, in preference order (for example `h2`,
     /// `http/1.1`); empty for none.
     pub alpn_protocols: Vec<Vec<u8>>,

@@ -33,6 +33,12 @@ pub(crate) fn build(
     if options.ocsp_stapling {
         return Err(capabilities::unsupported("ocsp_stapling_enabled", "true"));
     }
+    if options.peer_check.is_some() {
+        return Err(capabilities::unsupported(
+            "peer_check",
+            "an application's rule for clients",
+        ));
+    }
     let alpn = alpn_protocols(options)?;
     let identity = identity::identity(policy)?;
 

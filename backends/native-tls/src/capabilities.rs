@@ -13,6 +13,9 @@
 //! - on OpenSSL its acceptor starts from `SslAcceptor::mozilla_intermediate`, which sets
 //!   `SSL_OP_NO_TLSv1_3`; `max_protocol_version` cannot clear that option, so its server never
 //!   negotiates TLS 1.3, and a `TLSv1.3`-only policy is refused (it would accept no client).
+//! - for the same reason `allowed_peers` (and an application's `PeerCheck`) cannot admit
+//!   clients by identity: refused on the server side, never ignored (the client side checks
+//!   the server it dialled after the handshake, see the `client` module);
 //! - it reports neither the negotiated version, nor the cipher suite, nor the SNI name;
 //! - it has no OCSP stapling API, so `ocsp_stapling_enabled=true` is refused (a channel that
 //!   silently went without the staple its operator asked for would be worse).
@@ -54,6 +57,11 @@ pub(crate) fn check(policy: &ServerPolicy) -> Result<ProtocolRange, BackendError
     match policy.client_auth {
         ClientAuth::None => {}
         other => return Err(unsupported("client_auth", other.as_str())),
+    }
+    if let Some(list) = &policy.allowed_peers {
+        // No client certificates on this server, so no client could match: refused rather
+        // than ignored (which would admit every client the operator meant to keep out).
+        return Err(unsupported("allowed_peers", list.to_string()));
     }
     check_ciphers(policy)?;
     warn_unused_peer_verification(policy);

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use tls_policy_backend::HandshakeFailure;
+use tls_policy_backend::{HandshakeFailure, PeerRefused};
 
 /// What the platform library's error text says, first match wins (lower case, OpenSSL wording;
 /// alerts from the peer read "tlsv1 alert unknown ca" and the like).
@@ -14,6 +14,8 @@ const RULES: &[(&str, HandshakeFailure)] = &[
         HandshakeFailure::UnknownCa,
     ),
     ("certificate revoked", HandshakeFailure::Revoked),
+    // A peer's refusal of our certificate by its allow-list (OpenSSL: "tlsv1 alert access denied").
+    ("access denied", HandshakeFailure::NotAllowed),
     // OpenSSL's X509_V_ERR_UNABLE_TO_GET_CRL and X509_V_ERR_CRL_HAS_EXPIRED: revocation checking
     // was on and no current CRL covered the certificate (a peer's OpenSSL may report these).
     (
@@ -70,7 +72,7 @@ const RULES: &[(&str, HandshakeFailure)] = &[
 ///
 /// ```
 /// use std::io;
-/// use tls_policy_backend::HandshakeFailure;
+/// use tls_policy_backend::{HandshakeFailure, PeerRefused};
 /// use tls_policy_native_tls::classify_handshake_error;
 ///
 /// let error = io::Error::new(
@@ -80,6 +82,12 @@ const RULES: &[(&str, HandshakeFailure)] = &[
 /// assert_eq!(classify_handshake_error(&error), HandshakeFailure::CipherMismatch);
 /// ```
 pub fn classify_handshake_error(error: &io::Error) -> HandshakeFailure {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<PeerRefused>())
+    {
+        return HandshakeFailure::NotAllowed;
+    }
     let mut text = error.to_string().to_ascii_lowercase();
     let mut cause = std::error::Error::source(error);
     while let Some(source) = cause {

@@ -11,11 +11,12 @@
 //! | `ciphers` | refused: no cipher-suite API |
 //! | `tls_versions` | min/max protocol version; unlike its server, the client negotiates TLS 1.3 on OpenSSL |
 //! | `client_auth`, `session_resumption` | server-side settings, unused here |
+//! | `allowed_peers`, the channel's `PeerCheck` | after the handshake the server's leaf must pass them, else the connection is closed (`PermissionDenied`, holding a `PeerRefused`); native-tls has no verifier hook, so no alert is sent |
 
 use std::fmt;
 
 use native_tls::{Certificate, Protocol, TlsConnector};
-use tls_policy_backend::{BackendError, ClientOptions, ServerPolicy, TlsVersion};
+use tls_policy_backend::{BackendError, ClientOptions, PeerGate, ServerPolicy, TlsVersion};
 
 use crate::capabilities;
 use crate::identity;
@@ -23,7 +24,11 @@ use crate::identity;
 /// A policy compiled for the client side with native-tls: runs client handshakes. Cheap to clone
 /// (reference counted).
 #[derive(Clone)]
-pub struct NativeTlsConnector(pub(crate) tokio_native_tls::TlsConnector);
+pub struct NativeTlsConnector(
+    pub(crate) tokio_native_tls::TlsConnector,
+    /// The `allowed_peers` and peer check the server's leaf must pass after the handshake.
+    pub(crate) Option<PeerGate>,
+);
 
 impl NativeTlsConnector {
     /// The underlying tokio-native-tls connector.
@@ -98,7 +103,10 @@ pub(crate) fn build(
         setting: "private_key",
         message: err.to_string(),
     })?;
-    Ok(NativeTlsConnector(connector.into()))
+    Ok(NativeTlsConnector(
+        connector.into(),
+        PeerGate::new(policy, options.peer_check.as_ref()),
+    ))
 }
 
 /// Maps `tls_versions` onto the connector's minimum and maximum protocol versions.

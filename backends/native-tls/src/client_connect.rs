@@ -2,9 +2,11 @@
 
 use std::io;
 
+use std::time::Duration;
 use tls_policy_backend::pki_types::{CertificateDer, ServerName};
-use tls_policy_backend::TlsInfo;
-use tokio::io::{AsyncRead, AsyncWrite};
+
+use tls_policy_backend::{PeerGate, PeerRefused, RefusedBy, TlsInfo};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_native_tls::TlsStream;
 
 use crate::accept::handshake_error;
@@ -16,7 +18,9 @@ use crate::client::NativeTlsConnector;
 /// `server_name` is a DNS name (sent as SNI) or an IP address (not sent; OpenSSL checks it
 /// against the IP SANs when `verify_hostname=true`). native-tls reports the ALPN protocol and
 /// the server's leaf certificate only; the version and the cipher suite are `None`, and `sni` is
-/// the name sent.
+/// the name sent. A server the policy's `allowed_peers` (or the channel's peer check) does not
+/// admit is refused after the handshake: [`io::ErrorKind::PermissionDenied`], holding a
+/// [`PeerRefused`].
 pub(crate) async fn connect<IO>(
     connector: NativeTlsConnector,
     server_name: String,
@@ -48,9 +52,38 @@ where
         )],
         None => Vec::new(),
     };
+    if let Some(gate) = &connector.1 {
+        if let Err(refused) = admit_server(gate, peer_certificates.first()) {
+            // Close the session cleanly (close_notify) before reporting; best effort.
+            let mut stream = stream;
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, stream.shutdown()).await;
+            return Err(refused);
+        }
+    }
     let mut info = TlsInfo::new(NAME);
     info.alpn = alpn;
     info.sni = sni;
     info.peer_certificates = peer_certificates;
     Ok((stream, info))
+}
+
+/// How long closing a refused server's session may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Matches the server's verified leaf against the policy's `allowed_peers` and the channel's
+/// peer check (native-tls has no verifier hook: this runs once the handshake completed); a
+/// server that sent no certificate is refused.
+fn admit_server(gate: &PeerGate, leaf: Option<&CertificateDer<'_>>) -> io::Result<()> {
+    let refused = match leaf {
+        Some(leaf) => gate.admit(leaf).err(),
+        None => Some(PeerRefused {
+            policy: gate.policy().to_owned(),
+            by: RefusedBy::Unreadable,
+            peer: "the server sent no certificate".to_owned(),
+        }),
+    };
+    match refused {
+        Some(refused) => Err(io::Error::new(io::ErrorKind::PermissionDenied, refused)),
+        None => Ok(()),
+    }
 }

@@ -23,6 +23,7 @@ fn client_policy(pki: &Pki) -> ServerPolicy {
 fn connector(policy: &ServerPolicy, alpn: &[&[u8]]) -> NativeTlsConnector {
     let options = ClientOptions {
         alpn_protocols: alpn.iter().map(|p| p.to_vec()).collect(),
+        ..Default::default()
     };
     match NativeTlsBackend::new().client(policy, &options) {
         Ok(connector) => connector,

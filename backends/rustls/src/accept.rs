@@ -4,11 +4,12 @@ use std::io;
 use std::sync::Arc;
 
 use rustls::{ProtocolVersion, ServerConfig, ServerConnection};
-use tls_policy_backend::{CipherSuite, TlsInfo, TlsVersion};
+use tls_policy_backend::{CipherSuite, PeerGate, TlsInfo, TlsVersion};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::peer_admission;
 use crate::read_ahead::{self, ReadAhead};
 use crate::stapling::StaplingResolver;
 
@@ -19,6 +20,7 @@ pub struct RustlsAcceptor {
     config: Arc<ServerConfig>,
     backend: &'static str,
     stapling: Option<Arc<StaplingResolver>>,
+    gate: Option<PeerGate>,
 }
 
 impl RustlsAcceptor {
@@ -29,12 +31,20 @@ impl RustlsAcceptor {
             config,
             backend,
             stapling: None,
+            gate: None,
         }
     }
 
     /// The same acceptor, its certificate served by `stapling` when given.
     pub(crate) fn with_stapling(mut self, stapling: Option<Arc<StaplingResolver>>) -> Self {
         self.stapling = stapling;
+        self
+    }
+
+    /// The same acceptor, checking resumed sessions against `gate` (`allowed_peers`, the
+    /// application's peer check; full handshakes are checked by the verifier).
+    pub(crate) fn with_gate(mut self, gate: Option<PeerGate>) -> Self {
+        self.gate = gate;
         self
     }
 
@@ -71,7 +81,8 @@ impl std::fmt::Debug for RustlsAcceptor {
 /// (see [`read_ahead::pays_on`]).
 ///
 /// A failed handshake is the [`io::Error`] tokio-rustls reports; when rustls refused the peer,
-/// its [`rustls::Error`] is inside (`err.get_ref()` downcasts to it).
+/// its [`rustls::Error`] is inside (`err.get_ref()` downcasts to it), except for a peer the
+/// policy does not admit, whose error holds a [`tls_policy_backend::PeerRefused`] instead.
 pub(crate) async fn accept<IO>(
     acceptor: RustlsAcceptor,
     io: IO,
@@ -79,7 +90,9 @@ pub(crate) async fn accept<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut stream = acceptor.inner.accept(ReadAhead::new(io)).await?;
+    let mut stream =
+        peer_admission::with_refusals(acceptor.inner.accept(ReadAhead::new(io))).await?;
+    peer_admission::admit_resumed(acceptor.gate.as_ref(), stream.get_ref().1)?;
     // Handshake reads went straight to the socket; application data is read large from a
     // kernel socket.
     if read_ahead::pays_on::<IO>() {

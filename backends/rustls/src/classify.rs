@@ -3,7 +3,7 @@
 use std::io;
 
 use rustls::{AlertDescription, CertificateError, InvalidMessage, PeerIncompatible};
-use tls_policy_backend::HandshakeFailure;
+use tls_policy_backend::{HandshakeFailure, PeerRefused};
 
 /// Why a handshake run by this backend failed, from the [`io::Error`] it returned.
 ///
@@ -21,10 +21,11 @@ use tls_policy_backend::HandshakeFailure;
 /// assert_eq!(classify_handshake_error(&refused), HandshakeFailure::NoClientCertificate);
 /// ```
 pub fn classify_handshake_error(error: &io::Error) -> HandshakeFailure {
-    if let Some(tls) = error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
+    let inner = error.get_ref();
+    if inner.is_some_and(|inner| inner.is::<PeerRefused>()) {
+        return HandshakeFailure::NotAllowed;
+    }
+    if let Some(tls) = inner.and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         return classify_rustls_error(tls);
     }
     HandshakeFailure::from_io_kind(error).unwrap_or(HandshakeFailure::Other)
@@ -51,6 +52,8 @@ fn classify_certificate(error: &CertificateError) -> HandshakeFailure {
     match error {
         CertificateError::UnknownIssuer => HandshakeFailure::UnknownCa,
         CertificateError::Revoked => HandshakeFailure::Revoked,
+        // A verified peer that allowed_peers or the application's check refused.
+        CertificateError::ApplicationVerificationFailure => HandshakeFailure::NotAllowed,
         // Revocation checking is on and no current CRL from the issuer covers the certificate
         // (none at all, or only one past its nextUpdate).
         CertificateError::UnknownRevocationStatus
@@ -90,6 +93,7 @@ fn classify_alert(alert: AlertDescription) -> HandshakeFailure {
         AlertDescription::CertificateRevoked => HandshakeFailure::Revoked,
         AlertDescription::CertificateExpired => HandshakeFailure::Expired,
         AlertDescription::CertificateRequired => HandshakeFailure::NoClientCertificate,
+        AlertDescription::AccessDenied => HandshakeFailure::NotAllowed,
         AlertDescription::ProtocolVersion => HandshakeFailure::ProtocolVersion,
         AlertDescription::InsufficientSecurity => HandshakeFailure::CipherMismatch,
         AlertDescription::BadCertificate
@@ -133,6 +137,10 @@ mod tests {
             ),
             (CertificateError::Expired, HandshakeFailure::Expired),
             (
+                CertificateError::ApplicationVerificationFailure,
+                HandshakeFailure::NotAllowed,
+            ),
+            (
                 CertificateError::BadSignature,
                 HandshakeFailure::BadCertificate,
             ),
@@ -164,6 +172,10 @@ mod tests {
                 rustls::Error::AlertReceived(AlertDescription::UnknownCA),
                 HandshakeFailure::UnknownCa,
             ),
+            (
+                rustls::Error::AlertReceived(AlertDescription::AccessDenied),
+                HandshakeFailure::NotAllowed,
+            ),
             (rustls::Error::DecryptError, HandshakeFailure::Other),
         ];
         for (error, expected) in cases {
@@ -175,6 +187,18 @@ mod tests {
     fn eof_without_a_rustls_error_is_peer_closed() {
         let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
         assert_eq!(classify_handshake_error(&eof), HandshakeFailure::PeerClosed);
+        let refused = io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            PeerRefused {
+                policy: "p".into(),
+                by: tls_policy_backend::RefusedBy::AllowedPeers,
+                peer: "subject CN=x".into(),
+            },
+        );
+        assert_eq!(
+            classify_handshake_error(&refused),
+            HandshakeFailure::NotAllowed
+        );
         let odd = io::Error::other("something");
         assert_eq!(classify_handshake_error(&odd), HandshakeFailure::Other);
     }

@@ -8,7 +8,7 @@ use rustls::ClientConfig;
 use tls_policy_backend::{BackendError, ClientOptions, ServerPolicy};
 
 use crate::provider::RustlsBackend;
-use crate::{client_trust, server_config};
+use crate::{client_trust, peer_admission, server_config};
 
 /// Builds the client config for `policy` with `backend`'s provider.
 ///
@@ -32,7 +32,8 @@ pub(crate) fn build(
     check_alpn(options)?;
 
     let key = server_config::certified_key(&provider, policy, name)?;
-    let verifier = client_trust::build(policy, &provider)?;
+    let verifier =
+        peer_admission::gate_servers(policy, options, client_trust::build(policy, &provider)?);
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|err| BackendError::Rejected {

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ProtocolVersion};
-use tls_policy_backend::{CipherSuite, TlsInfo, TlsVersion};
+use tls_policy_backend::{CipherSuite, PeerGate, TlsInfo, TlsVersion};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use crate::peer_admission;
 use crate::read_ahead::{self, ReadAhead};
 
 /// A policy compiled for the client side: the rustls client config shared by every handshake.
@@ -19,6 +20,7 @@ pub struct RustlsConnector {
     inner: TlsConnector,
     config: Arc<ClientConfig>,
     backend: &'static str,
+    gate: Option<PeerGate>,
 }
 
 impl RustlsConnector {
@@ -28,7 +30,15 @@ impl RustlsConnector {
             inner: TlsConnector::from(config.clone()),
             config,
             backend,
+            gate: None,
         }
+    }
+
+    /// The same connector, checking resumed sessions against `gate` (full handshakes are
+    /// checked by the verifier).
+    pub(crate) fn with_gate(mut self, gate: Option<PeerGate>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// The rustls client config this connector runs handshakes with.
@@ -57,7 +67,8 @@ impl std::fmt::Debug for RustlsConnector {
 /// policy has `verify_hostname=true`) or an IP address (never sent as SNI; checked against the
 /// certificate's IP SANs). Anything else is [`io::ErrorKind::InvalidInput`]. A failed handshake
 /// is the [`io::Error`] tokio-rustls reports; when rustls refused the server, its
-/// [`rustls::Error`] is inside (`err.get_ref()` downcasts to it).
+/// [`rustls::Error`] is inside (`err.get_ref()` downcasts to it), except for a server the policy
+/// does not admit, whose error holds a [`tls_policy_backend::PeerRefused`] instead.
 pub(crate) async fn connect<IO>(
     connector: RustlsConnector,
     server_name: String,
@@ -76,7 +87,9 @@ where
         ServerName::DnsName(dns) => Some(dns.as_ref().to_owned()),
         _ => None,
     };
-    let mut stream = connector.inner.connect(name, ReadAhead::new(io)).await?;
+    let mut stream =
+        peer_admission::with_refusals(connector.inner.connect(name, ReadAhead::new(io))).await?;
+    peer_admission::admit_resumed(connector.gate.as_ref(), stream.get_ref().1)?;
     // Handshake reads went straight to the socket; application data is read large from a
     // kernel socket.
     if read_ahead::pays_on::<IO>() {

@@ -70,6 +70,7 @@ mod client_config;
 mod client_connect;
 mod client_trust;
 mod client_verifier;
+mod peer_admission;
 mod provider;
 mod read_ahead;
 pub mod record_aead;

@@ -189,7 +189,9 @@ impl TlsBackend for RustlsBackend {
         options: &ServerOptions,
     ) -> Result<RustlsAcceptor, BackendError> {
         let (config, stapling) = server_config::build(self, policy, options)?;
-        Ok(RustlsAcceptor::new(Arc::new(config), self.name).with_stapling(stapling))
+        Ok(RustlsAcceptor::new(Arc::new(config), self.name)
+            .with_stapling(stapling)
+            .with_gate(crate::peer_admission::server_gate(policy, options)))
     }
 
     fn accept<IO>(
@@ -214,7 +216,8 @@ impl TlsBackend for RustlsBackend {
         options: &ClientOptions,
     ) -> Result<RustlsConnector, BackendError> {
         let config = client_config::build(self, policy, options)?;
-        Ok(RustlsConnector::new(Arc::new(config), self.name))
+        Ok(RustlsConnector::new(Arc::new(config), self.name)
+            .with_gate(crate::peer_admission::client_gate(policy, options)))
     }
 
     fn connect<IO>(

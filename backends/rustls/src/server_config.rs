@@ -10,6 +10,7 @@ use rustls::{InconsistentKeys, ServerConfig, SupportedCipherSuite, SupportedProt
 use tls_policy_backend::{BackendError, CipherSuite, ServerOptions, ServerPolicy, TlsVersion};
 
 use crate::client_verifier;
+use crate::peer_admission;
 use crate::provider::RustlsBackend;
 use crate::stapling::StaplingResolver;
 
@@ -40,7 +41,8 @@ pub(crate) fn build(
     let key = certified_key(&provider, policy, name)?;
     check_key_has_suites(&provider, &policy.tls_versions, &*key.key, policy)?;
 
-    let verifier = client_verifier::build(policy, &provider)?;
+    let verifier =
+        peer_admission::gate_clients(policy, options, client_verifier::build(policy, &provider)?)?;
     let stapling = options
         .ocsp_stapling
         .then(|| Arc::new(StaplingResolver::new(key.clone())));

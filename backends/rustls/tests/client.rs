@@ -177,6 +177,7 @@ async fn mutual_tls_between_every_pair_of_providers() {
                     &client,
                     &ClientOptions {
                         alpn_protocols: vec![b"http/1.1".to_vec()],
+                        ..Default::default()
                     },
                 )
                 .expect("client policy");
@@ -339,6 +340,7 @@ async fn refuses_what_cannot_verify_or_be_sent() {
         }
         let options = ClientOptions {
             alpn_protocols: vec![Vec::new()],
+            ..Default::default()
         };
         match backend.client(&client_policy(), &options) {
             Err(BackendError::Rejected {

@@ -85,6 +85,7 @@ pub fn policy(pki: &Pki) -> ServerPolicy {
         verify_hostname: false,
         session_resumption: true,
         session_ticket_keys: None,
+        allowed_peers: None,
     }
 }
 

@@ -171,6 +171,7 @@ pub fn policy() -> ServerPolicy {
         verify_hostname: false,
         session_resumption: true,
         session_ticket_keys: None,
+        allowed_peers: None,
     }
 }
 
