@@ -75,6 +75,9 @@ struct Seen {
     path: String,
     remote_addr: Option<SocketAddr>,
     peer_leaf: Option<Vec<u8>>,
+    /// tonic's own `Request::peer_certs()` (it exists with tonic's rustls features, which the
+    /// rustls backends switch on).
+    tonic_peer_leaf: Option<Vec<u8>>,
     alpn: Option<Vec<u8>>,
     message: Vec<u8>,
 }
@@ -108,6 +111,7 @@ impl Service<http::Request<tonic::body::Body>> for WhoAmI {
                     peer_leaf: request
                         .peer_certificates()
                         .map(|chain| chain[0].as_ref().to_vec()),
+                    tonic_peer_leaf: tonic_peer_leaf(&request),
                     alpn: request.tls_info().and_then(|tls| tls.alpn.clone()),
                     message: message.clone(),
                 });
@@ -119,6 +123,28 @@ impl Service<http::Request<tonic::body::Body>> for WhoAmI {
                 .unary(answer, request)
                 .await)
         })
+    }
+}
+
+#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+fn tonic_peer_leaf<T>(request: &tonic::Request<T>) -> Option<Vec<u8>> {
+    request
+        .peer_certs()
+        .and_then(|chain| chain.first().map(|leaf| leaf.as_ref().to_vec()))
+}
+
+#[cfg(not(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")))]
+fn tonic_peer_leaf<T>(_request: &tonic::Request<T>) -> Option<Vec<u8>> {
+    None
+}
+
+/// What tonic's own `peer_certs()` gives on `backend` when the client sent `leaf`: the leaf on
+/// the rustls backends, nothing on native-tls (tonic reads only its rustls stream's info).
+fn tonic_sees(backend: Backend, leaf: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    if backend.name().starts_with("rustls") {
+        leaf
+    } else {
+        None
     }
 }
 
@@ -334,6 +360,11 @@ for_each_backend! {
         } else {
             assert_eq!(seen.peer_leaf, None, "{backend} asks for no client certificate");
         }
+        assert_eq!(
+            seen.tonic_peer_leaf,
+            tonic_sees(backend, seen.peer_leaf.clone()),
+            "tonic's own Request::peer_certs()"
+        );
     }
 
     async fn a_python_grpcio_client_calls_the_service_with_mutual_tls(backend: Backend) {
@@ -359,6 +390,7 @@ for_each_backend! {
         assert_eq!(seen.alpn.as_deref(), Some(&b"h2"[..]));
         if home.mutual {
             assert_eq!(seen.peer_leaf.as_deref(), Some(pki().client.cert_der.as_ref()));
+            assert_eq!(seen.tonic_peer_leaf, tonic_sees(backend, seen.peer_leaf.clone()));
             // Without a client certificate the handshake is refused: no call gets through.
             let calls = served.seen.lock().unwrap().len();
             let (ok, output) = python_grpc(&args(false)).await;

@@ -65,7 +65,16 @@ pub struct TonicConnectInfo {
     pub tls: Option<Arc<TlsInfo>>,
     /// Fires when the listener starts draining.
     pub draining: Draining,
+    /// On a rustls backend, tonic's own TLS connect info, which its `Request::peer_certs()`
+    /// reads (only tonic's `Connected` impl for a tokio-rustls stream can make one).
+    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+    pub(super) rustls: Option<RustlsConnectInfo>,
 }
+
+/// tonic's connect info of a TLS connection served by its tokio-rustls stream type.
+#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+pub(super) type RustlsConnectInfo =
+    ::tonic::transport::server::TlsConnectInfo<::tonic::transport::server::TcpConnectInfo>;
 
 impl Connected for TonicIo {
     type ConnectInfo = TonicConnectInfo;
@@ -78,6 +87,11 @@ impl Connected for TonicIo {
             channel: Arc::from(connection.channel()),
             tls: connection.shared_tls_info(),
             draining: connection.draining(),
+            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+            rustls: match connection.transport() {
+                crate::listener::Transport::Tls(tls) => tls.rustls().map(Connected::connect_info),
+                crate::listener::Transport::Plain(_) => None,
+            },
         }
     }
 }

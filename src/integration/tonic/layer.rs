@@ -13,8 +13,9 @@ use crate::TlsInfo;
 /// A tower layer for `tonic::transport::Server::builder().layer(..)`: for every request it
 /// reads the [`TonicConnectInfo`] tonic inserted and adds a `TcpConnectInfo` (what
 /// `Request::remote_addr()` and `Request::local_addr()` read; the remote address is the PROXY
-/// protocol client where the channel reads one) and the connection's `Arc<TlsInfo>` (what
-/// [`TlsRequestExt`] reads).
+/// protocol client where the channel reads one), the connection's `Arc<TlsInfo>` (what
+/// [`TlsRequestExt`] reads) and, on the rustls backends, tonic's own `TlsConnectInfo` (what
+/// `Request::peer_certs()` reads).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ConnectInfoLayer;
 
@@ -54,6 +55,10 @@ where
             if let Some(tls) = info.tls {
                 extensions.insert(tls);
             }
+            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
+            if let Some(rustls) = info.rustls {
+                extensions.insert(rustls);
+            }
         }
         self.inner.call(request)
     }
@@ -61,10 +66,11 @@ where
 
 /// What a gRPC handler reads about its connection's TLS, on any backend.
 ///
-/// tonic 0.14's own `Request::peer_certs()` reads only the `TlsConnectInfo` its built-in
-/// rustls acceptor makes (its fields are private, so no other acceptor can fill it) and exists
-/// only with tonic's TLS features; these read the same certificates from the connection's
-/// [`TlsInfo`], which [`ConnectInfoLayer`] put into the extensions.
+/// tonic 0.14's own `Request::peer_certs()` reads only a `TlsConnectInfo`, which only tonic's
+/// `Connected` impl for a tokio-rustls stream can make (its fields are private): with
+/// [`ConnectInfoLayer`] it works on the rustls backends (which switch tonic's `tls-ring` /
+/// `tls-aws-lc` features on) and gives `None` on native-tls. These read the certificates from
+/// the connection's [`TlsInfo`] instead, on every backend.
 pub trait TlsRequestExt {
     /// What the handshake negotiated: version, cipher suite, ALPN, SNI, the peer's
     /// certificates and [`TlsInfo::peer_identity`]; `None` for plaintext (or without

@@ -5,10 +5,9 @@
 //!   first-record wait, handshake slots and timeout, PROXY protocol, drain); tonic only ever
 //!   sees connections whose handshake has completed.
 //! - [`ConnectInfoLayer`] (`Server::builder().layer(ConnectInfoLayer)`): makes tonic's own
-//!   `Request::remote_addr()` / `local_addr()` work and puts the connection's `Arc<TlsInfo>` in
-//!   each request, which [`TlsRequestExt::tls_info`] and [`TlsRequestExt::peer_certificates`]
-//!   read (tonic's `Request::peer_certs()` cannot be filled by another acceptor: see
-//!   [`TlsRequestExt`]).
+//!   `Request::remote_addr()` / `local_addr()` work, and `Request::peer_certs()` on the rustls
+//!   backends, and puts the connection's `Arc<TlsInfo>` in each request, which
+//!   [`TlsRequestExt::tls_info`] and [`TlsRequestExt::peer_certificates`] read on every backend.
 //! - [`GrpcConnector`]: the channel's client side (its certificate, its trust, ALPN `h2`) for
 //!   `Endpoint::connect_with_connector`.
 //!
