@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against every backend: installs the real TLS peers the interop
-# tests drive (openssl, curl, python3, haproxy) and nginx (the benchmark's outside reference),
-# then `cargo test --workspace --all-features`.
+# tests drive (openssl, curl, python3, haproxy, Python's grpcio) and nginx (the benchmark's
+# outside reference), then `cargo test --workspace --all-features`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,12 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "missing: ${need[*]} (install them: sudo apt-get install -y ${need[*]})" >&2
     exit 1
   fi
+fi
+
+# tests/grpc.rs drives a real grpcio client (pip's wheel; Debian's python3 may need
+# --break-system-packages, PEP 668).
+if ! python3 -c 'import grpc' 2>/dev/null; then
+  python3 -m pip install -q grpcio 2>/dev/null || python3 -m pip install -q --break-system-packages grpcio
 fi
 
 cargo test --workspace --all-features "$@"

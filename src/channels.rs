@@ -50,7 +50,9 @@ pub struct TlsChannels {
 }
 
 impl TlsChannels {
-    /// Loads, validates and compiles every bound channel of `settings`, with no ALPN.
+    /// Loads, validates and compiles every bound channel of `settings`, each offering the ALPN
+    /// protocols its `dbms.connector.<channel>.alpn` declares (default `h2,http/1.1` for the
+    /// `https` channel and every channel of `kind=http`, none for the others).
     ///
     /// The backend is `backend` if given, else `dbms.ssl.backend`, else the first compiled in.
     pub fn load(settings: &Settings, backend: Option<Backend>) -> Result<Self, Error> {
@@ -58,6 +60,9 @@ impl TlsChannels {
     }
 
     /// Like [`TlsChannels::load`], with per-channel listener options (ALPN, ...).
+    ///
+    /// Options that name ALPN protocols replace the channel's declared `alpn`; options with
+    /// none keep it.
     ///
     /// A channel bound to `legacy` uses the legacy system (`neo4j.key` / `neo4j.cert` in
     /// `dbms.directories.certificates`, generated when both are missing; see
@@ -83,6 +88,9 @@ impl TlsChannels {
                 Entry::Vacant(entry) => entry.insert(load_bound_policy(settings, policy_name)?),
             };
             let mut channel_options = options_for(name);
+            if channel_options.alpn_protocols.is_empty() {
+                channel_options.alpn_protocols = channel.alpn_protocols();
+            }
             if let Some(stapling) = &channel.ocsp_stapling {
                 refuse_stapling_without_backend(backend, stapling)?;
                 channel_options.ocsp_stapling = true;

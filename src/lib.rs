@@ -14,6 +14,7 @@
 //! | secure a tower service | [`TlsChannels::layer`] → [`TlsLayer`] → [`Tls<S>`](Tls), whose inner service gets a [`TlsStream`] |
 //! | serve a channel (TLS, plaintext or both, limits, drain) | [`listener::Listener::bind_channel`], serving [`listener::Connection`]s |
 //! | serve axum (feature `axum`) | [`integration::axum::TlsListener::for_channel`], handlers read [`integration::axum::TlsConnectInfo`] |
+//! | serve gRPC with tonic (feature `tonic`) | `integration::tonic::TlsIncoming::for_channel` + `ConnectInfoLayer`; dial with `integration::tonic::GrpcConnector` |
 //! | serve hyper (feature `http`) | [`TlsLayer`] + [`integration::http::TlsInfoLayer`]: `Arc<TlsInfo>` in each request |
 //! | who connected | [`TlsStream::info`] → [`TlsInfo`]: version, suite, ALPN, SNI, [`TlsInfo::peer_identity`] ([`PeerIdentity`]: subject, SANs, SPIFFE ID, fingerprint) |
 //! | dial a peer (cluster, backup) | [`TlsChannels::connector`] → [`TlsConnector`] (a tower `Service<Target>`), [`ClientTlsStream`] |
@@ -65,7 +66,7 @@ pub mod dev_pki;
 mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
-#[cfg(any(feature = "axum", feature = "http"))]
+#[cfg(any(feature = "axum", feature = "http", feature = "tonic"))]
 pub mod integration;
 pub mod layer;
 pub mod listener;

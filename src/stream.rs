@@ -56,6 +56,24 @@ macro_rules! backend_stream {
             pub fn shared_info(&self) -> Arc<TlsInfo> {
                 Arc::clone(&self.info)
             }
+
+            /// The tokio-rustls stream inside, on a rustls backend.
+            #[cfg(all(
+                feature = "tonic",
+                any(feature = "rustls-aws-lc-rs", feature = "rustls-ring")
+            ))]
+            #[allow(dead_code)]
+            pub(crate) fn rustls(
+                &self,
+            ) -> Option<
+                &tls_policy_rustls::tokio_rustls::$side::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
+            > {
+                match &self.inner {
+                    $inner::Rustls(s) => Some(s),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                }
+            }
         }
 
         impl<IO> AsyncRead for $name<IO>

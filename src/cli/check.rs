@@ -20,7 +20,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::CliResult;
 use crate::channels::choose_backend;
-use crate::config::{ChannelSettings, ConfigForm, ConnectorKind, Settings, LEGACY_POLICY};
+use crate::config::{ChannelSettings, ConfigForm, Settings, LEGACY_POLICY};
 use crate::load::anchors::LinkRevocation;
 use crate::load::certs::summarize_certificate;
 use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
@@ -166,6 +166,14 @@ fn check(settings: &Settings, backend: Backend) -> Report {
                 .unwrap_or("(none: not served by `tls-policy serve`)"),
         );
         row(&mut text, "tls_level", channel.tls_level.as_str());
+        if channel.policy.is_some() {
+            let alpn = if channel.alpn.is_empty() {
+                "none".to_owned()
+            } else {
+                channel.alpn.join(",")
+            };
+            row(&mut text, "alpn", &alpn);
+        }
         if channel.proxy_protocol.is_on() {
             let trusted: Vec<String> = channel
                 .proxy_protocol_trusted
@@ -272,7 +280,7 @@ fn describe_record_aead(text: &mut String, setting: RecordCipher, checked: Backe
     }
 }
 
-/// Compiles the channel's server side (with ALPN on HTTP channels), and its client side too
+/// Compiles the channel's server side (with its ALPN), and its client side too
 /// for the channels that are dialled.
 fn compile(
     backend: Backend,
@@ -280,10 +288,10 @@ fn compile(
     channel: &ChannelSettings,
     loaded: &LoadedPolicy,
 ) -> Result<(), Error> {
-    let mut options = ServerOptions::default();
-    if channel.kind == ConnectorKind::Http {
-        options.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    }
+    let mut options = ServerOptions {
+        alpn_protocols: channel.alpn_protocols(),
+        ..Default::default()
+    };
     if let Some(stapling) = &channel.ocsp_stapling {
         crate::channels::refuse_stapling_without_backend(backend, stapling)?;
         options.ocsp_stapling = true;

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tls_policy_backend::ServerOptions;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -28,9 +27,6 @@ use crate::{Backend, TlsChannels};
 
 /// A boxed error, as the command line reports them.
 pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
-
-/// ALPN protocols offered on HTTP channels, in preference order.
-const HTTP_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 /// Arguments of `tls-policy serve`.
 #[derive(Debug, clap::Args)]
@@ -233,22 +229,15 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    /// Compiles every bound channel for `backend` (HTTP channels offer ALPN `h2`, `http/1.1`),
+    /// Compiles every bound channel for `backend` (each with its `alpn`),
     /// binds every channel that has a listen address — all before serving any — and serves them.
     pub(crate) async fn start(
         settings: &Settings,
         backend: Option<Backend>,
         drain_timeout: Duration,
     ) -> Result<Running, BoxError> {
-        let channels = TlsChannels::load_with(settings, backend, |name| {
-            match settings.channels.get(name).map(|channel| channel.kind) {
-                Some(ConnectorKind::Http) => ServerOptions {
-                    alpn_protocols: HTTP_ALPN.iter().map(|p| p.to_vec()).collect(),
-                    ..Default::default()
-                },
-                _ => ServerOptions::default(),
-            }
-        })?;
+        // Each channel offers its declared ALPN (`h2`, `http/1.1` on HTTP channels by default).
+        let channels = TlsChannels::load(settings, backend)?;
         let mut bound = Vec::new();
         for channel in settings.channels.values() {
             let Some(address) = channel.listen_address.as_deref() else {

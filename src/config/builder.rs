@@ -187,6 +187,27 @@ impl SettingsBuilder {
         )
     }
 
+    /// The ALPN protocols `channel`'s server side offers, in preference order
+    /// (`dbms.connector.<channel>.alpn`, default [`ConnectorKind::default_alpn`] of its kind);
+    /// empty for none. Each name is 1 to 255 printable ASCII characters.
+    pub fn alpn<I, P>(self, channel: impl Into<String>, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let names: Vec<String> = protocols.into_iter().map(Into::into).collect();
+        let parsed = if names.is_empty() {
+            Ok(Vec::new())
+        } else {
+            values::alpn(&names.join(","))
+        };
+        self.connector(
+            channel.into(),
+            ConnectorSuffix::Alpn,
+            parsed.map(ConnectorValue::Alpn),
+        )
+    }
+
     /// How long a peer may take to finish its handshake on `channel`
     /// (`dbms.connector.<channel>.handshake_timeout`, default
     /// [`DEFAULT_HANDSHAKE_TIMEOUT`](super::DEFAULT_HANDSHAKE_TIMEOUT)); more than zero and at
@@ -910,7 +931,7 @@ dbms.backup.ssl_policy=backup
                  kind, handshake_timeout, max_concurrent_handshakes, first_record_timeout, \
                  max_pending_handshakes, max_pending_per_address, http_header_read_timeout, \
                  http_idle_timeout, proxy_protocol, proxy_protocol_trusted, \
-                 ocsp_stapling_enabled),",
+                 ocsp_stapling_enabled, alpn),",
             ),
             (
                 Settings::builder().backend(""),

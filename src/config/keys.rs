@@ -228,13 +228,15 @@ pub(crate) enum ConnectorSuffix {
     ProxyProtocolTrusted,
     /// 4.2+ `dbms.connector.bolt.ocsp_stapling_enabled`, 5.x `server.bolt.ocsp_stapling_enabled`.
     OcspStaplingEnabled,
+    /// **ours**: the ALPN protocols the channel's server side offers (`h2,http/1.1`).
+    Alpn,
 }
 
 impl ConnectorSuffix {
     /// The connector suffixes tls-policy reads. Every other suffix belongs to the application
     /// (`advertised_address`, `thread_pool_min_size`, …) and is ignored, unless it is within a
     /// typo of one of these.
-    pub(crate) const ALL: [ConnectorSuffix; 14] = [
+    pub(crate) const ALL: [ConnectorSuffix; 15] = [
         ConnectorSuffix::Enabled,
         ConnectorSuffix::ListenAddress,
         ConnectorSuffix::TlsLevel,
@@ -249,6 +251,7 @@ impl ConnectorSuffix {
         ConnectorSuffix::ProxyProtocol,
         ConnectorSuffix::ProxyProtocolTrusted,
         ConnectorSuffix::OcspStaplingEnabled,
+        ConnectorSuffix::Alpn,
     ];
 
     /// The suffix as written in a key.
@@ -268,6 +271,7 @@ impl ConnectorSuffix {
             ConnectorSuffix::ProxyProtocol => "proxy_protocol",
             ConnectorSuffix::ProxyProtocolTrusted => "proxy_protocol_trusted",
             ConnectorSuffix::OcspStaplingEnabled => "ocsp_stapling_enabled",
+            ConnectorSuffix::Alpn => "alpn",
         }
     }
 

@@ -213,6 +213,13 @@ pub struct ChannelSettings {
     /// `dbms.connector.<channel>.kind`: what the `tls-policy` server speaks on it (default `http`
     /// for the `https` channel, `echo` for the others).
     pub kind: ConnectorKind,
+    /// `dbms.connector.<channel>.alpn` (**ours**): the ALPN protocols the channel's server side
+    /// offers, in preference order; empty for none. Default: `h2,http/1.1` for a channel whose
+    /// `kind` is `http` (the `https` channel's default), none for the others (Bolt, cluster,
+    /// backup and echo channels speak no ALPN protocol). A gRPC channel sets `alpn=h2`.
+    /// [`crate::TlsChannels::load`] compiles it in; [`crate::TlsChannels::load_with`] options
+    /// that name protocols replace it.
+    pub alpn: Vec<String>,
     /// `dbms.connector.<channel>.handshake_timeout` (default 10 s): a peer that has not finished
     /// its handshake by then is cut (the listeners count it from the peer's first TLS record,
     /// the `TlsLayer` from the handshake's start; the wait for a slot included).
@@ -304,5 +311,24 @@ impl ConnectorKind {
             ConnectorKind::Http => "http",
             ConnectorKind::Echo => "echo",
         }
+    }
+
+    /// The ALPN protocols a channel of this kind offers unless `alpn` is set: `h2`,
+    /// `http/1.1` for `http` (HTTP/2 clients, gRPC included, then get HTTP/2), none for `echo`.
+    pub fn default_alpn(self) -> Vec<String> {
+        match self {
+            ConnectorKind::Http => vec!["h2".to_owned(), "http/1.1".to_owned()],
+            ConnectorKind::Echo => Vec::new(),
+        }
+    }
+}
+
+impl ChannelSettings {
+    /// [`ChannelSettings::alpn`] as the wire names a backend's options take.
+    pub fn alpn_protocols(&self) -> Vec<Vec<u8>> {
+        self.alpn
+            .iter()
+            .map(|name| name.as_bytes().to_vec())
+            .collect()
     }
 }

@@ -86,6 +86,7 @@ struct ChannelDraft {
     proxy_protocol: Option<(ProxyProtocol, Origin)>,
     proxy_protocol_trusted: Option<Vec<Network>>,
     ocsp_stapling: Option<(bool, Origin)>,
+    alpn: Option<Vec<String>>,
 }
 
 impl ChannelDraft {
@@ -115,6 +116,7 @@ impl ChannelDraft {
                 self.proxy_protocol_trusted = Some(networks);
             }
             ConnectorValue::OcspStaplingEnabled(on) => self.ocsp_stapling = Some((on, origin)),
+            ConnectorValue::Alpn(names) => self.alpn = Some(names),
         }
     }
 
@@ -450,14 +452,16 @@ fn resolve_channel(
         _ => None,
     };
     let listen_address = listen.map(|(address, _)| address.complete(default_listen_address));
+    let kind = draft
+        .kind
+        .unwrap_or_else(|| ConnectorKind::default_for(name));
     let channel = ChannelSettings {
         name: name.to_owned(),
         policy: draft.binding.map(|(policy, _)| policy),
         listen_address,
         tls_level,
-        kind: draft
-            .kind
-            .unwrap_or_else(|| ConnectorKind::default_for(name)),
+        kind,
+        alpn: draft.alpn.unwrap_or_else(|| kind.default_alpn()),
         handshake_timeout: draft.handshake_timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT),
         max_concurrent_handshakes: draft
             .max_concurrent_handshakes
@@ -1057,6 +1061,7 @@ mod tests {
                 listen_address: Some("0.0.0.0:7687".into()),
                 tls_level: TlsLevel::Optional,
                 kind: ConnectorKind::Echo,
+                alpn: Vec::new(),
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 max_concurrent_handshakes: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
                 first_record_timeout: DEFAULT_FIRST_RECORD_TIMEOUT,
@@ -1209,6 +1214,74 @@ mod tests {
         assert_eq!(bolt.max_pending_per_address, 7);
         assert_eq!(bolt.http_header_read_timeout, Duration::from_secs(3));
         assert_eq!(bolt.http_idle_timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn alpn_is_declared_per_channel_with_a_default_per_kind() {
+        let settings = parse(
+            "bolt.ssl_policy=legacy\nhttps.ssl_policy=legacy\ngrpc.ssl_policy=legacy\n\
+             web.ssl_policy=legacy\ndbms.connector.web.kind=http\n",
+        )
+        .unwrap();
+        let alpn = |s: &Settings, c: &str| s.channels[c].alpn.clone();
+        assert_eq!(alpn(&settings, "https"), ["h2", "http/1.1"]);
+        assert_eq!(alpn(&settings, "web"), ["h2", "http/1.1"], "kind=http");
+        assert!(alpn(&settings, "bolt").is_empty());
+        assert!(alpn(&settings, "grpc").is_empty());
+        let settings = parse(
+            "grpc.ssl_policy=legacy\ndbms.connector.grpc.alpn=h2\n\
+             https.ssl_policy=legacy\ndbms.connector.https.alpn=NONE\n\
+             bolt.ssl_policy=legacy\nserver.bolt.alpn= http/1.1 , h2 \n",
+        )
+        .unwrap();
+        assert_eq!(alpn(&settings, "grpc"), ["h2"]);
+        assert!(alpn(&settings, "https").is_empty(), "none turns it off");
+        assert_eq!(alpn(&settings, "bolt"), ["http/1.1", "h2"], "order kept");
+        assert_eq!(settings.channels["grpc"].alpn_protocols(), [b"h2".to_vec()]);
+        for (value, why) in [
+            ("h2,,http/1.1", "an empty protocol name"),
+            ("h2,h2", "`h2` is listed twice"),
+            ("h 2", "`h 2` contains ' '"),
+            ("", "an empty protocol name"),
+        ] {
+            let err = parse(&format!(
+                "grpc.ssl_policy=legacy\ndbms.connector.grpc.alpn={value}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "/etc/neo4j.conf:2: dbms.connector.grpc.alpn: invalid value '{value}': {why}"
+                )),
+                "{err}"
+            );
+        }
+        let long = "x".repeat(256);
+        let err = parse(&format!(
+            "grpc.ssl_policy=legacy\ndbms.connector.grpc.alpn={long}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("256 bytes (at most 255)"), "{err}");
+        let err = parse("dbms.connector.grpc.alpns=h2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("did you mean `alpn`?"), "{err}");
+        let built = Settings::builder()
+            .bind("grpc", "legacy")
+            .alpn("grpc", ["h2"])
+            .build()
+            .unwrap();
+        assert_eq!(built.channels["grpc"].alpn, ["h2"]);
+        let err = Settings::builder()
+            .alpn("grpc", ["h2", ""])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("dbms.connector.grpc.alpn: invalid value"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub(crate) enum ConnectorValue {
     ProxyProtocolTrusted(Vec<Network>),
     /// Only `false` is accepted: OCSP stapling is not served yet.
     OcspStaplingEnabled(bool),
+    /// The ALPN protocol names, in preference order; empty for `none`.
+    Alpn(Vec<String>),
 }
 
 impl Setting {
@@ -150,6 +152,7 @@ impl ConnectorValue {
             ConnectorValue::ProxyProtocol(_) => ConnectorSuffix::ProxyProtocol,
             ConnectorValue::ProxyProtocolTrusted(_) => ConnectorSuffix::ProxyProtocolTrusted,
             ConnectorValue::OcspStaplingEnabled(_) => ConnectorSuffix::OcspStaplingEnabled,
+            ConnectorValue::Alpn(_) => ConnectorSuffix::Alpn,
         }
     }
 }
@@ -238,7 +241,49 @@ fn connector_value(suffix: ConnectorSuffix, raw: &str) -> Result<ConnectorValue,
         ConnectorSuffix::OcspStaplingEnabled => {
             ConnectorValue::OcspStaplingEnabled(ocsp_stapling(raw)?)
         }
+        ConnectorSuffix::Alpn => ConnectorValue::Alpn(alpn(raw)?),
     })
+}
+
+/// What an ALPN list may be, for error messages.
+const ALPN_RULE: &str = "expected a comma-separated list of ALPN protocol names in preference \
+     order (e.g. `h2,http/1.1`; each 1 to 255 printable ASCII characters without spaces or \
+     commas), or `none` for no ALPN";
+
+/// `h2,http/1.1` (names in preference order, without duplicates) or `none`.
+pub(crate) fn alpn(raw: &str) -> Result<Vec<String>, String> {
+    if raw.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<String> = Vec::new();
+    for name in raw.split(',').map(str::trim) {
+        checked_alpn_name(name)
+            .map_err(|why| format!("invalid value '{raw}': {why}; {ALPN_RULE}"))?;
+        if names.iter().any(|known| known == name) {
+            return Err(format!(
+                "invalid value '{raw}': `{name}` is listed twice; {ALPN_RULE}"
+            ));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
+}
+
+/// `name` if it is a protocol name a handshake can carry (RFC 7301: 1 to 255 bytes; here
+/// printable ASCII, as every registered name is), otherwise what is wrong with it.
+pub(crate) fn checked_alpn_name(name: &str) -> Result<&str, String> {
+    if name.is_empty() {
+        Err("an empty protocol name".to_owned())
+    } else if name.len() > 255 {
+        Err(format!(
+            "a protocol name of {} bytes (at most 255)",
+            name.len()
+        ))
+    } else if let Some(bad) = name.chars().find(|c| !c.is_ascii_graphic() || *c == ',') {
+        Err(format!("`{name}` contains {bad:?}"))
+    } else {
+        Ok(name)
+    }
 }
 
 // === scalar values ===

@@ -129,6 +129,19 @@ fn give_back(mut buf: Vec<u8>) {
     });
 }
 
+/// tonic's connection info passes through: tonic's own `Connected` impl for a tokio-rustls
+/// server stream then yields its `TlsConnectInfo` (peer certificates) over a `ReadAhead`.
+#[cfg(feature = "tonic")]
+impl<IO: tonic::transport::server::Connected> tonic::transport::server::Connected
+    for ReadAhead<IO>
+{
+    type ConnectInfo = IO::ConnectInfo;
+
+    fn connect_info(&self) -> IO::ConnectInfo {
+        self.io.connect_info()
+    }
+}
+
 impl<IO: AsyncRead + Unpin> AsyncRead for ReadAhead<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
