@@ -291,7 +291,83 @@ fn s_client(addr: std::net::SocketAddr, client: &Made, root: &Made) {
     }
 }
 
+/// A client certificate resolver that only records the CA names the server's
+/// CertificateRequest lists, and sends no certificate.
+#[derive(Debug, Default)]
+struct RecordHints(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl rustls::client::ResolvesClientCert for RecordHints {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        *self.0.lock().expect("hints") = root_hint_subjects.iter().map(|h| h.to_vec()).collect();
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// The CertificateRequest's CA names of the server at `addr` (which trusts `root`).
+async fn certificate_request_names(addr: std::net::SocketAddr, root: &Made) -> Vec<Vec<u8>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&root.cert).expect("root"))
+        .expect("root");
+    let hints = Arc::new(RecordHints::default());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(hints.clone());
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let attempt = async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = ServerName::try_from("localhost").expect("name");
+        // Refused (no certificate) once the names were seen; only the names matter here.
+        if let Ok(mut tls) = connector.connect(name, tcp).await {
+            let _ = tls.write_all(b"x").await;
+            let mut byte = [0u8; 1];
+            let _ = tls.read(&mut byte).await;
+        }
+    };
+    tokio::time::timeout(STEP, attempt).await.expect("in time");
+    let names = hints.0.lock().expect("hints").clone();
+    names
+}
+
+/// The DER distinguished name (with its SEQUENCE) of `made`, as CertificateRequests carry it.
+fn subject_of(made: &Made) -> Vec<u8> {
+    let mut store = rustls::RootCertStore::empty();
+    store
+        .add(CertificateDer::from_pem_file(&made.cert).expect("certificate"))
+        .expect("parses");
+    store.subjects()[0].as_ref().to_vec()
+}
+
 for_each_backend! {
+    // The CertificateRequest names the anchor and the path link, so a client whose certificate
+    // the intermediate issued finds its issuer listed.
+    async fn the_certificate_request_names_anchors_and_path_links(backend: Backend) {
+        let Some(t) = tree() else { return };
+        if !verifies_clients(backend) {
+            return;
+        }
+        let home = home(&[&t.server, &t.intermediate], &[&t.root, &t.intermediate], &[],
+            &["client_auth=REQUIRE"]);
+        let channels = load(&home, backend).expect("loads");
+        let mut server = serve(&channels).await;
+        let names = certificate_request_names(server.addr, &t.root).await;
+        let _ = server.outcome().await;
+        let (root, intermediate) = (subject_of(&t.root), subject_of(&t.intermediate));
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.contains(&root) && names.contains(&intermediate), "{names:?}");
+    }
+
     // Issue 17: root + intermediate trusted, the root's CRL lists the intermediate, the
     // intermediate's CRL is empty: the intermediate's good client is refused. The same client
     // is served while the root's CRL lists nothing, so the refusal is the revocation's doing.
