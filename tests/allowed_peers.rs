@@ -431,3 +431,38 @@ async fn s_client(dir: &Path, port: u16, leaf: &Issued, version: &str) -> String
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// The SPIFFE example of docs/deploy.md parses, and its list admits and refuses as it says.
+#[test]
+fn the_deploy_guide_example_parses() {
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploy.md"))
+        .expect("read docs/deploy.md");
+    let section = guide
+        .split("## Mutual TLS between services by SPIFFE ID")
+        .nth(1)
+        .expect("the SPIFFE section");
+    let block = section
+        .split("```properties\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("its config block");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("mesh.conf");
+    std::fs::write(&config, block).expect("write config");
+    let settings = tls_policy::config::Settings::from_file(&config, None)
+        .unwrap_or_else(|e| panic!("the guide's config does not parse: {e}"));
+    let list = settings.policies["mesh"]
+        .allowed_peers
+        .clone()
+        .expect("allowed_peers set");
+    assert_eq!(list.patterns().len(), 3, "{list}");
+    let mut peer = identity(&leaves().prod);
+    assert!(
+        !list.admits(&peer),
+        "the prod test workload is outside the guide's list"
+    );
+    peer.uris = vec!["spiffe://example.org/ns/payments/sa/ledger".into()];
+    assert!(list.admits(&peer));
+    peer.uris = vec!["spiffe://example.org/ns/payments/sa/a/b".into()];
+    assert!(!list.admits(&peer), "`*` matched two segments");
+}
