@@ -178,58 +178,29 @@ async fn fetch_gets_a_good_answer_from_openssl_ocsp_on_loopback() {
     }
     let dir = tempfile::tempdir().unwrap();
     let pki = pki(dir.path());
-    std::fs::write(
-        dir.path().join("index.txt"),
-        "V\t491231235959Z\t\t12345678\tunknown\t/CN=localhost\n",
-    )
-    .unwrap();
     let request = request_der(&pki.leaf, &pki.ca).unwrap();
-    // OpenSSL 3.0's `-port` takes a number only (it listens on every interface); the test sends
-    // to 127.0.0.1 alone. openssl ocsp needs a fixed port: take a free one from the kernel, release it, and try again
-    // on the rare race where another process took it meanwhile.
-    for _attempt in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let _responder = Responder(
-            Command::new("openssl")
-                .current_dir(dir.path())
-                .args([
-                    "ocsp",
-                    "-index",
-                    "index.txt",
-                    "-CA",
-                    "ca.pem",
-                    "-rsigner",
-                    "ca.pem",
-                ])
-                .args(["-rkey", "ca.key", "-ndays", "1", "-nrequest", "1"])
-                .args(["-port", &port.to_string()])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("start openssl ocsp"),
-        );
-        let url = format!("http://127.0.0.1:{port}/");
-        // The responder takes a moment to listen.
-        let mut answer = None;
-        for _ in 0..50 {
-            match fetch(&url, &request, std::time::Duration::from_secs(5)).await {
-                Ok(body) => {
-                    answer = Some(body);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+    // `-port 0`: openssl ocsp takes a port of its own and prints it, so no other process can
+    // take it between our pick and its bind; it keeps answering until dropped, so a request
+    // lost to a slow, loaded machine is simply sent again.
+    let (_responder, port) = start_responder(
+        dir.path(),
+        &["V\t491231235959Z\t\t12345678\tunknown\t/CN=localhost"],
+        0,
+        &["-ndays", "1"],
+    );
+    let url = format!("http://127.0.0.1:{port}/");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let answer = loop {
+        match fetch(&url, &request, std::time::Duration::from_secs(10)).await {
+            Ok(body) => break body,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("openssl ocsp on {url} not answering yet: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
+            Err(e) => panic!("openssl ocsp on {url} never answered: {e}"),
         }
-        let Some(answer) = answer else { continue };
-        let now = SystemTime::now();
-        validate_response(&answer, &pki.leaf, &pki.ca, now).expect("a good response");
-        return;
-    }
-    panic!("openssl ocsp never answered on loopback");
+    };
+    validate_response(&answer, &pki.leaf, &pki.ca, SystemTime::now()).expect("a good response");
 }
 
 type Seen = Arc<Mutex<Vec<Option<Vec<u8>>>>>;
