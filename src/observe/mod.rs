@@ -3,7 +3,7 @@
 //!
 //! The [`crate::listener::Listener`] and the [`crate::TlsLayer`] record everything here on their
 //! own; an application only installs a `metrics` recorder (or, with the `cli` feature,
-//! [`prometheus::MetricsEndpoint`]) to see the numbers. Without a recorder every metric call is a
+//! `prometheus::MetricsEndpoint`) to see the numbers. Without a recorder every metric call is a
 //! no-op.
 //!
 //! | metric | kind | labels |

@@ -1,8 +1,8 @@
 //! The rustls backend of `tls-policy`: compiles SSL policies into rustls server configs, on the
 //! aws-lc-rs or the ring crypto provider.
 //!
-//! Each provider is its own backend, named by its cargo feature: [`RustlsBackend::aws_lc_rs`]
-//! (`rustls-aws-lc-rs`, feature `aws-lc-rs`) and [`RustlsBackend::ring`] (`rustls-ring`, feature
+//! Each provider is its own backend, named by its cargo feature: `RustlsBackend::aws_lc_rs`
+//! (`rustls-aws-lc-rs`, feature `aws-lc-rs`) and `RustlsBackend::ring` (`rustls-ring`, feature
 //! `ring`). Both may be compiled in together; configs are always built with the backend's own
 //! provider, never with rustls's process-wide default.
 //!
