@@ -79,6 +79,7 @@ mod server_config;
 mod shared_ticketer;
 pub mod stapling;
 mod trust_anchors;
+mod verifier_delegate;
 
 pub use accept::RustlsAcceptor;
 pub use classify::{classify_handshake_error, classify_rustls_error};
