@@ -240,6 +240,15 @@ for_each_backend! {
         } else {
             compare(backend, ours, bare_rustls().await).await;
         }
+        // More than one read's worth behind the refused header: drained, still a clean close
+        // (a bare server that reads 4 KiB and closes would reset this one).
+        let mut flood = vec![b'G'; 20_000];
+        flood[..5].copy_from_slice(b"GET /");
+        let (got, end) = probe(ours, &flood).await;
+        assert_eq!(end, End::Fin, "{backend:?}: 20 000 plaintext bytes, then {got:02x?}");
+        if backend.name() != "native-tls" {
+            assert_eq!(got, hex("15030300020232"), "{backend:?}");
+        }
     }
 
     async fn rustls_answers_are_the_measured_alerts(backend: Backend) {
