@@ -74,6 +74,7 @@ pub mod fuzzing;
 pub mod integration;
 pub mod layer;
 pub mod listener;
+mod live_peers;
 pub mod load;
 pub mod observe;
 pub mod ocsp;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
-use super::model::{ConnectorKind, Settings, TlsLevel};
+use super::model::{AllowedPeersReload, ConnectorKind, Settings, TlsLevel};
 use super::resolve::{Draft, Duplicates};
 use super::values::{self, ConnectorValue, PolicyValue, Setting};
 use crate::error::{Error, Result, Source};
@@ -632,6 +632,16 @@ impl PolicyBuilder {
     pub fn allowed_peers(self, list: &str) -> Self {
         let parsed = values::allowed_peers(list).map(PolicyValue::AllowedPeers);
         self.push(PolicySuffix::AllowedPeers, parsed)
+    }
+
+    /// `allowed_peers_reload` (default [`AllowedPeersReload::NewHandshakes`]): whether a
+    /// reload that changes `allowed_peers` also closes the live connections the new list
+    /// refuses ([`AllowedPeersReload::All`]).
+    pub fn allowed_peers_reload(self, mode: AllowedPeersReload) -> Self {
+        self.push(
+            PolicySuffix::AllowedPeersReload,
+            Ok(PolicyValue::AllowedPeersReload(mode)),
+        )
     }
 
     fn path(self, suffix: PolicySuffix, path: PathBuf, make: fn(PathBuf) -> PolicyValue) -> Self {

@@ -153,13 +153,14 @@ pub(crate) enum PolicySuffix {
     SessionResumption,
     SessionTicketKeys,
     AllowedPeers,
+    AllowedPeersReload,
     /// Scope form only: `dbms.ssl.policy.<scope>.enabled`.
     Enabled,
 }
 
 impl PolicySuffix {
     /// Every policy suffix, in the order of the spec's table (`enabled`, of the scope form, last).
-    pub(crate) const ALL: [PolicySuffix; 16] = [
+    pub(crate) const ALL: [PolicySuffix; 17] = [
         PolicySuffix::BaseDirectory,
         PolicySuffix::PrivateKey,
         PolicySuffix::PrivateKeyPassword,
@@ -175,6 +176,7 @@ impl PolicySuffix {
         PolicySuffix::SessionResumption,
         PolicySuffix::SessionTicketKeys,
         PolicySuffix::AllowedPeers,
+        PolicySuffix::AllowedPeersReload,
         PolicySuffix::Enabled,
     ];
 
@@ -196,6 +198,7 @@ impl PolicySuffix {
             PolicySuffix::SessionResumption => "session_resumption",
             PolicySuffix::SessionTicketKeys => "session_ticket_keys",
             PolicySuffix::AllowedPeers => "allowed_peers",
+            PolicySuffix::AllowedPeersReload => "allowed_peers_reload",
             PolicySuffix::Enabled => "enabled",
         }
     }

@@ -137,6 +137,10 @@ pub struct PolicySettings {
     /// `allowed_peers` (default unset: every peer whose certificate verifies; **ours**): the
     /// identities admitted, server and client side.
     pub allowed_peers: Option<AllowedPeers>,
+    /// `allowed_peers_reload` (default `new`; **ours**): whether a reload that changes
+    /// `allowed_peers` applies to new handshakes only, or also closes the established
+    /// connections whose peer the new list refuses.
+    pub allowed_peers_reload: AllowedPeersReload,
     /// Where each explicitly set suffix was written, for error messages.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -163,7 +167,38 @@ impl fmt::Debug for PolicySettings {
             .field("session_resumption", &self.session_resumption)
             .field("session_ticket_keys", &self.session_ticket_keys)
             .field("allowed_peers", &self.allowed_peers)
+            .field("allowed_peers_reload", &self.allowed_peers_reload)
             .finish()
+    }
+}
+
+/// What a reload that changes a policy's `allowed_peers` does to the connections already
+/// established (`dbms.ssl.policy.<name>.allowed_peers_reload`).
+///
+/// ```
+/// use tls_policy::config::AllowedPeersReload;
+/// assert_eq!(AllowedPeersReload::default(), AllowedPeersReload::NewHandshakes);
+/// assert_eq!(AllowedPeersReload::All.as_str(), "all");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AllowedPeersReload {
+    /// `new` (the default): only new handshakes (and resumptions) meet the new list; live
+    /// connections stay, as every other reloaded setting leaves them.
+    #[default]
+    NewHandshakes,
+    /// `all`: besides, every live connection whose peer certificate the new list refuses is
+    /// closed (its next read or write fails); connections the list still admits stay.
+    All,
+}
+
+impl AllowedPeersReload {
+    /// The value as written in a config: `new` or `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllowedPeersReload::NewHandshakes => "new",
+            AllowedPeersReload::All => "all",
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tls_policy_backend::{AllowedPeers, CipherSuite, ClientAuth, RecordCipher, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
-use super::model::{ConnectorKind, TlsLevel};
+use super::model::{AllowedPeersReload, ConnectorKind, TlsLevel};
 use super::proxy::{self, Network, ProxyProtocol};
 use super::suggest;
 
@@ -59,6 +59,7 @@ pub(crate) enum PolicyValue {
     SessionResumption(bool),
     SessionTicketKeys(PathBuf),
     AllowedPeers(AllowedPeers),
+    AllowedPeersReload(AllowedPeersReload),
     Enabled(bool),
 }
 
@@ -129,6 +130,7 @@ impl PolicyValue {
             PolicyValue::SessionResumption(_) => PolicySuffix::SessionResumption,
             PolicyValue::SessionTicketKeys(_) => PolicySuffix::SessionTicketKeys,
             PolicyValue::AllowedPeers(_) => PolicySuffix::AllowedPeers,
+            PolicyValue::AllowedPeersReload(_) => PolicySuffix::AllowedPeersReload,
             PolicyValue::Enabled(_) => PolicySuffix::Enabled,
         }
     }
@@ -200,6 +202,9 @@ fn policy_value(suffix: PolicySuffix, raw: &str) -> Result<PolicyValue, String> 
         PolicySuffix::SessionResumption => PolicyValue::SessionResumption(boolean(raw)?),
         PolicySuffix::SessionTicketKeys => PolicyValue::SessionTicketKeys(path(raw)?),
         PolicySuffix::AllowedPeers => PolicyValue::AllowedPeers(allowed_peers(raw)?),
+        PolicySuffix::AllowedPeersReload => {
+            PolicyValue::AllowedPeersReload(allowed_peers_reload(raw)?)
+        }
         PolicySuffix::Enabled => PolicyValue::Enabled(boolean(raw)?),
     })
 }
@@ -293,6 +298,14 @@ pub(crate) fn checked_alpn_name(name: &str) -> Result<&str, String> {
 pub(crate) fn allowed_peers(raw: &str) -> Result<AllowedPeers, String> {
     raw.parse()
         .map_err(|error: tls_policy_backend::PatternError| error.to_string())
+}
+
+/// `new` or `all`, case-insensitive.
+pub(crate) fn allowed_peers_reload(raw: &str) -> Result<AllowedPeersReload, String> {
+    [AllowedPeersReload::NewHandshakes, AllowedPeersReload::All]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(raw.trim()))
+        .ok_or_else(|| format!("invalid value '{raw}'; expected `new` or `all`"))
 }
 
 /// `NONE`, `OPTIONAL` or `REQUIRE`, case-insensitive.
