@@ -2,7 +2,7 @@
 //! named form, its per-scope defaults, and the defaults of ours that differ from the framework's.
 //!
 //! How the forms are told apart: a `dbms.ssl.policy.<scope>.enabled` line (whatever its value)
-//! makes a file the scope form; a `<channel>.ssl_policy` binding line, or a policy whose name
+//! or a `dbms.ssl.custom_scopes` line makes a file the scope form; a `<channel>.ssl_policy` binding line, or a policy whose name
 //! is not a scope, makes it the named form. Both in one file is an error naming one line of
 //! each. A file with neither (only `dbms.ssl.policy.bolt.base_directory`, say) is the named
 //! form, as 3.5 read it: the policy is defined and bound to nothing.
@@ -125,33 +125,49 @@ fn order(source: &Source) -> usize {
     }
 }
 
-/// The error for `dbms.ssl.policy.<name>.enabled` where `<name>` is not a scope.
-pub(crate) fn not_a_scope(name: &str) -> String {
+/// The error for `dbms.ssl.policy.<name>.enabled` where `<name>` is not a scope (neither the
+/// framework's nor one of `custom_scopes`).
+pub(crate) fn not_a_scope(name: &str, custom_scopes: &[String]) -> String {
     let mut message = format!(
-        "`enabled` switches on a policy of the 4.x/5.x scope form, whose scopes are {}; `{name}` \
+        "`enabled` switches on a policy of the 4.x/5.x scope form, whose scopes are {}{}; `{name}` \
          is not one",
-        super::keys::SCOPES.join(", ")
+        super::keys::SCOPES.join(", "),
+        if custom_scopes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " and the custom scopes of `{}`: {}",
+                super::keys::CUSTOM_SCOPES_KEY,
+                custom_scopes.join(", ")
+            )
+        }
     );
-    if let Some(guess) = super::suggest::closest(name, super::keys::SCOPES.iter().copied(), 2) {
+    let candidates = super::keys::SCOPES
+        .iter()
+        .copied()
+        .chain(custom_scopes.iter().map(String::as_str));
+    if let Some(guess) = super::suggest::closest(name, candidates, 2) {
         message.push_str(&format!(" (did you mean `{guess}`?)"));
     }
     message.push_str(&format!(
-        ". In the 3.5 named form a policy is defined by its base_directory and applied by \
-         binding a channel to it: remove this line and write `<channel>.ssl_policy={name}`"
+        ". For an application's own channel `{name}` in this form, declare it as a custom scope \
+         with `{}={name}`. In the 3.5 named form a policy is defined by its base_directory and \
+         applied by binding a channel to it: remove this line and write \
+         `<channel>.ssl_policy={name}`",
+        super::keys::CUSTOM_SCOPES_KEY
     ));
     message
 }
 
 /// The defaults of ours that differ from the framework's, for the policies and bound channels of
-/// a file in `form`. `bolt_tls_level_default`: whether the `bolt` channel has a policy and takes
-/// the default `tls_level`; `server_keys`: whether the file uses 5.x `server.*` keys.
+/// a file in `form`. `bolt_tls_level_default`: when the `bolt` channel has a policy and takes
+/// the default `tls_level`, that setting's key as the file would spell it.
 pub(crate) fn default_differences(
     form: ConfigForm,
     policies: &BTreeMap<String, PolicySettings>,
-    bolt_tls_level_default: bool,
+    bolt_tls_level_default: Option<String>,
     any_tls_channel: bool,
     tls_reload_set: bool,
-    server_keys: bool,
 ) -> Vec<DefaultDifference> {
     let mut differences = Vec::new();
     for (name, policy) in policies {
@@ -180,13 +196,9 @@ pub(crate) fn default_differences(
             });
         }
     }
-    if bolt_tls_level_default {
+    if let Some(key) = bolt_tls_level_default {
         differences.push(DefaultDifference {
-            key: if server_keys {
-                "server.bolt.tls_level".to_owned()
-            } else {
-                "dbms.connector.bolt.tls_level".to_owned()
-            },
+            key,
             framework: match form {
                 ConfigForm::Named => "OPTIONAL (3.5)",
                 _ => "DISABLED (4.x, 5.x)",
