@@ -506,11 +506,20 @@ fn unknown_server_channel(
         return None;
     }
     let suffix = ConnectorSuffix::from_name(suffix_name)?;
-    let known = SERVER_CONNECTORS
+    // Declared names first: of two as near, the one the file declared.
+    let known = custom_scopes
         .iter()
-        .copied()
-        .chain(custom_scopes.iter().map(String::as_str));
-    if let Some(guess) = suggest::did_you_mean(channel, known) {
+        .map(String::as_str)
+        .chain(SERVER_CONNECTORS.iter().copied());
+    // A transposition (`blot`, `grcp`) is two edits: allowed from four letters on.
+    let near = |known: &str| {
+        suggest::edit_distance(channel, known) <= 2.min(known.len().saturating_sub(2)).max(1)
+    };
+    if let Some(guess) = known
+        .into_iter()
+        .filter(|k| near(k))
+        .min_by_key(|k| suggest::edit_distance(channel, k))
+    {
         return Some(format!(
             "unknown channel `{channel}`; did you mean `{SERVER_PREFIX}{guess}.{suffix_name}`?"
         ));

@@ -445,6 +445,194 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_scope_is_a_channel_of_the_5x_form() {
+        // The declaration may stand anywhere in the file.
+        let settings = parse(
+            "server.grpc.listen_address=:50051\n\
+             server.grpc.alpn=h2\n\
+             dbms.ssl.policy.grpc.enabled=true\n\
+             dbms.ssl.policy.grpc.client_auth=REQUIRE\n\
+             dbms.ssl.custom_scopes=grpc, metrics_v2\n\
+             dbms.ssl.policy.metrics_v2.enabled=true\n\
+             dbms.connector.metrics_v2.listen_address=:9100\n\
+             server.default_listen_address=0.0.0.0\n",
+        )
+        .unwrap();
+        assert_eq!(settings.form, ConfigForm::Scope);
+        assert_eq!(settings.custom_scopes, ["grpc", "metrics_v2"]);
+        let grpc = &settings.channels["grpc"];
+        assert_eq!(grpc.policy.as_deref(), Some("grpc"));
+        assert_eq!(grpc.listen_address.as_deref(), Some("0.0.0.0:50051"));
+        assert_eq!(grpc.alpn, ["h2"]);
+        assert_eq!(grpc.key_form, crate::config::KeyForm::Server);
+        assert_eq!(grpc.key("tls_level"), "server.grpc.tls_level");
+        assert_eq!(grpc.key("ssl_policy"), "dbms.ssl.policy.grpc.enabled");
+        // A scope's defaults: base_directory under the certificates directory, REQUIRE (an
+        // application channel authenticates its clients unless told otherwise), hostnames
+        // verified by its client side.
+        let policy = &settings.policies["grpc"];
+        assert_eq!(
+            policy.base_directory,
+            Path::new("/var/lib/neo4j/certificates/grpc")
+        );
+        assert_eq!(policy.client_auth, ClientAuth::Require);
+        assert!(policy.verify_hostname);
+        let metrics = &settings.channels["metrics_v2"];
+        assert_eq!(metrics.policy.as_deref(), Some("metrics_v2"));
+        assert_eq!(metrics.listen_address.as_deref(), Some("0.0.0.0:9100"));
+        assert_eq!(
+            metrics.key("tls_level"),
+            "dbms.connector.metrics_v2.tls_level",
+            "4.x spelling, as its lines are"
+        );
+        assert_eq!(
+            settings.policies["metrics_v2"].client_auth,
+            ClientAuth::Require
+        );
+        assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
+        // On by default, like bolt (declaring it is the explicit step).
+        let settings = parse(
+            "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n\
+             server.grpc.listen_address=:1\nserver.grpc.enabled=false\n",
+        )
+        .unwrap();
+        assert_eq!(settings.channels["grpc"].listen_address, None);
+    }
+
+    #[test]
+    fn custom_scopes_are_declared_explicitly_so_typos_stay_errors() {
+        // Not declared: `enabled` on it is still an error, saying how to declare it.
+        let err = error("dbms.ssl.policy.grpc.enabled=true\nserver.grpc.listen_address=:1\n");
+        assert!(
+            err.starts_with("/etc/neo4j.conf:1: dbms.ssl.policy.grpc.enabled: `enabled` switches"),
+            "{err}"
+        );
+        assert!(
+            err.contains("declare it as a custom scope with `dbms.ssl.custom_scopes=grpc`"),
+            "{err}"
+        );
+        // Declared, a near miss is a typo of it.
+        let err = error("dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grcp.enabled=true\n");
+        assert!(
+            err.starts_with(
+                "/etc/neo4j.conf:2: dbms.ssl.policy.grcp.enabled: `enabled` switches on a policy \
+                 of the 4.x/5.x scope form, whose scopes are bolt, https, cluster, backup, \
+                 fabric and the custom scopes of `dbms.ssl.custom_scopes`: grpc; `grcp` is not \
+                 one (did you mean `grpc`?)"
+            ),
+            "{err}"
+        );
+        for (line, expected) in [
+            (
+                "server.grcp.listen_address=:1",
+                "/etc/neo4j.conf:3: server.grcp.listen_address: unknown channel `grcp`; did you \
+                 mean `server.grpc.listen_address`?",
+            ),
+            (
+                "server.blot.tls_level=REQUIRED",
+                "/etc/neo4j.conf:3: server.blot.tls_level: unknown channel `blot`; did you mean \
+                 `server.bolt.tls_level`?",
+            ),
+            (
+                "server.grpc.tls_levle=REQUIRED",
+                "/etc/neo4j.conf:3: server.grpc.tls_levle: unknown connector setting \
+                 `tls_levle`; did you mean `tls_level`?",
+            ),
+            (
+                "server.search.alpn=h2",
+                "/etc/neo4j.conf:3: server.search.alpn: `search` is not a channel of the 5.x \
+                 form (`server.<channel>.*` is read for bolt, https and the custom scopes \
+                 declared in `dbms.ssl.custom_scopes`: grpc); to serve an application's own \
+                 channel `search`, declare it with `dbms.ssl.custom_scopes=search`",
+            ),
+        ] {
+            let err = error(&format!(
+                "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n{line}\n"
+            ));
+            assert!(
+                err.starts_with(expected),
+                "expected {expected}\n     got {err}"
+            );
+        }
+        // The framework's own server.* keys stay ignored, `http` beside `https` included.
+        let settings = parse(
+            "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n\
+             server.http.listen_address=:7474\nserver.http.enabled=true\n\
+             server.routing.listen_address=:7688\nserver.metrics.enabled=true\n\
+             server.grpc.advertised_address=:50051\nserver.search.listen_address=:9\n",
+        )
+        .unwrap();
+        assert_eq!(settings.channels.keys().collect::<Vec<_>>(), ["grpc"]);
+    }
+
+    #[test]
+    fn custom_scope_declarations_that_are_refused() {
+        for (value, why) in [
+            ("bolt", "`bolt` is one of the framework's scopes"),
+            ("http", "`http` is taken by the framework"),
+            ("routing", "`routing` is taken by the framework"),
+            ("legacy", "`legacy` is taken by the framework"),
+            ("grpc,grpc", "`grpc` is listed twice"),
+            ("grpc,", "an empty name"),
+            ("g.rpc", "`g.rpc` is not a channel name"),
+        ] {
+            let err = error(&format!("dbms.ssl.custom_scopes={value}\n"));
+            assert!(
+                err.starts_with(&format!(
+                    "/etc/neo4j.conf:1: dbms.ssl.custom_scopes: invalid value '{value}': {why}"
+                )),
+                "{err}"
+            );
+        }
+        // The 3.5 form binds its own channels: a declaration there makes a mixed file.
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=p\ngrpc.ssl_policy=p\ndbms.ssl.custom_scopes=grpc\n",
+        );
+        assert!(
+            err.contains("this file mixes the 4.x/5.x scope form"),
+            "{err}"
+        );
+        // Declared and never switched on: said.
+        let settings = parse("dbms.ssl.custom_scopes=grpc\n").unwrap();
+        assert_eq!(settings.form, ConfigForm::Scope);
+        assert_eq!(
+            settings.warnings,
+            [
+                "/etc/neo4j.conf:1: dbms.ssl.custom_scopes: custom scope `grpc` is declared but \
+              its policy is not switched on (`dbms.ssl.policy.grpc.enabled=true` is missing), \
+              so channel `grpc` has no policy"
+            ]
+        );
+        // A listener of an undeclared channel in the scope form: how to declare it.
+        let err =
+            error("dbms.ssl.policy.bolt.enabled=true\ndbms.connector.app.listen_address=:1\n");
+        assert!(
+            err.contains(
+                "declare it with `dbms.ssl.custom_scopes=app` and switch its policy on with \
+                 `dbms.ssl.policy.app.enabled=true`"
+            ),
+            "{err}"
+        );
+        // The builder: the same.
+        let built = Settings::builder()
+            .custom_scopes(["grpc"])
+            .set("dbms.ssl.policy.grpc.enabled", "true")
+            .set("server.grpc.alpn", "h2")
+            .build()
+            .unwrap();
+        assert_eq!(built.channels["grpc"].alpn, ["h2"]);
+        let err = Settings::builder()
+            .custom_scopes(["bolt"])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("builder: dbms.ssl.custom_scopes: invalid value 'bolt'"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn enabled_on_a_name_that_is_not_a_scope() {
         let err = error("dbms.ssl.policy.client.enabled=true\n");
         assert!(
