@@ -522,3 +522,23 @@ fn a_complete_5x_file_with_a_custom_scope_refuses_its_typos_at_the_right_line() 
         assert!(err.contains(says), "{extra}: {says:?} in {err}");
     }
 }
+
+#[test]
+fn the_custom_scope_guide_example_loads() {
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/custom-scopes.md"),
+    )
+    .unwrap();
+    let block = guide
+        .split("```properties\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a properties block");
+    let s = Settings::parse(block, Path::new("neo4j.conf"), Path::new(HOME)).unwrap();
+    assert_eq!(s.custom_scopes, ["grpc"]);
+    let grpc = &s.channels["grpc"];
+    assert_eq!(grpc.policy.as_deref(), Some("grpc"));
+    assert_eq!(grpc.listen_address.as_deref(), Some("127.0.0.1:50051"));
+    assert_eq!(grpc.alpn, ["h2"]);
+    assert_eq!(s.policies["grpc"].client_auth, ClientAuth::Require);
+}
