@@ -416,6 +416,9 @@ impl Draft {
         };
         for (name, draft) in self.channels {
             let spelling = Spelling::of(&name, &draft, file_form, &custom_scopes);
+            if form == ConfigForm::Scope && draft.binding.is_none() {
+                problems.extend(mistyped_scope_channel(&name, &draft, &custom_scopes));
+            }
             if let Some((policy, origin)) = &draft.binding {
                 if policy != LEGACY_POLICY && !self.policies.contains_key(policy) {
                     problems.push((
@@ -638,6 +641,37 @@ fn resolve_channel(
         key_form: spelling.form,
     };
     (channel, problem)
+}
+
+/// In the scope form, connector lines of a channel that is no scope but within a typo of one
+/// (`dbms.connector.grcp.alpn` beside the custom scope `grpc`): they would configure a channel
+/// nobody serves while the one meant stays unconfigured. Refused at the first such line.
+/// (A channel far from every scope is the application's plaintext one, as ever.)
+fn mistyped_scope_channel(
+    name: &str,
+    draft: &ChannelDraft,
+    custom_scopes: &[String],
+) -> Option<(usize, Error)> {
+    if SCOPES.contains(&name) || custom_scopes.iter().any(|c| c == name) {
+        return None;
+    }
+    let candidates = custom_scopes
+        .iter()
+        .map(String::as_str)
+        .chain(SCOPES.iter().copied());
+    let guess = super::suggest::closest(name, candidates, 2)
+        .filter(|guess| super::suggest::edit_distance(name, guess) < guess.len().min(name.len()))?;
+    let origin = draft.written.values().min_by_key(|origin| origin.order())?;
+    let meant = origin
+        .key
+        .replacen(&format!(".{name}."), &format!(".{guess}."), 1);
+    Some((
+        origin.order(),
+        origin.error(format!(
+            "`{name}` is not a scope of this file (did you mean `{meant}`?); an application's \
+             own channel in the 4.x/5.x form is declared with `{CUSTOM_SCOPES_KEY}={name}`"
+        )),
+    ))
 }
 
 /// `proxy_protocol` on without `proxy_protocol_trusted`: no source may send the header, so

@@ -554,6 +554,30 @@ mod tests {
                 "expected {expected}\n     got {err}"
             );
         }
+        // The 4.x spelling of a mistyped scope: refused too, while a channel far from every
+        // scope is the application's plaintext one, as ever.
+        let err = error(
+            "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n\
+             dbms.connector.grcp.alpn=h2\n",
+        );
+        assert_eq!(
+            err,
+            "/etc/neo4j.conf:3: dbms.connector.grcp.alpn: `grcp` is not a scope of this file \
+             (did you mean `dbms.connector.grpc.alpn`?); an application's own channel in the \
+             4.x/5.x form is declared with `dbms.ssl.custom_scopes=grcp`"
+        );
+        let err =
+            error("dbms.ssl.policy.bolt.enabled=true\ndbms.connector.blot.tls_level=REQUIRED\n");
+        assert!(
+            err.contains("did you mean `dbms.connector.bolt.tls_level`?"),
+            "{err}"
+        );
+        let settings = parse(
+            "dbms.ssl.policy.bolt.enabled=true\ndbms.connector.metrics.listen_address=:9100\n\
+             dbms.connector.metrics.tls_level=DISABLED\n",
+        )
+        .unwrap();
+        assert_eq!(settings.channels["metrics"].policy, None);
         // The framework's own server.* keys stay ignored, `http` beside `https` included.
         let settings = parse(
             "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n\
