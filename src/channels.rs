@@ -175,7 +175,8 @@ impl TlsChannels {
                 setting: "ssl_policy",
                 path: None,
                 message: format!(
-                    "channel '{channel}' is not bound to an SSL policy (set {channel}.ssl_policy=<policy>)"
+                    "channel '{channel}' is not bound to an SSL policy (set {})",
+                    self.settings().binding_hint(channel)
                 ),
             })
     }

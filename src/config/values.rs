@@ -39,6 +39,8 @@ pub(crate) enum Setting {
     TlsReloadEnabled(bool),
     /// `dbms.netty.ssl.provider`: `JDK`, `OPENSSL` or `OPENSSL_REFCNT`, as written upper-case.
     NettySslProvider(String),
+    /// `dbms.ssl.custom_scopes`: the application's own scope names.
+    CustomScopes(Vec<String>),
 }
 
 /// The value of one policy setting; the variant is the suffix.
@@ -107,6 +109,7 @@ impl Setting {
             Setting::RecordCipher(_) => Target::RecordCipher,
             Setting::TlsReloadEnabled(_) => Target::TlsReloadEnabled,
             Setting::NettySslProvider(_) => Target::NettySslProvider,
+            Setting::CustomScopes(_) => Target::CustomScopes,
         }
     }
 }
@@ -182,6 +185,7 @@ pub(crate) fn parse(target: &Target, raw: &str) -> Result<Setting, String> {
         Target::RecordCipher => Setting::RecordCipher(record_cipher(raw)?),
         Target::TlsReloadEnabled => Setting::TlsReloadEnabled(boolean(raw)?),
         Target::NettySslProvider => Setting::NettySslProvider(netty_ssl_provider(raw)?),
+        Target::CustomScopes => Setting::CustomScopes(custom_scopes(raw)?),
     })
 }
 
@@ -292,6 +296,48 @@ pub(crate) fn checked_alpn_name(name: &str) -> Result<&str, String> {
 }
 
 // === scalar values ===
+
+/// `grpc,metrics`: the application's own scope names, each a channel name not taken by the
+/// framework (a scope already, the legacy system, or a 5.x `server.<name>.*` namespace of its
+/// own such as `http`), without duplicates.
+pub(crate) fn custom_scopes(raw: &str) -> Result<Vec<String>, String> {
+    let rule = "expected a comma-separated list of channel names (letters, digits, '_' and '-'), \
+                e.g. `grpc,metrics`";
+    let mut names: Vec<String> = Vec::new();
+    for name in raw.split(',').map(str::trim) {
+        if !keys::is_valid_name(name) {
+            return Err(if name.is_empty() {
+                format!("invalid value '{raw}': an empty name; {rule}")
+            } else {
+                format!("invalid value '{raw}': `{name}` is not a channel name; {rule}")
+            });
+        }
+        if keys::SCOPES.contains(&name) {
+            return Err(format!(
+                "invalid value '{raw}': `{name}` is one of the framework's scopes ({}) already; \
+                 switch it on with `dbms.ssl.policy.{name}.enabled=true` and list only the \
+                 application's own channels here",
+                keys::SCOPES.join(", ")
+            ));
+        }
+        if name == keys::LEGACY_POLICY || keys::FRAMEWORK_SERVER_NAMESPACES.contains(&name) {
+            return Err(format!(
+                "invalid value '{raw}': `{name}` is taken by the framework (`server.{name}.*` \
+                 are its own settings{}); give the channel another name",
+                if name == "http" {
+                    ": the plaintext HTTP connector; HTTPS is the `https` scope"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if names.iter().any(|known| known == name) {
+            return Err(format!("invalid value '{raw}': `{name}` is listed twice"));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
+}
 
 /// A comma list of `allowed_peers` patterns; the error names the pattern that cannot match and
 /// why (the caller adds the key and its `file:line`).
