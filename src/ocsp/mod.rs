@@ -421,13 +421,9 @@ pub fn retry_after(failures: u32, now: SystemTime, keep_until: Option<SystemTime
     }
 }
 
-#[path = "ocsp_fetch.rs"]
 pub mod fetch;
-#[path = "ocsp_serve.rs"]
 pub(crate) mod serve;
-#[path = "ocsp_stapler.rs"]
 pub mod stapler;
 
 #[cfg(test)]
-#[path = "ocsp_tests.rs"]
 mod tests;
