@@ -5,11 +5,8 @@ use tls_policy_backend::{RecordAead, RecordCipher};
 
 use crate::Backend;
 
-/// Gauge, always 1: which implementation seals and opens a backend's records, per AEAD family
-/// (labels `backend`, `aead`: `aes_gcm` or `chacha20_poly1305`, `implementation`: `aws-lc-rs` or
-/// `ring`, `setting`: `fastest` or `provider`, `chosen_by`: `measurement`, `setting` or
-/// `only_provider`).
-pub const RECORD_AEAD_INFO: &str = "tls_policy_record_aead_info";
+/// The gauge [`announce_record_aead`] sets (its name is in [`crate::observe::METRICS`]).
+pub use crate::observe::RECORD_AEAD_INFO;
 
 /// Logs (info) and records as [`RECORD_AEAD_INFO`] what `backend`'s record AEAD is under
 /// `setting`, and returns it; `None` (nothing logged) for native-tls, whose library chooses.

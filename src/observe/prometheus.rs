@@ -17,7 +17,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::metrics::HANDSHAKE_DURATION;
+use super::catalog::{describe_metrics, HANDSHAKE_DURATION};
 
 /// Histogram buckets of `tls_policy_handshake_duration_seconds`, from 1 ms to the 10 s default
 /// handshake timeout and beyond.
@@ -84,6 +84,7 @@ impl MetricsEndpoint {
             )
             .and_then(PrometheusBuilder::install_recorder)
             .map_err(|error| MetricsError::Recorder(error.to_string()))?;
+        describe_metrics();
         let upkeep = tokio::spawn({
             let handle = handle.clone();
             async move {
