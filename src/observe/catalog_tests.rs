@@ -136,7 +136,7 @@ fn the_recorders_record_the_catalogs_kinds_labels_and_help() {
             .expect("certificate");
         assert!(super::record_certificate_expiry("p", cert.der()).is_some());
         for backend in crate::Backend::compiled() {
-            crate::record_aead::announce_record_aead(*backend, RecordCipher::Provider);
+            super::announce_record_aead(*backend, RecordCipher::Provider);
         }
         crate::ocsp::stapler::record("p", None);
     });

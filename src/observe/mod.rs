@@ -17,7 +17,7 @@
 //! | `tls_policy_certificate_expiry_seconds` | gauge | `policy`: seconds until the leaf certificate's notAfter (negative once expired) |
 //! | `tls_policy_crl_next_update_seconds` | gauge | `policy`, `crl` (the CRL issuer's DN): seconds until that CRL's nextUpdate (negative once past: handshakes it covers then fail as `revocation_unknown`) |
 //! | `tls_policy_reload_watch_healthy` | gauge | `directory`: 1 while the file watcher's self-check has seen events from it, 0 when the watch is dead or unverified ([`crate::Watcher::health`] says which) |
-//! | `tls_policy_record_aead_info` | gauge | `backend`, `aead`, `implementation`, `setting`, `chosen_by`: always 1, which implementation seals the records ([`crate::record_aead`]) |
+//! | `tls_policy_record_aead_info` | gauge | `backend`, `aead`, `implementation`, `setting`, `chosen_by`: always 1, which implementation seals the records ([`announce_record_aead`]) |
 //! | `tls_policy_ocsp_response_age_seconds` | gauge | `policy`: seconds since the stapled OCSP response's `thisUpdate` (NaN: no staple) |
 //! | `tls_policy_ocsp_next_update_seconds` | gauge | `policy`: seconds until the stapled response's `nextUpdate` (NaN: no staple, or none promised) |
 //! | `tls_policy_ocsp_fetch_failures_total` | counter | `policy`, `reason` (why a fetch failed) |
@@ -26,6 +26,7 @@
 //! names are spelled: every recorder takes its constants, and [`describe_metrics`] gives the
 //! help lines to a recorder. features.md and this table are tested against it.
 
+mod announce_aead;
 mod catalog;
 mod classify;
 mod expiry;
@@ -38,6 +39,7 @@ mod throttle;
 #[cfg(test)]
 mod catalog_tests;
 
+pub use announce_aead::announce_record_aead;
 pub use catalog::{
     describe_metrics, metric, Metric, MetricKind, ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN,
     CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE, HANDSHAKES, HANDSHAKE_DURATION, METRICS,

@@ -3,10 +3,8 @@
 
 use tls_policy_backend::{RecordAead, RecordCipher};
 
+use super::RECORD_AEAD_INFO;
 use crate::Backend;
-
-/// The gauge [`announce_record_aead`] sets (its name is in [`crate::observe::METRICS`]).
-pub use crate::observe::RECORD_AEAD_INFO;
 
 /// Logs (info) and records as [`RECORD_AEAD_INFO`] what `backend`'s record AEAD is under
 /// `setting`, and returns it; `None` (nothing logged) for native-tls, whose library chooses.
