@@ -175,3 +175,60 @@ fn the_recorders_record_the_catalogs_kinds_labels_and_help() {
         );
     }
 }
+
+/// What the recorders record, in the Prometheus text format `serve --metrics` serves.
+#[cfg(feature = "cli")]
+#[test]
+fn the_prometheus_page_types_and_helps_each_metric_as_the_table_says() {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+    // As `MetricsEndpoint::start` builds it: the handshake duration has buckets.
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(super::HANDSHAKE_DURATION.to_owned()),
+            &super::prometheus::HANDSHAKE_BUCKETS,
+        )
+        .expect("buckets")
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        describe_metrics();
+        let channel = super::ChannelMetrics::new("bolt", None);
+        channel.handshake_succeeded(std::time::Duration::from_millis(3));
+        channel.bytes_read(1);
+        channel.bytes_written(1);
+        crate::ocsp::stapler::record("p", None);
+        for backend in crate::Backend::compiled() {
+            super::announce_record_aead(*backend, RecordCipher::Provider);
+        }
+    });
+    let page = handle.render();
+    let mut typed = std::collections::BTreeSet::new();
+    for line in page.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
+            let entry = metric(name).unwrap_or_else(|| panic!("{name} is not in METRICS"));
+            assert_eq!(kind, entry.kind.as_str(), "{name}");
+            typed.insert(name.to_owned());
+        } else if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').expect("# HELP name text");
+            let entry = metric(name).unwrap_or_else(|| panic!("{name} is not in METRICS"));
+            assert_eq!(help, entry.help, "{name}");
+        }
+    }
+    for expected in [
+        super::HANDSHAKES,
+        super::HANDSHAKE_DURATION,
+        super::ACTIVE_CONNECTIONS,
+        super::PENDING_CONNECTIONS,
+        super::BYTES_READ,
+        super::BYTES_WRITTEN,
+        super::OCSP_RESPONSE_AGE,
+        super::OCSP_NEXT_UPDATE,
+    ] {
+        assert!(
+            typed.contains(expected),
+            "{expected} not on the page:\n{page}"
+        );
+    }
+}

@@ -21,7 +21,7 @@ use super::catalog::{describe_metrics, HANDSHAKE_DURATION};
 
 /// Histogram buckets of `tls_policy_handshake_duration_seconds`, from 1 ms to the 10 s default
 /// handshake timeout and beyond.
-const HANDSHAKE_BUCKETS: [f64; 12] = [
+pub(super) const HANDSHAKE_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
