@@ -38,7 +38,8 @@
 //! - [`reload`]: `ReloadReport`, `PolicyReload`, `ReloadChange`, `ReloadError`, `ReloadFailure`,
 //!   `Watcher`, `WatchHealth`, `DirectoryHealth`, `WatchMonitor`, `DEFAULT_DEBOUNCE`,
 //!   `SELF_CHECK_TIMEOUT`.
-//! - [`observe`]: the metric names, `ChannelMetrics`, the expiry gauges' recorders,
+//! - [`observe`]: the metric table (`METRICS`) and names, `ChannelMetrics`, the expiry gauges'
+//!   recorders, `announce_record_aead` (the record AEAD's log line and gauge),
 //!   `classify_handshake_error`, `prometheus` (the text exposition `serve --metrics` uses).
 //! - `integration::axum` (feature `axum`): `TlsListener`, `TlsConnectInfo`,
 //!   `DEFAULT_MAX_HANDSHAKES`; `integration::http` (feature `http`): `TlsInfoLayer`,
@@ -78,7 +79,11 @@ mod live_peers;
 pub mod load;
 pub mod observe;
 pub mod ocsp;
-pub mod record_aead;
+/// The former home of [`observe::announce_record_aead`] and [`observe::RECORD_AEAD_INFO`]
+/// (kept so that `tls_policy::record_aead::*` still resolves).
+pub mod record_aead {
+    pub use crate::observe::{announce_record_aead, RECORD_AEAD_INFO};
+}
 pub mod reload;
 mod stream;
 

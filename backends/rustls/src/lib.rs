@@ -8,7 +8,7 @@
 //!
 //! With both compiled in, each backend's cipher suites take their record AEAD by default from
 //! whichever provider seals records faster on this CPU, measured once per process
-//! ([`record_aead`], [`RecordCipher::Fastest`]); the suites' hash, HKDF and PRF, key exchange,
+//! ([`aead_choice`], [`RecordCipher::Fastest`]); the suites' hash, HKDF and PRF, key exchange,
 //! signatures, randomness and tickets stay the backend's own. [`RecordCipher::Provider`] pins everything to
 //! the own provider ([`RustlsBackend::with_record_cipher`]).
 //!
@@ -65,6 +65,7 @@
 //! ```
 
 mod accept;
+pub mod aead_choice;
 mod classify;
 mod client_config;
 mod client_connect;
@@ -73,7 +74,6 @@ mod client_verifier;
 mod peer_admission;
 mod provider;
 mod read_ahead;
-pub mod record_aead;
 mod server_config;
 #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
 mod shared_ticketer;
@@ -82,6 +82,9 @@ mod trust_anchors;
 mod verifier_delegate;
 
 pub use accept::RustlsAcceptor;
+/// The former name of [`aead_choice`] (kept so that `tls_policy_rustls::record_aead::*` still
+/// resolves).
+pub use aead_choice as record_aead;
 pub use classify::{classify_handshake_error, classify_rustls_error};
 pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;
