@@ -53,6 +53,7 @@ impl Listener {
         let bind_error = |source| ListenError::Bind {
             channel: config.channel().to_string(),
             address: address.to_string(),
+            listen_address_key: "Listener::bind".to_owned(),
             source,
         };
         let tcp = bind_with_backlog(address).await.map_err(bind_error)?;
@@ -70,14 +71,14 @@ impl Listener {
         channel: &ChannelSettings,
         channels: &TlsChannels,
     ) -> Result<Listener, ListenError> {
-        let address =
-            channel
-                .listen_address
-                .as_deref()
-                .ok_or_else(|| ListenError::NoListenAddress {
-                    channel: channel.name.clone(),
-                })?;
-        Listener::bind(address, ListenerConfig::from_channel(channel, channels)?).await
+        let name_keys = |e: ListenError| e.naming_keys_of(channels.settings(), channel);
+        let address = channel
+            .listen_address
+            .as_deref()
+            .ok_or_else(|| name_keys(ListenError::no_listen_address(&channel.name)))?;
+        Listener::bind(address, ListenerConfig::from_channel(channel, channels)?)
+            .await
+            .map_err(name_keys)
     }
 
     /// Serves on a socket bound elsewhere.
