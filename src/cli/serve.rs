@@ -245,7 +245,9 @@ impl Running {
             };
             let config =
                 ListenerConfig::from_channel(channel, &channels)?.with_drain_timeout(drain_timeout);
-            let listener = Listener::bind(address, config).await?;
+            let listener = Listener::bind(address, config)
+                .await
+                .map_err(|e| e.naming_keys_of(settings, channel))?;
             let policy = listener
                 .config()
                 .tls()

@@ -69,9 +69,22 @@ pub enum ListenError {
 }
 
 impl ListenError {
-    /// This error with the keys of `settings` as its config file spells them (a 5.x file's
-    /// `server.<channel>.*`, with `file:line`), and the binding line in the file's own form.
-    pub(crate) fn naming_keys_of(
+    /// This error with the keys of `channel` as its config file spells them (a 5.x file's
+    /// `server.<channel>.*`, with `file:line`), and the binding line in the file's own form:
+    /// for a caller that binds a configured channel's address with [`super::Listener::bind`].
+    ///
+    /// ```
+    /// # async fn run(settings: &tls_policy::config::Settings, channels: &tls_policy::TlsChannels) -> Result<(), tls_policy::listener::ListenError> {
+    /// use tls_policy::listener::{Listener, ListenerConfig};
+    /// let bolt = &settings.channels["bolt"];
+    /// let config = ListenerConfig::from_channel(bolt, channels)?;
+    /// let address = bolt.listen_address.as_deref().unwrap_or("127.0.0.1:7687");
+    /// let listener = Listener::bind(address, config)
+    ///     .await
+    ///     .map_err(|e| e.naming_keys_of(settings, bolt))?;
+    /// # let _ = listener; Ok(()) }
+    /// ```
+    pub fn naming_keys_of(
         mut self,
         settings: &crate::config::Settings,
         channel: &crate::config::ChannelSettings,

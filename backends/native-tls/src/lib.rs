@@ -53,6 +53,7 @@
 //!     verify_hostname: false,
 //!     session_resumption: true,
 //!     session_ticket_keys: None,
+//!     allowed_peers: None,
 //! };
 //! let options = ServerOptions { alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()], ..Default::default() };
 //!
