@@ -46,8 +46,6 @@
 //! - [`ocsp`]: OCSP stapling (the responder URL, the request, RFC 6960 validation, bounded
 //!   fetching, the background refresh); `TlsChannels` runs a stapler for each policy of a
 //!   channel with `ocsp_stapling_enabled=true` (rustls backends; native-tls refuses it).
-//! - `dev_pki` (feature `dev-pki`): a development and test PKI made with rcgen (root,
-//!   intermediate, server, clients, CRLs) — for demos and tests, never for production.
 //! - `cli` (feature `cli`): what the `tls-policy` command (package `tls-policy-cli`) runs:
 //!   serve, check, init, demo, ticket-keys. Its `bench` subcommand is the `tls-policy-bench`
 //!   package, so this library carries none of the benchmark.
@@ -61,8 +59,6 @@ mod channels;
 pub mod cli;
 pub mod config;
 pub mod connector;
-#[cfg(any(test, feature = "dev-pki"))]
-pub mod dev_pki;
 mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

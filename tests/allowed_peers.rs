@@ -20,11 +20,11 @@ use support::client::{Client, TLS12_ONLY, TLS13_ONLY};
 use support::server::Server;
 use support::{pki, Home, STEP};
 use tls_policy::connector::Target;
-use tls_policy::dev_pki::{Issued, LeafSpec};
 use tls_policy::observe::HANDSHAKES;
 use tls_policy::{
     Backend, ConnectError, PeerCheck, PeerIdentity, ServerOptions, TlsChannels, TlsLayer,
 };
+use tls_policy_dev_pki::{Issued, LeafSpec};
 
 /// The admitted workload: SPIFFE ID in prod, a DNS name, an address, OU `payments`.
 const PROD: &str = "spiffe://example.org/ns/prod/sa/api";

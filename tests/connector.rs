@@ -10,11 +10,11 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tls_policy::config::Settings;
 use tls_policy::connector::{ConnectError, Target, TlsConnector};
-use tls_policy::dev_pki::{Crl, DevPki, DevPkiOptions, Issued, LeafSpec};
 use tls_policy::{
     Backend, BackendError, ClientOptions, ClientTlsStream, Error, ServerOptions, TlsChannels,
     TlsVersion,
 };
+use tls_policy_dev_pki::{Crl, DevPki, DevPkiOptions, Issued, LeafSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

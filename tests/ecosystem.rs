@@ -24,8 +24,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::Issued;
 use tls_policy::{Acceptor, Backend, ServerOptions, TlsChannels, TlsInfo};
+use tls_policy_dev_pki::Issued;
 
 const H2: &[u8] = b"h2";
 const HTTP11: &[u8] = b"http/1.1";

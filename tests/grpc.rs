@@ -15,9 +15,9 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut};
 use tls_policy::config::Settings;
-use tls_policy::dev_pki::WritePolicy;
 use tls_policy::integration::tonic::{ConnectInfoLayer, GrpcConnector, TlsIncoming, TlsRequestExt};
 use tls_policy::{Backend, TlsChannels};
+use tls_policy_dev_pki::WritePolicy;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::Status;

@@ -18,8 +18,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, HandshakeKind, RootCertStore};
 use support::server::Server;
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::{Issued, LeafSpec};
 use tls_policy::TlsChannels;
+use tls_policy_dev_pki::{Issued, LeafSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -9,8 +9,8 @@ use std::path::Path;
 use tempfile::TempDir;
 use tls_policy::config::Settings;
 use tls_policy::connector::{Target, TlsConnector};
-use tls_policy::dev_pki::Issued;
 use tls_policy::{Backend, RecordCipher, TlsChannels, TlsVersion};
+use tls_policy_dev_pki::Issued;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::server::Server;

@@ -14,8 +14,8 @@ use tokio::io::AsyncWriteExt;
 use support::reload::{connect, echo, handshake, install, new_server_cert, replace, wait_for_leaf};
 use support::server::Server;
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::LeafSpec;
 use tls_policy::{Error, ReloadChange, ReloadError, ReloadReport, TlsChannels};
+use tls_policy_dev_pki::LeafSpec;
 
 /// Handshakes in the rotation test's stream.
 const HANDSHAKES: usize = 200;

@@ -24,9 +24,9 @@ use support::server::Server;
 use support::{pki, STEP};
 use tls_policy::config::Settings;
 use tls_policy::connector::{ConnectError, Target, TlsConnector};
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, Issued};
 use tls_policy::observe::{CRL_NEXT_UPDATE, HANDSHAKES};
 use tls_policy::{Backend, BackendError, Error, TlsChannels, TlsLayer};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, Issued};
 
 /// The intermediate CA's distinguished name, as error messages and the gauge's `crl` label
 /// spell it.

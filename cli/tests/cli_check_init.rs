@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::pki;
-use tls_policy::dev_pki::WritePolicy;
+use tls_policy_dev_pki::WritePolicy;
 
 /// How long one run of the binary may take.
 const RUN_LIMIT: Duration = Duration::from_secs(60);

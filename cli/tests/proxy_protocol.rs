@@ -20,7 +20,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, HandshakeKind, RootCertStore};
 use serve_harness::{run_to_end, tool, Served};
 use support::{pki, STEP};
-use tls_policy::dev_pki::WritePolicy;
+use tls_policy_dev_pki::WritePolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::process::{Child, Command};

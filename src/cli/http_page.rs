@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_certificate_is_described() {
-        let pki = crate::dev_pki::DevPki::generate(&Default::default()).expect("PKI");
+        let pki = tls_policy_dev_pki::DevPki::generate(&Default::default()).expect("PKI");
         let mut info = TlsInfo::new("test");
         info.peer_certificates = vec![pki.client.cert_der.clone()];
         let value = certificate(info.peer_identity());

@@ -1,7 +1,7 @@
 //! `tls-policy init`: creates a policy's directories under a home, optionally with development certificates, and prints the config to add.
 //!
 //! `certificates/<NAME>/{trusted,revoked}` is created with mode 0755. With `--dev-certs`, a
-//! development PKI ([`crate::dev_pki`]) is written: the server key (`private.key`, mode 0600)
+//! development PKI ([`tls_policy_dev_pki`]) is written: the server key (`private.key`, mode 0600)
 //! and chain (`public.crt`), the root CA in `trusted/`, its CRLs in `revoked/`, and a client
 //! certificate with the CA for clients in `client/` (outside `trusted/`). An existing key or
 //! certificate is never replaced without `--force`.
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use super::CliResult;
 use crate::config::{binding_key, Settings, LEGACY_POLICY};
-use crate::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Arguments of `tls-policy init`.
 #[derive(Debug, clap::Args)]

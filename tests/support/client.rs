@@ -8,7 +8,7 @@ use rustls::{ClientConfig, ProtocolVersion, RootCertStore, SupportedProtocolVers
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use tls_policy::dev_pki::Issued;
+use tls_policy_dev_pki::Issued;
 
 use super::{pki, STEP};
 

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use tls_policy::config::Settings;
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tls_policy::{Acceptor, Backend, Error, TlsChannels};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Every await in the suite is bounded by this.
 pub const STEP: std::time::Duration = std::time::Duration::from_secs(10);

@@ -4,7 +4,7 @@
 //! generated on the spot, are never protected by anything, and must never be treated as real.
 //!
 //! ```
-//! use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
+//! use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pki = DevPki::generate(&DevPkiOptions::default())?;
