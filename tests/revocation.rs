@@ -258,7 +258,6 @@ fn rustls_error(err: &ConnectError) -> Option<&rustls::Error> {
 
 /// Everything logged by this test binary so far: a global subscriber (installed once) writes
 /// into a buffer. Global rather than scoped, so no callsite's cached interest can hide an event.
-#[cfg(feature = "cli")]
 fn logs() -> String {
     use std::sync::Arc;
 
@@ -528,10 +527,8 @@ for_each_backend! {
         let p = pki();
         let policy = format!("{backend}-none");
         let home = home(&policy, &p.server, &[&p.root, &p.intermediate], &both_crls(), &["client_auth=NONE"]);
-        #[cfg(feature = "cli")]
         logs();
         let channels = load(&home, backend).expect("a CRL with client_auth=NONE is served");
-        #[cfg(feature = "cli")]
         if !backend.capabilities().crls {
             let logs = logs();
             assert!(

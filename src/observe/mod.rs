@@ -2,8 +2,8 @@
 //! metrics through the `metrics` facade, all named `tls_policy_*`.
 //!
 //! The [`crate::listener::Listener`] and the [`crate::TlsLayer`] record everything here on their
-//! own; an application only installs a `metrics` recorder (or, with the `cli` feature,
-//! [`prometheus::MetricsEndpoint`]) to see the numbers. Without a recorder every metric call is a
+//! own; an application only installs a `metrics` recorder (or runs the command's
+//! `tls-policy serve --metrics`) to see the numbers. Without a recorder every metric call is a
 //! no-op.
 //!
 //! | metric | kind | labels |
@@ -22,8 +22,6 @@ mod classify;
 mod expiry;
 mod log;
 mod metrics;
-#[cfg(feature = "cli")]
-pub mod prometheus;
 mod throttle;
 
 pub use classify::classify_handshake_error;

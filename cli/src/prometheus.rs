@@ -17,7 +17,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::metrics::HANDSHAKE_DURATION;
+use tls_policy::observe::HANDSHAKE_DURATION;
 
 /// Histogram buckets of `tls_policy_handshake_duration_seconds`, from 1 ms to the 10 s default
 /// handshake timeout and beyond.
@@ -54,7 +54,6 @@ pub enum MetricsError {
 #[derive(Debug)]
 pub struct MetricsEndpoint {
     addr: SocketAddr,
-    handle: PrometheusHandle,
     ready: Readiness,
     server: JoinHandle<()>,
     upkeep: JoinHandle<()>,
@@ -98,16 +97,10 @@ impl MetricsEndpoint {
         let server = tokio::spawn(serve(tcp, handle.clone(), ready.clone()));
         Ok(MetricsEndpoint {
             addr,
-            handle,
             ready,
             server,
             upkeep,
         })
-    }
-
-    /// The address bound.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// `http://<ip>:<port>/metrics`.
@@ -119,12 +112,6 @@ impl MetricsEndpoint {
     /// drain starts).
     pub fn readiness(&self) -> &Readiness {
         &self.ready
-    }
-
-    /// The current metrics in the Prometheus text format.
-    pub fn render(&self) -> String {
-        self.handle.run_upkeep();
-        self.handle.render()
     }
 }
 

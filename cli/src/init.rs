@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::CliResult;
-use crate::config::{binding_key, Settings, LEGACY_POLICY};
+use tls_policy::config::{binding_key, Settings, LEGACY_POLICY};
 use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Arguments of `tls-policy init`.
@@ -414,7 +414,7 @@ mod tests {
                 ] {
                     let text = scope_config_lines(scope, form, dev);
                     let settings = Settings::parse(&text, Path::new("x"), Path::new("/h")).unwrap();
-                    assert_eq!(settings.form, crate::config::ConfigForm::Scope);
+                    assert_eq!(settings.form, tls_policy::config::ConfigForm::Scope);
                     let policy = settings.channel_policy(scope).expect("bound");
                     assert_eq!(policy.name, scope);
                     assert_eq!(
