@@ -4,7 +4,8 @@
 //! side, a reload that narrows the list, `openssl s_client` as a refused peer, and what native-tls
 //! refuses.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,7 +2,8 @@
 //! `TlsConnector` against our `TlsLayer` server, for every pair of compiled-in backends that
 //! can honour the policy, and the refusals where a backend cannot.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::sync::OnceLock;
 use std::time::Duration;

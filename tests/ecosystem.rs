@@ -5,7 +5,8 @@
 //! `client_auth=NONE`, and the handlers must then report no client certificate.
 #![cfg(all(feature = "axum", feature = "http"))]
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

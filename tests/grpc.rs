@@ -3,7 +3,8 @@
 //! `GrpcConnector` and by a real Python `grpcio` client; `openssl s_client -alpn h2` sees h2.
 #![cfg(feature = "tonic")]
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -6,7 +6,8 @@
 //! Secret.
 #![cfg(unix)]
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;

@@ -2,7 +2,8 @@
 //! on the default (fastest) choice against every client backend under both settings, and the
 //! setting's parse errors naming the line.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::path::Path;
 

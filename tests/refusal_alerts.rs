@@ -4,7 +4,8 @@
 //! alert it received. (native-tls serves no client certificates: a `REQUIRE` policy is refused
 //! at load, which is checked here too.)
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

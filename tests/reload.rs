@@ -2,7 +2,8 @@
 //! handshakes loses none, broken material leaves the old one served, a new CRL revokes a client
 //! on its next handshake, the file watcher and SIGHUP reload, live connections are untouched.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -8,7 +8,8 @@
 //! intermediate, server, good and revoked clients, CRLs), a second one with the same names and
 //! other keys (forged CRLs), and a stranger CA made with rcgen.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

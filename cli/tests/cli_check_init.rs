@@ -1,7 +1,7 @@
 //! `tls-policy init` and `tls-policy check`, run as the binary: init then check passes, and check
 //! names the setting and the file for each kind of broken config.
 
-mod support;
+use tls_policy_test_support as support;
 
 use std::fs;
 use std::io::Read;

@@ -6,7 +6,7 @@
 //! keys kept; native-tls refuses the setting.
 
 mod serve_harness;
-mod support;
+use tls_policy_test_support as support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
