@@ -14,10 +14,12 @@ use std::sync::{Arc, Weak};
 use arc_swap::ArcSwap;
 
 use tls_policy_backend::{
-    Capabilities, ClientOptions, RecordAead, RecordCipher, ServerOptions, ServerPolicy, TlsBackend,
+    AllowedPeers, Capabilities, ClientOptions, RecordAead, RecordCipher, ServerOptions,
+    ServerPolicy, TlsBackend,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::live_peers::LivePeers;
 use crate::stream::{ClientStreamInner, ClientTlsStream};
 use crate::stream::{StreamInner, TlsStream};
 use crate::Error;
@@ -179,6 +181,7 @@ impl Backend {
             backend: self,
             policy: policy.name.clone(),
             inner: Arc::new(ArcSwap::from_pointee(inner)),
+            live: Arc::default(),
         })
     }
 }
@@ -209,6 +212,9 @@ pub struct Acceptor {
     backend: Backend,
     policy: String,
     inner: Arc<ArcSwap<AcceptorInner>>,
+    // The live connections with a peer certificate, kept across reloads (a reload may close
+    // those a narrowed `allowed_peers` refuses: `allowed_peers_reload=all`).
+    live: Arc<LivePeers>,
 }
 
 #[derive(Clone)]
@@ -237,6 +243,12 @@ impl Acceptor {
         debug_assert_eq!(self.backend, fresh.backend);
         debug_assert_eq!(self.policy, fresh.policy);
         self.inner.store(fresh.inner.load_full());
+    }
+
+    /// Closes the live connections of this acceptor whose peer certificate `list` does not
+    /// admit (`None` admits every peer); how many. Their streams fail the next read or write.
+    pub(crate) fn close_refused(&self, list: Option<&AllowedPeers>) -> usize {
+        self.live.close_refused(list)
     }
 
     /// The OCSP response stapled now, if this acceptor staples (`ocsp_stapling_enabled`) and a
@@ -287,7 +299,7 @@ impl Acceptor {
                 (StreamInner::NativeTls(stream), info)
             }
         };
-        Ok(TlsStream::new(inner, info))
+        Ok(TlsStream::new(inner, info).closable_by(&self.live))
     }
 }
 

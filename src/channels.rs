@@ -119,7 +119,7 @@ impl TlsChannels {
             .map(|(name, policy)| (name.to_owned(), policy.policy))
             .collect();
         if !channels.is_empty() {
-            crate::record_aead::announce_record_aead(backend, settings.record_cipher);
+            crate::observe::announce_record_aead(backend, settings.record_cipher);
         }
         let reload = Arc::new(ReloadState::new(settings.clone(), options, serving));
         Ok(TlsChannels {
@@ -175,7 +175,8 @@ impl TlsChannels {
                 setting: "ssl_policy",
                 path: None,
                 message: format!(
-                    "channel '{channel}' is not bound to an SSL policy (set {channel}.ssl_policy=<policy>)"
+                    "channel '{channel}' is not bound to an SSL policy (set {})",
+                    self.settings().binding_hint(channel)
                 ),
             })
     }

@@ -13,9 +13,9 @@
 //! | load and validate the policies | [`TlsChannels::load`] / [`TlsChannels::load_with`] (ALPN per channel) |
 //! | secure a tower service | [`TlsChannels::layer`] → [`TlsLayer`] → [`Tls<S>`](Tls), whose inner service gets a [`TlsStream`] |
 //! | serve a channel (TLS, plaintext or both, limits, drain) | [`listener::Listener::bind_channel`], serving [`listener::Connection`]s |
-//! | serve axum (feature `axum`) | [`integration::axum::TlsListener::for_channel`], handlers read [`integration::axum::TlsConnectInfo`] |
+//! | serve axum (feature `axum`) | `integration::axum::TlsListener::for_channel`, handlers read `integration::axum::TlsConnectInfo` |
 //! | serve gRPC with tonic (feature `tonic`) | `integration::tonic::TlsIncoming::for_channel` + `ConnectInfoLayer`; dial with `integration::tonic::GrpcConnector` |
-//! | serve hyper (feature `http`) | [`TlsLayer`] + [`integration::http::TlsInfoLayer`]: `Arc<TlsInfo>` in each request |
+//! | serve hyper (feature `http`) | [`TlsLayer`] + `integration::http::TlsInfoLayer`: `Arc<TlsInfo>` in each request |
 //! | who connected | [`TlsStream::info`] → [`TlsInfo`]: version, suite, ALPN, SNI, [`TlsInfo::peer_identity`] ([`PeerIdentity`]: subject, SANs, SPIFFE ID, fingerprint) |
 //! | dial a peer (cluster, backup) | [`TlsChannels::connector`] → [`TlsConnector`] (a tower `Service<Target>`), [`ClientTlsStream`] |
 //! | reload keys, chains, CAs, CRLs | [`TlsChannels::reload`], [`TlsChannels::watch`] ([`Watcher`]); each handshake and dial uses the current material |
@@ -38,7 +38,8 @@
 //! - [`reload`]: `ReloadReport`, `PolicyReload`, `ReloadChange`, `ReloadError`, `ReloadFailure`,
 //!   `Watcher`, `WatchHealth`, `DirectoryHealth`, `WatchMonitor`, `DEFAULT_DEBOUNCE`,
 //!   `SELF_CHECK_TIMEOUT`.
-//! - [`observe`]: the metric names, `ChannelMetrics`, the expiry gauges' recorders,
+//! - [`observe`]: the metric table (`METRICS`) and names, `ChannelMetrics`, the expiry gauges'
+//!   recorders, `announce_record_aead` (the record AEAD's log line and gauge),
 //!   `classify_handshake_error`, `prometheus` (the text exposition `serve --metrics` uses).
 //! - `integration::axum` (feature `axum`): `TlsListener`, `TlsConnectInfo`,
 //!   `DEFAULT_MAX_HANDSHAKES`; `integration::http` (feature `http`): `TlsInfoLayer`,
@@ -55,6 +56,10 @@
 //! (`dev-pki/`): this library carries neither.
 //!
 //! The settings, their defaults and the backend capability table are in `features.md`.
+//!
+//! Items behind a cargo feature are named in `code` here rather than linked, so these pages
+//! build without broken links for every feature set (CI builds them per backend with warnings
+//! denied); their own pages are linked once the feature is on.
 
 pub mod admission;
 mod backend;
@@ -69,10 +74,15 @@ pub mod inspect;
 pub mod integration;
 pub mod layer;
 pub mod listener;
+mod live_peers;
 pub mod load;
 pub mod observe;
 pub mod ocsp;
-pub mod record_aead;
+/// The former home of [`observe::announce_record_aead`] and [`observe::RECORD_AEAD_INFO`]
+/// (kept so that `tls_policy::record_aead::*` still resolves).
+pub mod record_aead {
+    pub use crate::observe::{announce_record_aead, RECORD_AEAD_INFO};
+}
 pub mod reload;
 mod stream;
 

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tls_policy_backend::TlsInfo;
+
+use crate::live_peers::{LiveClose, LivePeers};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Defines a stream type over whichever backend's stream is inside, with its [`TlsInfo`].
@@ -23,6 +25,8 @@ macro_rules! backend_stream {
         pub struct $name<IO> {
             inner: $inner<IO>,
             info: Arc<TlsInfo>,
+            // Set when a reload may close this connection (`allowed_peers_reload=all`).
+            close: Option<Arc<LiveClose>>,
         }
 
         // One variant per compiled-in backend; they differ in size, but a stream lives once per
@@ -44,7 +48,16 @@ macro_rules! backend_stream {
                 $name {
                     inner,
                     info: Arc::new(info),
+                    close: None,
                 }
+            }
+
+            /// Registers this connection with `live`, so that a reload narrowing the policy's
+            /// `allowed_peers` can close it (only when its peer sent a certificate).
+            #[allow(dead_code)]
+            pub(crate) fn closable_by(mut self, live: &LivePeers) -> Self {
+                self.close = live.register(&self.info);
+                self
             }
 
             /// What the handshake negotiated.
@@ -85,7 +98,11 @@ macro_rules! backend_stream {
                 cx: &mut Context<'_>,
                 buf: &mut ReadBuf<'_>,
             ) -> Poll<io::Result<()>> {
-                match &mut self.get_mut().inner {
+                let this = self.get_mut();
+                if let Some(close) = &this.close {
+                    close.check(cx)?;
+                }
+                match &mut this.inner {
                     #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
                     $inner::Rustls(s) => Pin::new(s).poll_read(cx, buf),
                     #[cfg(feature = "native-tls")]
@@ -104,7 +121,11 @@ macro_rules! backend_stream {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
-                match &mut self.get_mut().inner {
+                let this = self.get_mut();
+                if let Some(close) = &this.close {
+                    close.is_closed()?;
+                }
+                match &mut this.inner {
                     #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
                     $inner::Rustls(s) => Pin::new(s).poll_write(cx, buf),
                     #[cfg(feature = "native-tls")]
@@ -118,7 +139,11 @@ macro_rules! backend_stream {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                match &mut self.get_mut().inner {
+                let this = self.get_mut();
+                if let Some(close) = &this.close {
+                    close.is_closed()?;
+                }
+                match &mut this.inner {
                     #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
                     $inner::Rustls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
                     #[cfg(feature = "native-tls")]
@@ -138,7 +163,11 @@ macro_rules! backend_stream {
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                match &mut self.get_mut().inner {
+                let this = self.get_mut();
+                if let Some(close) = &this.close {
+                    close.is_closed()?;
+                }
+                match &mut this.inner {
                     #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
                     $inner::Rustls(s) => Pin::new(s).poll_flush(cx),
                     #[cfg(feature = "native-tls")]

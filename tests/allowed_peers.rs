@@ -20,6 +20,7 @@ use tokio::io::AsyncWriteExt;
 use support::client::{Client, TLS12_ONLY, TLS13_ONLY};
 use support::server::Server;
 use support::{pki, Home, STEP};
+use tls_policy::config::AllowedPeersReload;
 use tls_policy::connector::Target;
 use tls_policy::observe::HANDSHAKES;
 use tls_policy::{
@@ -293,6 +294,65 @@ for_each_backend! {
         let refused = Client::with_cert(prod).exchange(server.addr).await;
         assert_access_denied(&refused.expect_err("a files-only reload widened the list again"));
         server.outcome().await.expect_err("refused");
+    }
+
+    async fn allowed_peers_reload_all_closes_the_live_connections_the_new_list_refuses(backend: Backend) {
+        if !serves_allow_lists(backend) {
+            return;
+        }
+        let home = Home::new(
+            backend,
+            &["allowed_peers=uri:spiffe://example.org/ns/*/sa/api", "allowed_peers_reload=all"],
+        );
+        let settings = home.settings().expect("parses");
+        assert_eq!(settings.policies["test"].allowed_peers_reload, AllowedPeersReload::All);
+        let channels = TlsChannels::load(&settings, Some(backend)).expect("loads");
+        let mut server = Server::start(channels.channel("bolt").expect("bolt").acceptor.clone()).await;
+        let (mut prod, _) = support::reload::connect(server.addr, Some(&leaves().prod)).await.expect("prod admitted");
+        support::reload::echo(&mut prod).await.expect("prod echo");
+        server.outcome().await.expect("served");
+        let (mut dev, _) = support::reload::connect(server.addr, Some(&leaves().dev)).await.expect("dev admitted");
+        support::reload::echo(&mut dev).await.expect("dev echo");
+        server.outcome().await.expect("served");
+
+        // Narrow the list to prod: the dev workload's live connection is closed, prod's stays.
+        let config = std::fs::read_to_string(&home.config).expect("read config");
+        std::fs::write(&home.config, config.replace("ns/*/sa/api", "ns/prod/sa/api")).expect("write config");
+        let report = channels.reload_with(&home.settings().expect("parses")).expect("reloads");
+        let change = report.policy("test").and_then(|p| p.allowed_peers.clone()).expect("list change reported");
+        assert_eq!(change.closed_live, 1, "{report}");
+        assert!(report.to_string().contains("(1 live connections closed)"), "{report}");
+        let cut = tokio::time::timeout(STEP, support::reload::echo(&mut dev)).await.expect("the cut is seen in time");
+        assert!(cut.is_err(), "the refused peer's live connection still echoes");
+        support::reload::echo(&mut prod).await.expect("the admitted peer's live connection was cut");
+        // A new handshake from dev is refused as with the default.
+        let refused = Client::with_cert(&leaves().dev).exchange(server.addr).await;
+        assert_access_denied(&refused.expect_err("a new handshake got through the narrowed list"));
+        server.outcome().await.expect_err("refused");
+        // Reloading the same list again closes nobody (prod is admitted, dev already gone).
+        let again = channels.reload_with(&home.settings().expect("parses")).expect("reloads");
+        assert!(again.policy("test").and_then(|p| p.allowed_peers.clone()).is_none(), "{again}");
+        support::reload::echo(&mut prod).await.expect("prod still served");
+    }
+
+    async fn the_default_keeps_live_connections_when_the_list_narrows(backend: Backend) {
+        if !serves_allow_lists(backend) {
+            return;
+        }
+        let home = Home::new(backend, &["allowed_peers=uri:spiffe://example.org/ns/*/sa/api"]);
+        let settings = home.settings().expect("parses");
+        assert_eq!(settings.policies["test"].allowed_peers_reload, AllowedPeersReload::NewHandshakes);
+        let channels = TlsChannels::load(&settings, Some(backend)).expect("loads");
+        let mut server = Server::start(channels.channel("bolt").expect("bolt").acceptor.clone()).await;
+        let (mut dev, _) = support::reload::connect(server.addr, Some(&leaves().dev)).await.expect("dev admitted");
+        support::reload::echo(&mut dev).await.expect("dev echo");
+        server.outcome().await.expect("served");
+        let config = std::fs::read_to_string(&home.config).expect("read config");
+        std::fs::write(&home.config, config.replace("ns/*/sa/api", "ns/prod/sa/api")).expect("write config");
+        let report = channels.reload_with(&home.settings().expect("parses")).expect("reloads");
+        let change = report.policy("test").and_then(|p| p.allowed_peers.clone()).expect("list change reported");
+        assert_eq!(change.closed_live, 0, "{report}");
+        support::reload::echo(&mut dev).await.expect("the live connection was cut under the default");
     }
 
     async fn a_resumed_session_is_matched_against_the_narrowed_list(backend: Backend) {

@@ -620,3 +620,126 @@ proptest! {
         );
     }
 }
+
+// === keys as written; custom 5.x scopes ===
+
+/// Connector suffixes with a value that parses, and one that does not, for each key form.
+const CONNECTOR_VALUES: &[(&str, &str, &str)] = &[
+    ("tls_level", "DISABLED", "MAYBE"),
+    ("handshake_timeout", "3s", "soon"),
+    ("max_concurrent_handshakes", "8", "lots"),
+    ("alpn", "h2", "h2,h2"),
+    ("kind", "echo", "smtp"),
+    ("enabled", "true", "yes"),
+];
+
+/// The names a custom scope may not take: the framework's scopes and `server.*` namespaces,
+/// and `legacy`.
+const TAKEN_NAMES: &[&str] = &[
+    "bolt",
+    "https",
+    "cluster",
+    "backup",
+    "fabric",
+    "legacy",
+    "http",
+    "routing",
+    "discovery",
+    "memory",
+    "metrics",
+    "directories",
+    "jvm",
+    "logs",
+    "config",
+    "cypher",
+    "databases",
+    "db",
+    "dbms",
+    "dynamic",
+    "groups",
+    "panic",
+    "query",
+    "security",
+    "tags",
+    "threads",
+];
+
+/// A custom scope name: not one of [`TAKEN_NAMES`].
+fn custom_scope_name() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_-]{2,11}".prop_filter("a name of the framework's", |n| {
+        !TAKEN_NAMES.contains(&n.as_str())
+    })
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Every bad connector value names the key in the form the file wrote it, at its line;
+    /// every good one is kept with that key.
+    #[test]
+    fn connector_errors_name_the_key_as_written(
+        name in custom_scope_name(),
+        form in prop::sample::select(vec!["dbms.connector", "server"]),
+        (suffix, good, bad) in prop::sample::select(CONNECTOR_VALUES.to_vec()),
+        declaration_last in any::<bool>(),
+        padding in filler(),
+    ) {
+        let key = format!("{form}.{name}.{suffix}");
+        let declaration = format!("dbms.ssl.custom_scopes={name}");
+        let mut lines = padding.clone();
+        if !declaration_last {
+            lines.push(declaration.clone());
+        }
+        lines.push(format!("dbms.ssl.policy.{name}.enabled=true"));
+        let at = lines.len() + 1;
+        lines.push(format!("{key}={bad}"));
+        if declaration_last {
+            lines.push(declaration.clone());
+        }
+        let text = lines.join("\n");
+        let error = parse(&text).expect_err("a bad value");
+        prop_assert_eq!(error_line(&error), Some(at), "{}", error);
+        prop_assert!(
+            matches!(&error, Error::Config { key: k, .. } if *k == key),
+            "{error}"
+        );
+        let text = text.replace(&format!("{key}={bad}"), &format!("{key}={good}"));
+        let settings = parse(&text);
+        prop_assert!(settings.is_ok(), "{:?}\n{text}", settings.err().map(|e| e.to_string()));
+        let Ok(settings) = settings else { return Ok(()) };
+        let channel = &settings.channels[&name];
+        prop_assert_eq!(channel.policy.as_deref(), Some(name.as_str()));
+        prop_assert_eq!(channel.key(suffix), key.clone());
+        prop_assert_eq!(
+            channel.written[suffix].source.to_string(),
+            format!("{ORIGIN}:{at}")
+        );
+        // The other suffixes are named in the same spelling.
+        prop_assert_eq!(channel.key("listen_address"), format!("{form}.{name}.listen_address"));
+    }
+
+    /// An undeclared name one typo away from a declared scope is never taken for a new channel.
+    #[test]
+    fn a_mistyped_custom_scope_is_an_error_with_a_suggestion(
+        name in custom_scope_name(),
+        at in 0usize..12,
+        (suffix, good, _) in prop::sample::select(CONNECTOR_VALUES.to_vec()),
+    ) {
+        let mut typo: Vec<char> = name.chars().collect();
+        let at = at % typo.len();
+        typo[at] = if typo[at] == 'x' { 'y' } else { 'x' };
+        let typo: String = typo.into_iter().collect();
+        prop_assume!(typo != name && !TAKEN_NAMES.contains(&typo.as_str()));
+        let text = format!(
+            "dbms.ssl.custom_scopes={name}\ndbms.ssl.policy.{name}.enabled=true\n\
+             server.{typo}.{suffix}={good}\n"
+        );
+        let error = parse(&text).expect_err("a typo");
+        let message = error.to_string();
+        prop_assert_eq!(error_line(&error), Some(3), "{}", message);
+        prop_assert!(
+            message.contains(&format!("did you mean `server.{name}.{suffix}`?")),
+            "{message}"
+        );
+    }
+}

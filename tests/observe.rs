@@ -239,6 +239,18 @@ for_each_backend! {
         let mut garbage = TcpStream::connect(addr).await.expect("connect");
         garbage.write_all(b"\x00\x01garbage\r\n").await.expect("write");
         expect_failure(&channel, "not_tls").await;
+
+        // A TLS record, but not a handshake one: the acceptor answers it, still `not_tls`.
+        let mut data = TcpStream::connect(addr).await.expect("connect");
+        data.write_all(&[0x17, 0x03, 0x03, 0x00, 0x02, b'h', b'i'])
+            .await
+            .expect("write");
+        let not_tls = [
+            ("channel", channel.as_str()),
+            ("outcome", "failed"),
+            ("reason", "not_tls"),
+        ];
+        expect_value(HANDSHAKES, &not_tls, 2.0).await;
         server.abort();
     }
 }

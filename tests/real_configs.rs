@@ -410,3 +410,135 @@ fn broken_files_are_refused_at_the_right_line() {
         }
     }
 }
+
+/// The complete 5.26 file with an application's own gRPC channel as a custom scope, the lines
+/// put where an operator would: the declaration and policy with the SSL section, the connector
+/// with the other connectors.
+fn with_custom_scope(extra_connector_line: &str) -> String {
+    let text = std::fs::read_to_string(configs().join("neo4j-5.26.conf")).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("server.https.advertised_address=") {
+            out.push_str(
+                "# The application's gRPC service, its own channel.\n\
+                 server.grpc.enabled=true\n\
+                 server.grpc.listen_address=:50051\n\
+                 server.grpc.alpn=h2\n",
+            );
+            out.push_str(extra_connector_line);
+            out.push('\n');
+        }
+        if line.starts_with("dbms.ssl.policy.bolt.enabled=") {
+            out.push_str(
+                "dbms.ssl.custom_scopes=grpc\n\
+                 dbms.ssl.policy.grpc.enabled=true\n\
+                 dbms.ssl.policy.grpc.client_auth=REQUIRE\n",
+            );
+        }
+    }
+    assert!(
+        out.contains("server.grpc.enabled"),
+        "the connector lines went in"
+    );
+    assert!(
+        out.contains("dbms.ssl.custom_scopes"),
+        "the policy lines went in"
+    );
+    out
+}
+
+#[test]
+fn a_complete_5x_file_serves_a_custom_scope() {
+    let text = with_custom_scope("server.grpc.handshake_timeout=5s");
+    let path = Path::new("/etc/neo4j/neo4j.conf");
+    let s = Settings::parse(&text, path, Path::new(HOME)).unwrap();
+    assert_eq!(s.form, ConfigForm::Scope);
+    assert_eq!(s.custom_scopes, ["grpc"]);
+    assert_eq!(
+        channel_names(&s),
+        ["backup", "bolt", "cluster", "grpc", "https"]
+    );
+    let grpc = &s.channels["grpc"];
+    assert_eq!(grpc.policy.as_deref(), Some("grpc"));
+    assert_eq!(listen(&s, "grpc").as_deref(), Some("0.0.0.0:50051"));
+    assert_eq!(grpc.alpn, ["h2"]);
+    assert_eq!(grpc.handshake_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(
+        s.policies["grpc"].base_directory,
+        home("certificates").join("grpc")
+    );
+    assert_eq!(s.policies["grpc"].client_auth, ClientAuth::Require);
+    assert_eq!(
+        grpc.key_at("listen_address"),
+        format!(
+            "server.grpc.listen_address ({}:{})",
+            path.display(),
+            line_of(&text, "server.grpc.listen_address")
+        )
+    );
+    // The rest of the file reads as before.
+    let plain = load("neo4j-5.26.conf");
+    for channel in ["backup", "bolt", "cluster", "https"] {
+        assert_eq!(
+            s.channels[channel].listen_address, plain.channels[channel].listen_address,
+            "{channel}"
+        );
+    }
+}
+
+#[test]
+fn a_complete_5x_file_with_a_custom_scope_refuses_its_typos_at_the_right_line() {
+    for (extra, key, says) in [
+        (
+            "server.grcp.tls_level=REQUIRED",
+            "server.grcp.tls_level",
+            "did you mean `server.grpc.tls_level`?",
+        ),
+        (
+            "server.grpc.tls_levle=REQUIRED",
+            "server.grpc.tls_levle",
+            "did you mean `tls_level`?",
+        ),
+        (
+            "server.grpc.tls_level=MAYBE",
+            "server.grpc.tls_level",
+            "invalid value 'MAYBE'",
+        ),
+        (
+            "server.grpc.proxy_protocol=v2",
+            "server.grpc.proxy_protocol",
+            "set `server.grpc.proxy_protocol_trusted=<cidr>[,<cidr>...]`",
+        ),
+    ] {
+        let text = with_custom_scope(extra);
+        let path = Path::new("/etc/neo4j/neo4j.conf");
+        let err = Settings::parse(&text, path, Path::new(HOME))
+            .unwrap_err()
+            .to_string();
+        let at = format!("{}:{}: {key}: ", path.display(), line_of(&text, key));
+        assert!(err.starts_with(&at), "{extra}: expected {at}…\n got {err}");
+        assert!(err.contains(says), "{extra}: {says:?} in {err}");
+    }
+}
+
+#[test]
+fn the_custom_scope_guide_example_loads() {
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/custom-scopes.md"),
+    )
+    .unwrap();
+    let block = guide
+        .split("```properties\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a properties block");
+    let s = Settings::parse(block, Path::new("neo4j.conf"), Path::new(HOME)).unwrap();
+    assert_eq!(s.custom_scopes, ["grpc"]);
+    let grpc = &s.channels["grpc"];
+    assert_eq!(grpc.policy.as_deref(), Some("grpc"));
+    assert_eq!(grpc.listen_address.as_deref(), Some("127.0.0.1:50051"));
+    assert_eq!(grpc.alpn, ["h2"]);
+    assert_eq!(s.policies["grpc"].client_auth, ClientAuth::Require);
+}

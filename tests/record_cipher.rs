@@ -88,7 +88,7 @@ for_each_backend! {
         assert_eq!(settings.record_cipher, RecordCipher::Provider);
         // Announcing returns what the backend reports (and sets the gauge, logs the line).
         assert_eq!(
-            tls_policy::record_aead::announce_record_aead(backend, settings.record_cipher),
+            tls_policy::observe::announce_record_aead(backend, settings.record_cipher),
             Some(pinned)
         );
     }

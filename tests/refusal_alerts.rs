@@ -1,7 +1,8 @@
 //! Each refusal of a client certificate reaches the client as the specific TLS alert, before
 //! the connection closes, on every rustls backend, behind both the `TlsLayer` and the
 //! `Listener`, over TLS 1.2 and TLS 1.3: a real client (python3's `ssl`, i.e. OpenSSL) names the
-//! alert it received. (native-tls serves no client certificates: a `REQUIRE` policy is refused
+//! alert it received; the policy admits only the good client (`allowed_peers`), so a verified
+//! client outside that list is refused with `access_denied`. (native-tls serves no client certificates: a `REQUIRE` policy is refused
 //! at load, which is checked here too.)
 
 use support::for_each_backend;
@@ -58,7 +59,7 @@ struct Case {
     alert: &'static str,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 6] = [
     Case {
         what: "no client certificate under REQUIRE",
         identity: None,
@@ -84,7 +85,15 @@ const CASES: [Case; 5] = [
         identity: Some("server-only"),
         alert: "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
     },
+    Case {
+        what: "a verified client certificate outside allowed_peers",
+        identity: Some("outsider"),
+        alert: "TLSV1_ALERT_ACCESS_DENIED",
+    },
 ];
+
+/// The one identity `allowed_peers` admits: the good client's common name.
+const ALLOWED: &str = "allowed_peers=cn:tls-policy development client";
 
 /// Writes the client identities the cases name into `dir`.
 fn identities(dir: &Path) -> Vec<(&'static str, PathBuf, PathBuf)> {
@@ -94,12 +103,21 @@ fn identities(dir: &Path) -> Vec<(&'static str, PathBuf, PathBuf)> {
             ..LeafSpec::server("server-only", ["localhost"], time::Duration::days(3))
         })
         .expect("server-only certificate");
-    let which: [(&str, &Issued); 5] = [
+    // Same CA, valid, clientAuth: refused only by the allow-list.
+    let outsider = pki()
+        .issue(&LeafSpec::client(
+            "outsider",
+            "tls-policy outsider client",
+            time::Duration::days(3),
+        ))
+        .expect("outsider certificate");
+    let which: [(&str, &Issued); 6] = [
         ("good", &pki().client),
         ("foreign", &pki().foreign_client),
         ("revoked", &pki().revoked_client),
         ("expired", &pki().expired_client),
         ("server-only", &server_only),
+        ("outsider", &outsider),
     ];
     which
         .into_iter()
@@ -195,7 +213,7 @@ async fn client(
 
 for_each_backend! {
     async fn each_refusal_reaches_the_client_as_its_specific_alert(backend: Backend) {
-        let home = Home::new(backend, &["client_auth=REQUIRE"]);
+        let home = Home::new(backend, &["client_auth=REQUIRE", ALLOWED]);
         if !backend.capabilities().client_auth {
             // native-tls: no client certificates at all, refused at load with the reason.
             let error = home.acceptor(backend).expect_err("REQUIRE cannot load on native-tls");

@@ -17,13 +17,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use tls_policy::observe::HANDSHAKE_DURATION;
-
-/// Histogram buckets of `tls_policy_handshake_duration_seconds`, from 1 ms to the 10 s default
-/// handshake timeout and beyond.
-const HANDSHAKE_BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+use tls_policy::observe::{describe_metrics, HANDSHAKE_BUCKETS, HANDSHAKE_DURATION};
 
 /// How often histogram samples are folded into their buckets between scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
@@ -83,6 +77,7 @@ impl MetricsEndpoint {
             )
             .and_then(PrometheusBuilder::install_recorder)
             .map_err(|error| MetricsError::Recorder(error.to_string()))?;
+        describe_metrics();
         let upkeep = tokio::spawn({
             let handle = handle.clone();
             async move {

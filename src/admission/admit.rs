@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
+use super::answer::{alert, answer_and_close, sent_something};
 use super::first_record::{first_record, BadStart, FirstBytes};
 use super::pending::{Full, Pending, PendingCounter};
 use super::proxy_header::{ProxyHeader, ProxyRefusal};
@@ -42,6 +43,9 @@ pub(crate) enum Refusal {
     FirstRecordTimeout(Duration),
     /// The first bytes end the connection (closed, not TLS, impossible length, error).
     BadStart(BadStart),
+    /// The first record is a TLS record of this content type but not a handshake record, and
+    /// the acceptor refused it (as the library does: unexpected_message, as a rule).
+    NotHandshake(u8, io::Error),
     /// No handshake within the handshake timeout (counted from the first record).
     Timeout(Duration),
     /// The TLS handshake failed, for this reason.
@@ -194,15 +198,27 @@ impl Admission {
             TlsMode::Required(acceptor) => (acceptor, false),
             TlsMode::Optional(acceptor) => (acceptor, true),
         };
-        match tokio::time::timeout_at(deadline, first_record(&tcp, plaintext_allowed)).await {
-            Err(_elapsed) => return Err(Refusal::FirstRecordTimeout(waited)),
-            Ok(Err(bad)) => return Err(Refusal::BadStart(bad)),
-            Ok(Ok(FirstBytes::Plain)) => return done(Transport::Plain(tcp)),
-            Ok(Ok(FirstBytes::Tls)) => {}
-        }
+        let first =
+            match tokio::time::timeout_at(deadline, first_record(&tcp, plaintext_allowed)).await {
+                Err(_elapsed) => return Err(Refusal::FirstRecordTimeout(waited)),
+                Ok(Err(bad)) => {
+                    // Answered as the library would, and closed with a FIN: the refused bytes are
+                    // read off first (bounded), so the kernel does not reset the connection.
+                    if sent_something(&bad) {
+                        answer_and_close(tcp, alert(acceptor.backend(), &bad)).await;
+                    }
+                    return Err(Refusal::BadStart(bad));
+                }
+                Ok(Ok(FirstBytes::Plain)) => return done(Transport::Plain(tcp)),
+                Ok(Ok(first)) => first,
+            };
         let handshake = async {
-            acceptor.accept(tcp).await.map_err(|error| {
-                Refusal::Handshake(classify_handshake_error(acceptor.backend(), &error), error)
+            acceptor.accept(tcp).await.map_err(|error| match first {
+                // Not a handshake at all: counted as not TLS, whatever the library said.
+                FirstBytes::OtherRecord(content_type) => Refusal::NotHandshake(content_type, error),
+                _ => {
+                    Refusal::Handshake(classify_handshake_error(acceptor.backend(), &error), error)
+                }
             })
         };
         match self.handshakes.run(handshake).await {
@@ -241,9 +257,8 @@ impl Refusal {
             Refusal::BadStart(BadStart::Closed | BadStart::ClosedMidRecord) => {
                 HandshakeFailure::PeerClosed
             }
-            Refusal::BadStart(BadStart::NotTls(..) | BadStart::BadLength(_)) => {
-                HandshakeFailure::NotTls
-            }
+            Refusal::BadStart(BadStart::NotTls(..) | BadStart::BadLength(_))
+            | Refusal::NotHandshake(..) => HandshakeFailure::NotTls,
             Refusal::BadStart(BadStart::Io(error)) => {
                 HandshakeFailure::from_io_kind(error).unwrap_or(HandshakeFailure::Other)
             }
@@ -287,6 +302,11 @@ impl fmt::Display for Refusal {
                 "no complete first TLS record within {timeout:?} (first_record_timeout)"
             ),
             Refusal::BadStart(bad) => bad.fmt(f),
+            Refusal::NotHandshake(content_type, error) => write!(
+                f,
+                "the first TLS record is not a handshake record (content type \
+                 {content_type:#04x}); the TLS library refused it: {error}"
+            ),
             Refusal::Timeout(timeout) => write!(
                 f,
                 "no TLS handshake completed within {timeout:?} of the first record \

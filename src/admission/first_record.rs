@@ -7,6 +7,13 @@
 //! asks how many bytes are queued (`FIONREAD`). While the record is incomplete the check reports
 //! `WouldBlock`, so tokio clears the socket's readiness and the task sleeps until more bytes
 //! arrive (no spinning, no lost wake-up). Elsewhere only the first byte is waited for.
+//!
+//! The header is judged as rustls's record layer judges it, on as few bytes as rustls needs: a
+//! content type TLS does not define (an SSLv2-framed ClientHello, a plaintext protocol) is
+//! refused on the first byte, a version other than 3.x on the third, an empty record (other
+//! than application data) or one of more than 16384 + 2048 bytes on the fifth. A complete
+//! record of another TLS content type (alert, change_cipher_spec, application data,
+//! heartbeat) is the acceptor's to answer, as it answers it on a bare accept loop.
 
 use std::fmt;
 use std::io;
@@ -15,6 +22,15 @@ use tokio::net::TcpStream;
 
 /// The content type of a TLS record carrying a handshake message (a ClientHello opens with it).
 pub(crate) const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// The content type of application data, the one record type TLS allows to be empty.
+const TLS_APPLICATION_DATA: u8 = 0x17;
+
+/// Whether `content_type` is one TLS defines (change_cipher_spec, alert, handshake,
+/// application_data, heartbeat): rustls refuses any other on its first byte.
+fn known_content_type(content_type: u8) -> bool {
+    (0x14..=0x18).contains(&content_type)
+}
 
 /// A TLS record header's size: content type, version (2), length (2).
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -32,6 +48,9 @@ pub(crate) enum FirstBytes {
     Tls,
     /// The first byte is not a TLS handshake record and plaintext is allowed (OPTIONAL).
     Plain,
+    /// A complete record of another TLS content type (this byte) is queued: the acceptor
+    /// answers it as the TLS library does (an unexpected_message alert, as a rule).
+    OtherRecord(u8),
 }
 
 /// Why a connection's first bytes end it.
@@ -41,7 +60,8 @@ pub(crate) enum BadStart {
     Closed,
     /// The peer closed (its sending side) before its first record was complete.
     ClosedMidRecord,
-    /// The header is not a TLS handshake record's (bytes as received, up to 5).
+    /// The header is not a TLS record's: a content type TLS does not define, or a version
+    /// other than 3.x (bytes as received, up to 5).
     NotTls([u8; 5], usize),
     /// The header announces a record longer than TLS allows, or an empty one.
     BadLength(usize),
@@ -60,7 +80,7 @@ impl fmt::Display for BadStart {
             ),
             BadStart::NotTls(bytes, n) => write!(
                 f,
-                "the first bytes are not a TLS handshake record: {:02x?}",
+                "the first bytes are not a TLS record: {:02x?}",
                 &bytes[..(*n).min(bytes.len())]
             ),
             BadStart::BadLength(len) => write!(
@@ -82,33 +102,37 @@ enum Header {
     Plain,
     /// Not TLS.
     NotTls,
-    /// A handshake record header announcing this many bytes.
-    Record(usize),
+    /// A record header of this content type announcing this many bytes.
+    Record(u8, usize),
     /// A plausible start; more bytes needed.
     Incomplete,
-    /// A handshake record header announcing an impossible length.
+    /// A record header announcing an impossible length.
     BadLength(usize),
 }
 
-/// Reads a header prefix: content type 0x16, version major 3, length 1..=[`MAX_RECORD_LEN`].
+/// Reads a header prefix as rustls's record layer does: a content type TLS defines (under
+/// OPTIONAL, anything but 0x16 is plaintext), version major 3, length 1..=[`MAX_RECORD_LEN`]
+/// (application data may be empty); each judged as soon as its bytes are there.
 #[cfg_attr(not(unix), allow(dead_code))]
 fn header(prefix: &[u8], plaintext_allowed: bool) -> Header {
+    let Some(&content_type) = prefix.first() else {
+        return Header::Closed;
+    };
+    if content_type != TLS_HANDSHAKE_RECORD && plaintext_allowed {
+        return Header::Plain;
+    }
+    if !known_content_type(content_type) {
+        return Header::NotTls;
+    }
     match prefix {
-        [] => Header::Closed,
-        [first, ..] if *first != TLS_HANDSHAKE_RECORD => {
-            if plaintext_allowed {
-                Header::Plain
-            } else {
-                Header::NotTls
-            }
-        }
-        [_, major, ..] if *major != 3 => Header::NotTls,
+        [_, major, _, ..] if *major != 3 => Header::NotTls,
         [_, _, _, high, low, ..] => {
             let len = usize::from(u16::from_be_bytes([*high, *low]));
-            if (1..=MAX_RECORD_LEN).contains(&len) {
-                Header::Record(len)
-            } else {
+            let empty_allowed = content_type == TLS_APPLICATION_DATA;
+            if len > MAX_RECORD_LEN || (len == 0 && !empty_allowed) {
                 Header::BadLength(len)
+            } else {
+                Header::Record(content_type, len)
             }
         }
         _ => Header::Incomplete,
@@ -116,7 +140,8 @@ fn header(prefix: &[u8], plaintext_allowed: bool) -> Header {
 }
 
 /// Waits until `tcp`'s first TLS record has fully arrived (or, if `plaintext_allowed`, its
-/// first byte shows plaintext), consuming nothing. The caller bounds the wait in time.
+/// first byte shows plaintext), consuming nothing; a header rustls would refuse is refused as
+/// soon as it shows. The caller bounds the wait in time.
 #[cfg(unix)]
 pub(crate) async fn first_record(
     tcp: &TcpStream,
@@ -161,14 +186,17 @@ fn inspect(tcp: &TcpStream, plaintext_allowed: bool) -> io::Result<Result<FirstB
         Header::NotTls => Err(BadStart::NotTls(prefix, shown)),
         Header::BadLength(len) => Err(BadStart::BadLength(len)),
         Header::Incomplete => return Err(io::ErrorKind::WouldBlock.into()),
-        // The peek saw the whole record: no second syscall.
-        Header::Record(len) if n >= HEADER_LEN + len => Ok(FirstBytes::Tls),
-        Header::Record(len) => {
-            let queued = rustix::io::ioctl_fionread(tcp)?;
-            if queued >= (HEADER_LEN + len) as u64 {
+        Header::Record(content_type, len) => {
+            // The peek saw the whole record: no second syscall.
+            let complete = n >= HEADER_LEN + len
+                || rustix::io::ioctl_fionread(tcp)? >= (HEADER_LEN + len) as u64;
+            if !complete {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            if content_type == TLS_HANDSHAKE_RECORD {
                 Ok(FirstBytes::Tls)
             } else {
-                return Err(io::ErrorKind::WouldBlock.into());
+                Ok(FirstBytes::OtherRecord(content_type))
             }
         }
     })
@@ -186,6 +214,7 @@ pub(crate) async fn first_record(
         Ok(0) => Err(BadStart::Closed),
         Ok(_) if first[0] == TLS_HANDSHAKE_RECORD => Ok(FirstBytes::Tls),
         Ok(_) if plaintext_allowed => Ok(FirstBytes::Plain),
+        Ok(_) if known_content_type(first[0]) => Ok(FirstBytes::OtherRecord(first[0])),
         Ok(_) => Err(BadStart::NotTls([first[0], 0, 0, 0, 0], 1)),
         Err(error) => Err(BadStart::Io(error)),
     }
@@ -199,17 +228,23 @@ mod tests {
     fn headers() {
         assert_eq!(header(&[], false), Header::Closed);
         assert_eq!(header(b"G", true), Header::Plain);
-        assert_eq!(header(b"GET /", false), Header::NotTls);
+        assert_eq!(header(&[0x17], true), Header::Plain);
+        // rustls refuses a content type it does not know on the first byte.
+        assert_eq!(header(b"G", false), Header::NotTls);
+        assert_eq!(header(&[0x80], false), Header::NotTls);
         assert_eq!(header(&[0x16], false), Header::Incomplete);
         assert_eq!(header(&[0x16, 0x03, 0x01, 0x00], true), Header::Incomplete);
-        assert_eq!(header(&[0x16, 0x02], false), Header::NotTls);
+        // The version is judged once both of its bytes are there.
+        assert_eq!(header(&[0x16, 0x02], false), Header::Incomplete);
+        assert_eq!(header(&[0x16, 0x02, 0x00], false), Header::NotTls);
+        assert_eq!(header(&[0x17, 0x04, 0x03], false), Header::NotTls);
         assert_eq!(
             header(&[0x16, 0x03, 0x01, 0x02, 0x00], false),
-            Header::Record(512)
+            Header::Record(0x16, 512)
         );
         assert_eq!(
             header(&[0x16, 0x03, 0x01, 0x48, 0x00], false),
-            Header::Record(MAX_RECORD_LEN)
+            Header::Record(0x16, MAX_RECORD_LEN)
         );
         assert_eq!(
             header(&[0x16, 0x03, 0x01, 0x48, 0x01], false),
@@ -218,6 +253,19 @@ mod tests {
         assert_eq!(
             header(&[0x16, 0x03, 0x01, 0x00, 0x00], false),
             Header::BadLength(0)
+        );
+        assert_eq!(
+            header(&[0x14, 0x03, 0x03, 0x00, 0x01], false),
+            Header::Record(0x14, 1)
+        );
+        assert_eq!(
+            header(&[0x15, 0x03, 0x03, 0x00, 0x00], false),
+            Header::BadLength(0)
+        );
+        // Only application data may be empty.
+        assert_eq!(
+            header(&[0x17, 0x03, 0x03, 0x00, 0x00], false),
+            Header::Record(0x17, 0)
         );
     }
 }

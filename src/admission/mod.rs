@@ -17,8 +17,15 @@
 //!    16384 + 2048 bytes). Nothing is read: the bytes wait in the kernel, so a silent or
 //!    trickling peer costs a socket and a sleeping task, but no handshake slot and no buffer.
 //!    Under `tls_level=OPTIONAL` a first byte other than 0x16 means plaintext. A peer that
-//!    closes, or whose header is not a TLS handshake record's or announces an impossible
-//!    length, is refused with its reason.
+//!    closes is refused with its reason (`peer_closed`). A header rustls's record layer would
+//!    refuse (a content type TLS does not define, such as an SSLv2-framed ClientHello; a
+//!    version other than 3.x; an empty or oversized record) is refused as soon as it shows
+//!    (`not_tls`) and answered as the backend's library answers it (rustls: a decode_error
+//!    alert), then closed with a FIN: what the peer sent is read and dropped first, at most
+//!    64 KiB within a second, so the kernel sends no reset. A complete first record of
+//!    another TLS content type (application data, change_cipher_spec, alert) goes to the
+//!    acceptor, which answers it as on a bare accept loop (unexpected_message), counted as
+//!    `not_tls` if refused.
 //! 3. **Handshake**: a slot of `max_concurrent_handshakes` is taken and the handshake runs, the
 //!    wait for the slot and the handshake together bounded by `handshake_timeout`.
 //!
@@ -36,6 +43,7 @@
 //! poll, under the handshake timeout.
 
 mod admit;
+mod answer;
 mod first_record;
 mod limits;
 mod pending;

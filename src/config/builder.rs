@@ -7,7 +7,7 @@ use std::time::Duration;
 use tls_policy_backend::{CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
-use super::model::{ConnectorKind, Settings, TlsLevel};
+use super::model::{AllowedPeersReload, ConnectorKind, Settings, TlsLevel};
 use super::resolve::{Draft, Duplicates};
 use super::values::{self, ConnectorValue, PolicyValue, Setting};
 use crate::error::{Error, Result, Source};
@@ -62,6 +62,9 @@ impl Settings {
 pub struct SettingsBuilder {
     home: Option<PathBuf>,
     settings: Vec<Setting>,
+    /// The key as given to [`SettingsBuilder::set`], by index into `settings`: errors name it
+    /// in that spelling (`server.bolt.tls_level`), not the canonical one.
+    written: std::collections::BTreeMap<usize, String>,
     error: Option<Error>,
 }
 
@@ -397,10 +400,21 @@ impl SettingsBuilder {
     /// Any setting by its config key and text value, exactly as a config line `key=value`
     /// (for example settings passed through from elsewhere). Unlike a file, a key outside
     /// tls-policy's namespaces is an error here.
+    ///
+    /// `server.<scope>.*` keys of a custom scope are read once the scope is declared, by
+    /// [`SettingsBuilder::custom_scopes`] or `set("dbms.ssl.custom_scopes", …)`: declare it
+    /// first.
     pub fn set(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         let key = key.as_ref().trim();
-        match keys::classify(key) {
-            Ok(Some(target)) => self.parsed(&target, value.as_ref()),
+        let custom_scopes = self.custom_scope_names();
+        match keys::classify_with(key, &custom_scopes) {
+            Ok(Some(target)) => match values::parse(&target, value.as_ref()) {
+                Ok(setting) => {
+                    self.written.insert(self.settings.len(), key.to_owned());
+                    self.settings.push(setting);
+                }
+                Err(message) => self.fail(key.to_owned(), message),
+            },
             Ok(None) => {
                 let connector_suffixes = ConnectorSuffix::ALL.map(ConnectorSuffix::as_str);
                 self.fail(
@@ -429,11 +443,52 @@ impl SettingsBuilder {
         }
         let home = self.home.unwrap_or_else(|| PathBuf::from("."));
         let mut draft = Draft::new(home, Duplicates::LastWins);
-        for setting in self.settings {
-            let key = setting.target().to_string();
+        for (index, setting) in self.settings.into_iter().enumerate() {
+            let key = match self.written.get(&index) {
+                Some(key) => key.clone(),
+                None => setting.target().to_string(),
+            };
             draft.set(setting, Source::Builder, key)?;
         }
         draft.finish()
+    }
+
+    /// `dbms.ssl.custom_scopes` (**ours**, the 4.x/5.x scope form): the application's own
+    /// scopes, each then switched on by `set("dbms.ssl.policy.<name>.enabled", "true")` and
+    /// configured by `server.<name>.*` keys (or the channel setters), like `bolt`.
+    ///
+    /// ```
+    /// use tls_policy::config::Settings;
+    ///
+    /// let settings = Settings::builder()
+    ///     .custom_scopes(["grpc"])
+    ///     .set("dbms.ssl.policy.grpc.enabled", "true")
+    ///     .set("server.grpc.listen_address", "127.0.0.1:0")
+    ///     .build()?;
+    /// assert_eq!(settings.channels["grpc"].policy.as_deref(), Some("grpc"));
+    /// assert_eq!(settings.channels["grpc"].key("listen_address"), "server.grpc.listen_address");
+    /// # Ok::<(), tls_policy::Error>(())
+    /// ```
+    pub fn custom_scopes<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let list: Vec<String> = names.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        self.parsed(&Target::CustomScopes, &list.join(","));
+        self
+    }
+
+    /// The custom scopes declared so far (the last declaration wins, as in [`Self::build`]).
+    fn custom_scope_names(&self) -> Vec<String> {
+        self.settings
+            .iter()
+            .rev()
+            .find_map(|setting| match setting {
+                Setting::CustomScopes(names) => Some(names.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 
     /// Records the `suffix` setting of `channel`, or the error naming its key.
@@ -634,6 +689,16 @@ impl PolicyBuilder {
         self.push(PolicySuffix::AllowedPeers, parsed)
     }
 
+    /// `allowed_peers_reload` (default [`AllowedPeersReload::NewHandshakes`]): whether a
+    /// reload that changes `allowed_peers` also closes the live connections the new list
+    /// refuses ([`AllowedPeersReload::All`]).
+    pub fn allowed_peers_reload(self, mode: AllowedPeersReload) -> Self {
+        self.push(
+            PolicySuffix::AllowedPeersReload,
+            Ok(PolicyValue::AllowedPeersReload(mode)),
+        )
+    }
+
     fn path(self, suffix: PolicySuffix, path: PathBuf, make: fn(PathBuf) -> PolicyValue) -> Self {
         let parsed = non_empty(path)
             .map(make)
@@ -685,6 +750,11 @@ mod tests {
         }
         if let Some((_, source)) = &mut settings.backend {
             *source = Source::Builder;
+        }
+        for channel in settings.channels.values_mut() {
+            for written in channel.written.values_mut() {
+                written.source = Source::Builder;
+            }
         }
         settings
     }

@@ -57,7 +57,15 @@ impl Settings {
     /// ```
     pub fn parse(text: &str, origin: &Path, home: &Path) -> Result<Settings> {
         let mut draft = Draft::new(home.to_path_buf(), Duplicates::Refuse);
-        for entry in properties::parse(text, origin)? {
+        let entries = properties::parse(text, origin)?;
+        // `server.<scope>.*` of a custom scope is read wherever `dbms.ssl.custom_scopes` stands
+        // in the file (a bad value there is reported at its line below).
+        let custom_scopes = entries
+            .iter()
+            .filter(|entry| entry.key == keys::CUSTOM_SCOPES_KEY)
+            .find_map(|entry| values::custom_scopes(entry.value.trim()).ok())
+            .unwrap_or_default();
+        for entry in entries {
             let source = Source::File {
                 path: origin.to_path_buf(),
                 line: entry.line,
@@ -67,7 +75,8 @@ impl Settings {
                 key: entry.key.clone(),
                 message,
             };
-            let Some(target) = keys::classify(&entry.key).map_err(fail)? else {
+            let Some(target) = keys::classify_with(&entry.key, &custom_scopes).map_err(fail)?
+            else {
                 tracing::debug!(
                     key = %entry.key,
                     line = entry.line,

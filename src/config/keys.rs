@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::model::KeyForm;
 use super::suggest;
 
 /// `dbms.ssl.policy.<policy-name>.<suffix>`.
@@ -25,10 +26,44 @@ pub(crate) const CERTIFICATES_DIRECTORY_KEY: &str = "dbms.directories.certificat
 pub(crate) const TLS_RELOAD_ENABLED_KEY: &str = "dbms.security.tls_reload_enabled";
 /// The framework's choice of Netty SSL engine: accepted, with a warning.
 pub(crate) const NETTY_SSL_PROVIDER_KEY: &str = "dbms.netty.ssl.provider";
-/// 5.x: `server.<channel>.<suffix>`, for the channels in [`SERVER_CONNECTORS`].
-const SERVER_PREFIX: &str = "server.";
+/// **ours**: the application's own scopes of the 4.x/5.x scope form (`grpc,metrics`), each
+/// then switched on by `dbms.ssl.policy.<name>.enabled=true` and configured by
+/// `server.<name>.*` (or `dbms.connector.<name>.*`), like `bolt`.
+pub(crate) const CUSTOM_SCOPES_KEY: &str = "dbms.ssl.custom_scopes";
+/// 5.x: `server.<channel>.<suffix>`, for the channels in [`SERVER_CONNECTORS`] and the
+/// declared custom scopes.
+pub(crate) const SERVER_PREFIX: &str = "server.";
 /// The 5.x connectors whose `server.<channel>.*` keys are read like `dbms.connector.<channel>.*`.
-const SERVER_CONNECTORS: &[&str] = &["bolt", "https"];
+pub(crate) const SERVER_CONNECTORS: &[&str] = &["bolt", "https"];
+/// The framework's own `server.<name>.*` namespaces that are not channels of ours (the
+/// plaintext `http` connector, routing, discovery, memory, …): never read, never a typo of a
+/// channel (`server.http.*` is not a mistyped `server.https.*`), and not a custom scope's name.
+/// `cluster` and `backup` are here too: only their listen address and switch are read, as
+/// fixed keys.
+pub(crate) const FRAMEWORK_SERVER_NAMESPACES: &[&str] = &[
+    "backup",
+    "cluster",
+    "config",
+    "cypher",
+    "databases",
+    "db",
+    "dbms",
+    "directories",
+    "discovery",
+    "dynamic",
+    "groups",
+    "http",
+    "jvm",
+    "logs",
+    "memory",
+    "metrics",
+    "panic",
+    "query",
+    "routing",
+    "security",
+    "tags",
+    "threads",
+];
 
 /// The scopes of the 4.x/5.x scope form (`dbms.ssl.policy.<scope>.enabled=true`); each is also
 /// the channel its policy secures.
@@ -98,6 +133,7 @@ const FIXED_KEYS: &[(&str, FixedKey)] = &[
     ),
     (TLS_RELOAD_ENABLED_KEY, FixedKey::TlsReloadEnabled),
     (NETTY_SSL_PROVIDER_KEY, FixedKey::NettySslProvider),
+    (CUSTOM_SCOPES_KEY, FixedKey::CustomScopes),
 ];
 
 /// What a key of [`FIXED_KEYS`] sets.
@@ -113,6 +149,7 @@ enum FixedKey {
     Connector(&'static str, ConnectorSuffix),
     TlsReloadEnabled,
     NettySslProvider,
+    CustomScopes,
 }
 
 impl FixedKey {
@@ -129,6 +166,7 @@ impl FixedKey {
             },
             FixedKey::TlsReloadEnabled => Target::TlsReloadEnabled,
             FixedKey::NettySslProvider => Target::NettySslProvider,
+            FixedKey::CustomScopes => Target::CustomScopes,
         }
     }
 }
@@ -153,13 +191,14 @@ pub(crate) enum PolicySuffix {
     SessionResumption,
     SessionTicketKeys,
     AllowedPeers,
+    AllowedPeersReload,
     /// Scope form only: `dbms.ssl.policy.<scope>.enabled`.
     Enabled,
 }
 
 impl PolicySuffix {
     /// Every policy suffix, in the order of the spec's table (`enabled`, of the scope form, last).
-    pub(crate) const ALL: [PolicySuffix; 16] = [
+    pub(crate) const ALL: [PolicySuffix; 17] = [
         PolicySuffix::BaseDirectory,
         PolicySuffix::PrivateKey,
         PolicySuffix::PrivateKeyPassword,
@@ -175,6 +214,7 @@ impl PolicySuffix {
         PolicySuffix::SessionResumption,
         PolicySuffix::SessionTicketKeys,
         PolicySuffix::AllowedPeers,
+        PolicySuffix::AllowedPeersReload,
         PolicySuffix::Enabled,
     ];
 
@@ -196,6 +236,7 @@ impl PolicySuffix {
             PolicySuffix::SessionResumption => "session_resumption",
             PolicySuffix::SessionTicketKeys => "session_ticket_keys",
             PolicySuffix::AllowedPeers => "allowed_peers",
+            PolicySuffix::AllowedPeersReload => "allowed_peers_reload",
             PolicySuffix::Enabled => "enabled",
         }
     }
@@ -275,7 +316,17 @@ impl ConnectorSuffix {
         }
     }
 
-    fn from_name(name: &str) -> Option<ConnectorSuffix> {
+    /// Whether the framework's own 5.x connectors and services have this suffix too
+    /// (`server.http.listen_address`, `server.metrics.enabled`), so that a `server.<name>.<suffix>`
+    /// key of a name that is not ours is the framework's, not a mistake.
+    fn is_framework_connector_setting(self) -> bool {
+        matches!(
+            self,
+            ConnectorSuffix::Enabled | ConnectorSuffix::ListenAddress
+        )
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<ConnectorSuffix> {
         ConnectorSuffix::ALL
             .into_iter()
             .find(|s| s.as_str() == name)
@@ -313,6 +364,8 @@ pub(crate) enum Target {
     TlsReloadEnabled,
     /// `dbms.netty.ssl.provider`.
     NettySslProvider,
+    /// `dbms.ssl.custom_scopes`.
+    CustomScopes,
 }
 
 impl fmt::Display for Target {
@@ -339,6 +392,7 @@ impl fmt::Display for Target {
             Target::RecordCipher => f.write_str(RECORD_CIPHER_KEY),
             Target::TlsReloadEnabled => f.write_str(TLS_RELOAD_ENABLED_KEY),
             Target::NettySslProvider => f.write_str(NETTY_SSL_PROVIDER_KEY),
+            Target::CustomScopes => f.write_str(CUSTOM_SCOPES_KEY),
         }
     }
 }
@@ -351,6 +405,32 @@ pub fn binding_key(channel: &str) -> String {
         channel: channel.to_owned(),
     }
     .to_string()
+}
+
+/// The key that sets connector `suffix` of `channel` in the spelling `form`: for
+/// [`KeyForm::Server`], `server.<channel>.<suffix>` where that key is read (bolt, https, custom
+/// scopes; `server.cluster.listen_address`, `server.backup.enabled`, …), for
+/// [`KeyForm::Connector`] the framework's 3.5/4.x key (`causal_clustering.transaction_listen_address`,
+/// `dbms.backup.listen_address`); otherwise `dbms.connector.<channel>.<suffix>`, which every
+/// channel has.
+pub(crate) fn connector_key(channel: &str, suffix: &str, form: KeyForm) -> String {
+    let fixed = |server: bool| {
+        FIXED_KEYS
+            .iter()
+            .filter(|(key, _)| key.starts_with(SERVER_PREFIX) == server)
+            .find(|(_, fixed)| {
+                matches!(fixed, FixedKey::Connector(c, s) if *c == channel && s.as_str() == suffix)
+            })
+            .map(|(key, _)| (*key).to_owned())
+    };
+    let spelled_elsewhere =
+        CHANNEL_ALIASES.iter().any(|(_, c)| *c == channel) || channel == "fabric";
+    let fallback = || format!("{CONNECTOR_PREFIX}{channel}.{suffix}");
+    match form {
+        KeyForm::Server if !spelled_elsewhere => format!("{SERVER_PREFIX}{channel}.{suffix}"),
+        KeyForm::Server => fixed(true).unwrap_or_else(fallback),
+        KeyForm::Connector => fixed(false).unwrap_or_else(fallback),
+    }
 }
 
 /// Whether `name` is a valid policy or channel name: `[A-Za-z0-9_-]+`.
@@ -366,7 +446,15 @@ pub(crate) const NAME_RULE: &str = "letters, digits, '_' and '-'";
 
 /// Classifies `key`: `Ok(Some(target))` for a setting tls-policy reads, `Ok(None)` for a key
 /// outside its namespaces (to be ignored), `Err(message)` for a key inside them that is wrong.
+/// No custom scope is declared (see [`classify_with`]).
+#[cfg(test)]
 pub(crate) fn classify(key: &str) -> Result<Option<Target>, String> {
+    classify_with(key, &[])
+}
+
+/// [`classify`], with the custom scopes declared by `dbms.ssl.custom_scopes`: their
+/// `server.<scope>.*` keys are read like `server.bolt.*`.
+pub(crate) fn classify_with(key: &str, custom_scopes: &[String]) -> Result<Option<Target>, String> {
     if let Some(rest) = key.strip_prefix(POLICY_PREFIX) {
         return classify_policy(rest).map(Some);
     }
@@ -380,9 +468,12 @@ pub(crate) fn classify(key: &str) -> Result<Option<Target>, String> {
         return Ok(Some(fixed.target()));
     }
     if let Some(rest) = key.strip_prefix(SERVER_PREFIX) {
-        if let Some((channel, _)) = rest.split_once('.') {
-            if SERVER_CONNECTORS.contains(&channel) {
+        if let Some((channel, suffix)) = rest.split_once('.') {
+            if SERVER_CONNECTORS.contains(&channel) || custom_scopes.iter().any(|c| c == channel) {
                 return classify_connector(rest);
+            }
+            if let Some(problem) = unknown_server_channel(channel, suffix, custom_scopes) {
+                return Err(problem);
             }
         }
     }
@@ -401,6 +492,57 @@ pub(crate) fn classify(key: &str) -> Result<Option<Target>, String> {
         return Err(format!("unknown key; did you mean `{known}`?"));
     }
     Ok(None)
+}
+
+/// `server.<channel>.<suffix>` where `<channel>` is neither a 5.x connector of ours nor a
+/// declared custom scope: the framework's own keys (`server.http.*`, `server.routing.*`, …) and
+/// anything whose suffix tls-policy does not read are not ours. The rest is an error: a channel
+/// name within a typo of one we know (`server.grcp.alpn` for `grpc`), or a suffix only
+/// tls-policy reads (`server.grpc.alpn` with `grpc` not declared: it would be ignored, so the
+/// file would silently not say what it means).
+fn unknown_server_channel(
+    channel: &str,
+    suffix_name: &str,
+    custom_scopes: &[String],
+) -> Option<String> {
+    if FRAMEWORK_SERVER_NAMESPACES.contains(&channel) || suffix_name.contains('.') {
+        return None;
+    }
+    let suffix = ConnectorSuffix::from_name(suffix_name)?;
+    // Declared names first: of two as near, the one the file declared.
+    let known = custom_scopes
+        .iter()
+        .map(String::as_str)
+        .chain(SERVER_CONNECTORS.iter().copied());
+    // A transposition (`blot`, `grcp`) is two edits: allowed from four letters on.
+    let near = |known: &str| {
+        suggest::edit_distance(channel, known) <= 2.min(known.len().saturating_sub(2)).max(1)
+    };
+    if let Some(guess) = known
+        .into_iter()
+        .filter(|k| near(k))
+        .min_by_key(|k| suggest::edit_distance(channel, k))
+    {
+        return Some(format!(
+            "unknown channel `{channel}`; did you mean `{SERVER_PREFIX}{guess}.{suffix_name}`?"
+        ));
+    }
+    if suffix.is_framework_connector_setting() {
+        // `server.<x>.listen_address`, `.enabled`: the framework's own connectors and services
+        // have them too; not ours unless declared.
+        return None;
+    }
+    Some(format!(
+        "`{channel}` is not a channel of the 5.x form (`{SERVER_PREFIX}<channel>.*` is read for \
+         bolt, https and the custom scopes declared in `{CUSTOM_SCOPES_KEY}`{}); to serve an \
+         application's own channel `{channel}`, declare it with `{CUSTOM_SCOPES_KEY}={channel}` \
+         and switch its policy on with `{POLICY_PREFIX}{channel}.enabled=true`",
+        if custom_scopes.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", custom_scopes.join(", "))
+        }
+    ))
 }
 
 /// `<policy-name>.<suffix>`, after `dbms.ssl.policy.`.

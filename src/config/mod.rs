@@ -32,9 +32,10 @@ pub use builder::{PolicyBuilder, SettingsBuilder};
 pub use keys::binding_key;
 pub use keys::{LEGACY_POLICY, SCOPES};
 pub use model::{
-    ChannelSettings, ConfigForm, ConnectorKind, DefaultDifference, PolicySettings, Settings,
-    StaplingSetting, TlsLevel, DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_HTTP_HEADER_READ_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
-    DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_ADDRESS,
+    AllowedPeersReload, ChannelSettings, ConfigForm, ConnectorKind, DefaultDifference, KeyForm,
+    PolicySettings, Settings, StaplingSetting, TlsLevel, WrittenKey, DEFAULT_FIRST_RECORD_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HTTP_HEADER_READ_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES,
+    DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
 pub use proxy::{Network, ProxyProtocol};

@@ -38,6 +38,10 @@ pub struct Settings {
     pub certificates_directory: PathBuf,
     /// Which form of the framework's configuration the policies were written in.
     pub form: ConfigForm,
+    /// `dbms.ssl.custom_scopes` (**ours**; scope form): the application's own scopes, each a
+    /// channel of that name whose policy `dbms.ssl.policy.<name>.enabled=true` switches on and
+    /// whose connector `server.<name>.*` (or `dbms.connector.<name>.*`) configures.
+    pub custom_scopes: Vec<String>,
     /// `dbms.security.tls_reload_enabled` (default `true`, **ours**): `false` turns hot reload
     /// (file watching and SIGHUP in `tls-policy serve`) off.
     pub tls_reload_enabled: bool,
@@ -54,7 +58,8 @@ pub enum ConfigForm {
     /// bound to channels by `<channel>.ssl_policy=<name>`.
     Named,
     /// The 4.x/5.x form: `dbms.ssl.policy.<scope>.enabled=true` switches on the policy of a
-    /// scope (`bolt`, `https`, `cluster`, `backup`, `fabric`), which is also its channel.
+    /// scope (`bolt`, `https`, `cluster`, `backup`, `fabric`, or one declared in
+    /// `dbms.ssl.custom_scopes`), which is also its channel.
     Scope,
     /// No policy is configured (plaintext channels, or the legacy system only).
     NoPolicies,
@@ -95,6 +100,23 @@ impl Settings {
     pub fn channel_policy(&self, channel: &str) -> Option<&PolicySettings> {
         let policy = self.channels.get(channel)?.policy.as_deref()?;
         self.policies.get(policy)
+    }
+
+    /// What to write in this file to give `channel` a policy, in the file's form: `dbms.ssl.policy.bolt.enabled=true` (scope form; an application's own channel is declared
+    /// in `dbms.ssl.custom_scopes` first), or `bolt.ssl_policy=<policy>` (3.5 named form).
+    pub fn binding_hint(&self, channel: &str) -> String {
+        let scope = super::keys::SCOPES.contains(&channel)
+            || self.custom_scopes.iter().any(|c| c == channel);
+        match self.form {
+            ConfigForm::Scope if scope => {
+                format!("dbms.ssl.policy.{channel}.enabled=true")
+            }
+            ConfigForm::Scope => format!(
+                "{}={channel} and dbms.ssl.policy.{channel}.enabled=true",
+                super::keys::CUSTOM_SCOPES_KEY
+            ),
+            _ => format!("{}=<policy>", super::keys::binding_key(channel)),
+        }
     }
 }
 
@@ -137,6 +159,10 @@ pub struct PolicySettings {
     /// `allowed_peers` (default unset: every peer whose certificate verifies; **ours**): the
     /// identities admitted, server and client side.
     pub allowed_peers: Option<AllowedPeers>,
+    /// `allowed_peers_reload` (default `new`; **ours**): whether a reload that changes
+    /// `allowed_peers` applies to new handshakes only, or also closes the established
+    /// connections whose peer the new list refuses.
+    pub allowed_peers_reload: AllowedPeersReload,
     /// Where each explicitly set suffix was written, for error messages.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -163,7 +189,38 @@ impl fmt::Debug for PolicySettings {
             .field("session_resumption", &self.session_resumption)
             .field("session_ticket_keys", &self.session_ticket_keys)
             .field("allowed_peers", &self.allowed_peers)
+            .field("allowed_peers_reload", &self.allowed_peers_reload)
             .finish()
+    }
+}
+
+/// What a reload that changes a policy's `allowed_peers` does to the connections already
+/// established (`dbms.ssl.policy.<name>.allowed_peers_reload`).
+///
+/// ```
+/// use tls_policy::config::AllowedPeersReload;
+/// assert_eq!(AllowedPeersReload::default(), AllowedPeersReload::NewHandshakes);
+/// assert_eq!(AllowedPeersReload::All.as_str(), "all");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AllowedPeersReload {
+    /// `new` (the default): only new handshakes (and resumptions) meet the new list; live
+    /// connections stay, as every other reloaded setting leaves them.
+    #[default]
+    NewHandshakes,
+    /// `all`: besides, every live connection whose peer certificate the new list refuses is
+    /// closed (its next read or write fails); connections the list still admits stay.
+    All,
+}
+
+impl AllowedPeersReload {
+    /// The value as written in a config: `new` or `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllowedPeersReload::NewHandshakes => "new",
+            AllowedPeersReload::All => "all",
+        }
     }
 }
 
@@ -258,6 +315,38 @@ pub struct ChannelSettings {
     /// (the default). The channel's policy then staples an OCSP response fetched in the
     /// background (rustls backends).
     pub ocsp_stapling: Option<StaplingSetting>,
+    /// Each setting of this channel that was written, by suffix (`listen_address`,
+    /// `tls_level`, …, and `ssl_policy` for the binding: `<channel>.ssl_policy` in the 3.5 form,
+    /// `dbms.ssl.policy.<scope>.enabled` in the scope form): the key as written and where. Errors
+    /// and messages about a setting name it from here, through [`ChannelSettings::key`].
+    pub written: BTreeMap<&'static str, WrittenKey>,
+    /// How this channel's connector keys are spelled: as its own lines are (the first one), or,
+    /// with none, as the file's are (`server.*` keys anywhere: [`KeyForm::Server`]).
+    pub key_form: KeyForm,
+}
+
+/// A setting as it was written: the key in the file's spelling, and its `file:line`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenKey {
+    /// The key as written (`server.https.listen_address`, `dbms.connector.https.listen_address`,
+    /// `causal_clustering.transaction_listen_address`, `https.ssl_policy`, …).
+    pub key: String,
+    /// Its file and line (or the builder).
+    pub source: crate::error::Source,
+}
+
+/// The family of key forms a channel's connector settings are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum KeyForm {
+    /// 3.5 and 4.x (and ours, for every channel): `dbms.connector.<channel>.<suffix>`, with the
+    /// framework's own keys for the cluster and backup addresses
+    /// (`causal_clustering.transaction_listen_address`, `dbms.backup.listen_address`).
+    #[default]
+    Connector,
+    /// 5.x: `server.<channel>.<suffix>` for bolt, https and custom scopes
+    /// (`server.cluster.listen_address`, `server.backup.*` for those); suffixes 5.x has no
+    /// `server.*` key for keep `dbms.connector.<channel>.<suffix>`.
+    Server,
 }
 
 /// Where OCSP stapling was switched on for a channel, for messages naming the line.
@@ -324,6 +413,44 @@ impl ConnectorKind {
 }
 
 impl ChannelSettings {
+    /// The key of this channel's setting `suffix` (`listen_address`, `tls_level`, …,
+    /// `ssl_policy`) as the file wrote it; for a setting not written, the key that would set it
+    /// in this channel's [`KeyForm`] (`server.https.tls_level` for a 5.x channel,
+    /// `dbms.connector.https.tls_level` for a 3.5/4.x one).
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use tls_policy::config::Settings;
+    ///
+    /// let text = "dbms.ssl.policy.https.enabled=true\nserver.https.enabled=true\n\
+    ///             server.https.listen_address=:7473\n";
+    /// let settings = Settings::parse(text, Path::new("neo4j.conf"), Path::new("/srv"))?;
+    /// let https = &settings.channels["https"];
+    /// assert_eq!(https.key("listen_address"), "server.https.listen_address");
+    /// assert_eq!(https.written["listen_address"].source.to_string(), "neo4j.conf:3");
+    /// assert_eq!(https.key("alpn"), "server.https.alpn", "not written: spelled like the rest");
+    /// assert_eq!(https.key("ssl_policy"), "dbms.ssl.policy.https.enabled");
+    /// # Ok::<(), tls_policy::Error>(())
+    /// ```
+    pub fn key(&self, suffix: &str) -> String {
+        if let Some(written) = self.written.get(suffix) {
+            return written.key.clone();
+        }
+        if suffix == "ssl_policy" {
+            return super::keys::binding_key(&self.name);
+        }
+        super::keys::connector_key(&self.name, suffix, self.key_form)
+    }
+
+    /// `key (file:line)` for a written setting, the bare key otherwise: how messages outside
+    /// the config name one of this channel's settings.
+    pub fn key_at(&self, suffix: &str) -> String {
+        match self.written.get(suffix) {
+            Some(written) => format!("{} ({})", written.key, written.source),
+            None => self.key(suffix),
+        }
+    }
+
     /// [`ChannelSettings::alpn`] as the wire names a backend's options take.
     pub fn alpn_protocols(&self) -> Vec<Vec<u8>> {
         self.alpn

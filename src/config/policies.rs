@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tls_policy_backend::{AllowedPeers, CipherSuite, ClientAuth, TlsVersion};
 
 use super::keys::PolicySuffix;
-use super::model::PolicySettings;
+use super::model::{AllowedPeersReload, PolicySettings};
 use super::resolve::Origin;
 use super::scope::PolicyDefaults;
 use super::values::PolicyValue;
@@ -31,6 +31,7 @@ pub(super) struct PolicyDraft {
     pub(super) session_resumption: Option<bool>,
     pub(super) session_ticket_keys: Option<PathBuf>,
     pub(super) allowed_peers: Option<AllowedPeers>,
+    pub(super) allowed_peers_reload: Option<AllowedPeersReload>,
     pub(super) enabled: Option<bool>,
     pub(super) origins: BTreeMap<PolicySuffix, Origin>,
 }
@@ -53,6 +54,7 @@ impl PolicyDraft {
             PolicyValue::SessionResumption(v) => self.session_resumption = Some(v),
             PolicyValue::SessionTicketKeys(v) => self.session_ticket_keys = Some(v),
             PolicyValue::AllowedPeers(v) => self.allowed_peers = Some(v),
+            PolicyValue::AllowedPeersReload(v) => self.allowed_peers_reload = Some(v),
             PolicyValue::Enabled(v) => self.enabled = Some(v),
         }
     }
@@ -116,6 +118,7 @@ pub(super) fn resolve_policy(
             .as_ref()
             .map(|file| base_directory.join(file)),
         allowed_peers: draft.allowed_peers.clone(),
+        allowed_peers_reload: draft.allowed_peers_reload.unwrap_or_default(),
         sources: draft
             .origins
             .iter()

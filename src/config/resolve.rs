@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use tls_policy_backend::{ClientAuth, RecordCipher};
 
-use super::keys::{PolicySuffix, Target, LEGACY_POLICY, SCOPES};
+use super::keys::{
+    connector_key, PolicySuffix, Target, CUSTOM_SCOPES_KEY, LEGACY_POLICY, SCOPES,
+    SERVER_CONNECTORS, SERVER_PREFIX,
+};
 use super::model::{
-    ChannelSettings, ConfigForm, ConnectorKind, PolicySettings, Settings, StaplingSetting,
-    TlsLevel, DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+    ChannelSettings, ConfigForm, ConnectorKind, KeyForm, PolicySettings, Settings, StaplingSetting,
+    TlsLevel, WrittenKey, DEFAULT_FIRST_RECORD_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_HTTP_HEADER_READ_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
     DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_ADDRESS,
 };
@@ -51,6 +54,14 @@ impl Origin {
         }
     }
 
+    /// The key as written and where, as [`ChannelSettings::written`] keeps it.
+    pub(super) fn written(&self) -> WrittenKey {
+        WrittenKey {
+            key: self.key.clone(),
+            source: self.source.clone(),
+        }
+    }
+
     pub(super) fn error(&self, message: impl Into<String>) -> Error {
         Error::Config {
             source_location: self.source.clone(),
@@ -87,10 +98,13 @@ struct ChannelDraft {
     proxy_protocol_trusted: Option<Vec<Network>>,
     ocsp_stapling: Option<(bool, Origin)>,
     alpn: Option<Vec<String>>,
+    /// Every connector setting written, by suffix: the key as written and where.
+    written: BTreeMap<&'static str, Origin>,
 }
 
 impl ChannelDraft {
     fn apply(&mut self, value: ConnectorValue, origin: Origin) {
+        self.written.insert(value.suffix().as_str(), origin.clone());
         match value {
             ConnectorValue::Enabled(enabled) => self.enabled = Some(enabled),
             ConnectorValue::ListenAddress(address) => self.listen = Some((address, origin)),
@@ -153,9 +167,9 @@ pub(crate) struct Draft {
     backend: Option<(String, Source)>,
     record_cipher: Option<RecordCipher>,
     tls_reload_enabled: Option<bool>,
-    /// The first `dbms.ssl.policy.<scope>.enabled` line: the scope form.
-    scope_marker: Option<Origin>,
-    /// The first binding line, or policy line of a name that is not a scope: the named form.
+    /// `dbms.ssl.custom_scopes`: the application's own scopes, and where they were declared.
+    custom_scopes: Option<(Vec<String>, Origin)>,
+    /// The first binding line: the named form.
     named_marker: Option<Origin>,
     /// Whether any 5.x `server.*` key was read.
     server_keys: bool,
@@ -177,7 +191,7 @@ impl Draft {
             backend: None,
             record_cipher: None,
             tls_reload_enabled: None,
-            scope_marker: None,
+            custom_scopes: None,
             named_marker: None,
             server_keys: false,
             warnings: Vec::new(),
@@ -193,25 +207,12 @@ impl Draft {
                 return Err(origin.error(named::reserved_legacy_name()));
             }
         }
-        match &target {
-            Target::Policy {
-                policy,
-                suffix: PolicySuffix::Enabled,
-            } => {
-                if !SCOPES.contains(&policy.as_str()) {
-                    return Err(origin.error(scope::not_a_scope(policy)));
-                }
-                self.scope_marker.get_or_insert_with(|| origin.clone());
-            }
-            Target::Policy { policy, .. } if !SCOPES.contains(&policy.as_str()) => {
-                self.named_marker.get_or_insert_with(|| origin.clone());
-            }
-            Target::Binding { .. } => {
-                self.named_marker.get_or_insert_with(|| origin.clone());
-            }
-            _ => {}
+        // Whether a policy line is of a scope is known only once the whole file is read
+        // (`dbms.ssl.custom_scopes` may come later): see `Draft::form_markers`.
+        if let Target::Binding { .. } = &target {
+            self.named_marker.get_or_insert_with(|| origin.clone());
         }
-        if origin.key.starts_with("server.") {
+        if origin.key.starts_with(SERVER_PREFIX) {
             self.server_keys = true;
         }
         if let Some(first) = self.seen.get(&target) {
@@ -256,19 +257,75 @@ impl Draft {
                  engine; here `dbms.ssl.backend` (or --backend) chooses the TLS backend",
                 origin.source, origin.key
             )),
+            Setting::CustomScopes(names) => self.custom_scopes = Some((names, origin)),
         }
         Ok(())
+    }
+
+    /// Whether `name` is a scope: one of the framework's, or declared in `dbms.ssl.custom_scopes`.
+    fn is_scope(&self, name: &str) -> bool {
+        SCOPES.contains(&name)
+            || self
+                .custom_scopes
+                .as_ref()
+                .is_some_and(|(names, _)| names.iter().any(|n| n == name))
+    }
+
+    /// The custom scope names declared (none without `dbms.ssl.custom_scopes`).
+    fn custom_scope_names(&self) -> &[String] {
+        self.custom_scopes
+            .as_ref()
+            .map_or(&[], |(names, _)| names.as_slice())
+    }
+
+    /// The first line of each form, with the whole file read: the scope form's (an `enabled`
+    /// line of a scope, or `dbms.ssl.custom_scopes`) and the named form's (a binding line, or a
+    /// line of a policy whose name is not a scope). `enabled` on a name that is no scope is the
+    /// error of the first such line.
+    fn form_markers(&self) -> Result<(Option<&Origin>, Option<&Origin>)> {
+        fn first<'a>(a: Option<&'a Origin>, b: &'a Origin) -> Option<&'a Origin> {
+            match a {
+                Some(a) if a.order() <= b.order() => Some(a),
+                _ => Some(b),
+            }
+        }
+        let mut scope_marker = self.custom_scopes.as_ref().map(|(_, origin)| origin);
+        let mut named_marker = self.named_marker.as_ref();
+        let mut not_a_scope: Option<(&str, &Origin)> = None;
+        for (name, draft) in &self.policies {
+            let enabled = draft.origins.get(&PolicySuffix::Enabled);
+            if self.is_scope(name) {
+                if let Some(origin) = enabled {
+                    scope_marker = first(scope_marker, origin);
+                }
+                continue;
+            }
+            if let Some(origin) = enabled {
+                if not_a_scope.is_none_or(|(_, o)| origin.order() < o.order()) {
+                    not_a_scope = Some((name, origin));
+                }
+            }
+            if let Some(origin) = draft.origins.values().min_by_key(|o| o.order()) {
+                named_marker = first(named_marker, origin);
+            }
+        }
+        if let Some((name, origin)) = not_a_scope {
+            return Err(origin.error(scope::not_a_scope(name, self.custom_scope_names())));
+        }
+        Ok((scope_marker, named_marker))
     }
 
     /// Applies defaults, resolves paths and checks what needs the whole config: every policy
     /// has a base_directory, every bound policy exists, every TLS listener has a policy. Of
     /// several problems, the one written first is reported.
     pub(crate) fn finish(mut self) -> Result<Settings> {
+        let (scope_marker, named_marker) = self.form_markers()?;
         let form = scope::decide_form(
-            self.scope_marker.as_ref().map(Origin::marker),
-            self.named_marker.as_ref().map(Origin::marker),
+            scope_marker.map(Origin::marker),
+            named_marker.map(Origin::marker),
             !self.policies.is_empty(),
         )?;
+        let custom_scopes = self.custom_scope_names().to_vec();
         let mut problems: Vec<(usize, Error)> = Vec::new();
         let mut warnings = std::mem::take(&mut self.warnings);
         let certificates_directory = self.home.join(
@@ -311,13 +368,26 @@ impl Draft {
                         Some((name.clone(), origin.clone()));
                 }
             }
+            // A custom scope declared and never switched on secures nothing: said.
+            if let Some((names, origin)) = &self.custom_scopes {
+                for name in names {
+                    if !self.policies.contains_key(name) {
+                        warnings.push(format!(
+                            "{}: {}: custom scope `{name}` is declared but its policy is not \
+                             switched on (`dbms.ssl.policy.{name}.enabled=true` is missing), so \
+                             channel `{name}` has no policy",
+                            origin.source, origin.key
+                        ));
+                    }
+                }
+            }
         }
 
         let default_listen_address = self
             .default_listen_address
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned());
         let mut channels = BTreeMap::new();
-        let mut bolt_tls_level_default = false;
+        let mut bolt_tls_level_default = None;
         if form == ConfigForm::Scope
             && self
                 .channels
@@ -339,7 +409,16 @@ impl Draft {
         if let (Some(stapling), Some(https)) = (bolt_stapling, self.channels.get_mut("https")) {
             https.ocsp_stapling.get_or_insert(stapling);
         }
+        let file_form = if self.server_keys {
+            KeyForm::Server
+        } else {
+            KeyForm::Connector
+        };
         for (name, draft) in self.channels {
+            let spelling = Spelling::of(&name, &draft, file_form, &custom_scopes);
+            if form == ConfigForm::Scope && draft.binding.is_none() {
+                problems.extend(mistyped_scope_channel(&name, &draft, &custom_scopes));
+            }
             if let Some((policy, origin)) = &draft.binding {
                 if policy != LEGACY_POLICY && !self.policies.contains_key(policy) {
                     problems.push((
@@ -349,12 +428,18 @@ impl Draft {
                 }
             }
             if name == "bolt" && draft.binding.is_some() && draft.tls_level.is_none() {
-                bolt_tls_level_default = true;
+                bolt_tls_level_default = Some(spelling.key(&name, &draft, "tls_level"));
             }
             problems.extend(plaintext_past_client_auth(&name, &draft, &policies, form));
-            problems.extend(proxy_without_trusted(&name, &draft));
-            let (channel, problem) =
-                resolve_channel(&name, draft, &default_listen_address, form, &mut warnings);
+            problems.extend(proxy_without_trusted(&name, &draft, &spelling));
+            let (channel, problem) = resolve_channel(
+                &name,
+                draft,
+                &default_listen_address,
+                form,
+                &spelling,
+                &mut warnings,
+            );
             problems.extend(problem);
             channels.insert(name, channel);
         }
@@ -376,7 +461,6 @@ impl Draft {
                 bolt_tls_level_default,
                 any_tls_channel,
                 self.tls_reload_enabled.is_some(),
-                self.server_keys,
             ),
             certificates_directory,
             home: self.home,
@@ -389,9 +473,53 @@ impl Draft {
                 .default_advertised_address
                 .unwrap_or_else(|| DEFAULT_ADVERTISED_ADDRESS.to_owned()),
             form,
+            custom_scopes,
             tls_reload_enabled: self.tls_reload_enabled.unwrap_or(true),
             warnings,
         })
+    }
+}
+
+/// How one channel's keys are spelled in messages: its [`KeyForm`], and whether it is a custom
+/// scope (whose settings need no `dbms.connector.` fallback).
+struct Spelling {
+    form: KeyForm,
+    custom_scope: bool,
+}
+
+impl Spelling {
+    /// The spelling of channel `name`: as its first connector line is written; with none, as
+    /// the file's lines are, where the channel has `server.*` keys at all.
+    fn of(name: &str, draft: &ChannelDraft, file_form: KeyForm, custom_scopes: &[String]) -> Self {
+        let custom_scope = custom_scopes.iter().any(|c| c == name);
+        let own = draft
+            .written
+            .values()
+            .min_by_key(|origin| origin.order())
+            .map(|origin| {
+                if origin.key.starts_with(SERVER_PREFIX) {
+                    KeyForm::Server
+                } else {
+                    KeyForm::Connector
+                }
+            });
+        let has_server_keys = custom_scope
+            || SERVER_CONNECTORS.contains(&name)
+            || ["cluster", "backup"].contains(&name);
+        let form = own.unwrap_or(if has_server_keys {
+            file_form
+        } else {
+            KeyForm::Connector
+        });
+        Spelling { form, custom_scope }
+    }
+
+    /// The key of `suffix` for this channel: as written, or as this spelling writes it.
+    fn key(&self, name: &str, draft: &ChannelDraft, suffix: &str) -> String {
+        match draft.written.get(suffix) {
+            Some(origin) => origin.key.clone(),
+            None => connector_key(name, suffix, self.form),
+        }
     }
 }
 
@@ -402,8 +530,10 @@ fn resolve_channel(
     draft: ChannelDraft,
     default_listen_address: &str,
     form: ConfigForm,
+    spelling: &Spelling,
     warnings: &mut Vec<String>,
 ) -> (ChannelSettings, Option<(usize, Error)>) {
+    let key = |suffix: &str| spelling.key(name, &draft, suffix);
     let tls_level = draft
         .tls_level
         .as_ref()
@@ -414,10 +544,12 @@ fn resolve_channel(
     if !enabled_by_default && draft.enabled.is_none() {
         if let Some((_, origin)) = &draft.listen {
             warnings.push(format!(
-                "{}: {}: the https connector is off (in the 4.x/5.x form \
-                 `dbms.connector.https.enabled`/`server.https.enabled` defaults to false), so \
-                 this address is not served; set it to true to serve HTTPS",
-                origin.source, origin.key
+                "{}: {}: the https connector is off (in the 4.x/5.x form `{}` defaults to \
+                 false), so this address is not served; set `{}=true` to serve HTTPS",
+                origin.source,
+                origin.key,
+                key("enabled"),
+                key("enabled"),
             ));
         }
     }
@@ -427,10 +559,16 @@ fn resolve_channel(
             let binding_key = Target::Binding {
                 channel: name.to_owned(),
             };
-            let how = match (form, SCOPES.contains(&name)) {
+            let scope = SCOPES.contains(&name) || spelling.custom_scope;
+            let how = match (form, scope) {
                 (ConfigForm::Scope, true) => {
                     format!("switch its policy on with `dbms.ssl.policy.{name}.enabled=true`")
                 }
+                (ConfigForm::Scope, false) => format!(
+                    "in the 4.x/5.x form an application's own channel is a custom scope: declare \
+                     it with `{CUSTOM_SCOPES_KEY}={name}` and switch its policy on with \
+                     `dbms.ssl.policy.{name}.enabled=true`"
+                ),
                 (ConfigForm::NoPolicies, true) => format!(
                     "switch its policy on with `dbms.ssl.policy.{name}.enabled=true` (4.x/5.x \
                      form) or bind one with `{binding_key}=<policy>` (3.5 form; `legacy` for \
@@ -444,14 +582,22 @@ fn resolve_channel(
                 origin.order(),
                 origin.error(format!(
                     "channel `{name}` listens with tls_level {tls_level} but no policy is bound \
-                     to it; {how}, or set `dbms.connector.{name}.tls_level=DISABLED` for \
-                     plaintext only"
+                     to it; {how}, or set `{}=DISABLED` for plaintext only",
+                    key("tls_level")
                 )),
             ))
         }
         _ => None,
     };
     let listen_address = listen.map(|(address, _)| address.complete(default_listen_address));
+    let mut written: BTreeMap<&'static str, WrittenKey> = draft
+        .written
+        .iter()
+        .map(|(suffix, origin)| (*suffix, origin.written()))
+        .collect();
+    if let Some((_, origin)) = &draft.binding {
+        written.insert("ssl_policy", origin.written());
+    }
     let kind = draft
         .kind
         .unwrap_or_else(|| ConnectorKind::default_for(name));
@@ -491,13 +637,50 @@ fn resolve_channel(
                 key: origin.key,
                 source: origin.source,
             }),
+        written,
+        key_form: spelling.form,
     };
     (channel, problem)
 }
 
+/// In the scope form, connector lines of a channel that is no scope but within a typo of one
+/// (`dbms.connector.grcp.alpn` beside the custom scope `grpc`): they would configure a channel
+/// nobody serves while the one meant stays unconfigured. Refused at the first such line.
+/// (A channel far from every scope is the application's plaintext one, as ever.)
+fn mistyped_scope_channel(
+    name: &str,
+    draft: &ChannelDraft,
+    custom_scopes: &[String],
+) -> Option<(usize, Error)> {
+    if SCOPES.contains(&name) || custom_scopes.iter().any(|c| c == name) {
+        return None;
+    }
+    let candidates = custom_scopes
+        .iter()
+        .map(String::as_str)
+        .chain(SCOPES.iter().copied());
+    let guess = super::suggest::closest(name, candidates, 2)
+        .filter(|guess| super::suggest::edit_distance(name, guess) < guess.len().min(name.len()))?;
+    let origin = draft.written.values().min_by_key(|origin| origin.order())?;
+    let meant = origin
+        .key
+        .replacen(&format!(".{name}."), &format!(".{guess}."), 1);
+    Some((
+        origin.order(),
+        origin.error(format!(
+            "`{name}` is not a scope of this file (did you mean `{meant}`?); an application's \
+             own channel in the 4.x/5.x form is declared with `{CUSTOM_SCOPES_KEY}={name}`"
+        )),
+    ))
+}
+
 /// `proxy_protocol` on without `proxy_protocol_trusted`: no source may send the header, so
 /// every connection through the proxy would be refused. Refused at the `proxy_protocol` line.
-fn proxy_without_trusted(channel: &str, draft: &ChannelDraft) -> Option<(usize, Error)> {
+fn proxy_without_trusted(
+    channel: &str,
+    draft: &ChannelDraft,
+    spelling: &Spelling,
+) -> Option<(usize, Error)> {
     let (protocol, origin) = draft.proxy_protocol.as_ref()?;
     if !protocol.is_on() || draft.proxy_protocol_trusted.is_some() {
         return None;
@@ -506,8 +689,8 @@ fn proxy_without_trusted(channel: &str, draft: &ChannelDraft) -> Option<(usize, 
         origin.order(),
         origin.error(format!(
             "proxy_protocol={protocol} needs the networks its proxies connect from; set \
-             `dbms.connector.{channel}.proxy_protocol_trusted=<cidr>[,<cidr>...]` (e.g. \
-             10.0.0.0/8)"
+             `{}=<cidr>[,<cidr>...]` (e.g. 10.0.0.0/8)",
+            spelling.key(channel, draft, "proxy_protocol_trusted")
         )),
     ))
 }
@@ -571,6 +754,258 @@ mod tests {
     use super::*;
 
     use crate::config::test_support::{error, parse};
+
+    /// One form of the framework's file: the lines that give the file its form and leave
+    /// `channel` without a policy, and how that form spells the channel's keys.
+    struct KeyCase {
+        form: &'static str,
+        head: &'static str,
+        channel: &'static str,
+        /// `listen_address`, `tls_level`, `proxy_protocol`, `proxy_protocol_trusted`, `enabled`.
+        keys: [&'static str; 5],
+    }
+
+    const KEY_CASES: &[KeyCase] = &[
+        KeyCase {
+            form: "3.5",
+            head: "dbms.ssl.policy.p.base_directory=p\nhttps.ssl_policy=p\n",
+            channel: "bolt",
+            keys: [
+                "dbms.connector.bolt.listen_address",
+                "dbms.connector.bolt.tls_level",
+                "dbms.connector.bolt.proxy_protocol",
+                "dbms.connector.bolt.proxy_protocol_trusted",
+                "dbms.connector.bolt.enabled",
+            ],
+        },
+        KeyCase {
+            form: "4.x",
+            head: "dbms.ssl.policy.https.enabled=true\n",
+            channel: "bolt",
+            keys: [
+                "dbms.connector.bolt.listen_address",
+                "dbms.connector.bolt.tls_level",
+                "dbms.connector.bolt.proxy_protocol",
+                "dbms.connector.bolt.proxy_protocol_trusted",
+                "dbms.connector.bolt.enabled",
+            ],
+        },
+        KeyCase {
+            form: "5.x",
+            head: "dbms.ssl.policy.https.enabled=true\n",
+            channel: "bolt",
+            keys: [
+                "server.bolt.listen_address",
+                "server.bolt.tls_level",
+                "server.bolt.proxy_protocol",
+                "server.bolt.proxy_protocol_trusted",
+                "server.bolt.enabled",
+            ],
+        },
+        KeyCase {
+            form: "5.x custom scope",
+            head: "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.bolt.enabled=true\n",
+            channel: "grpc",
+            keys: [
+                "server.grpc.listen_address",
+                "server.grpc.tls_level",
+                "server.grpc.proxy_protocol",
+                "server.grpc.proxy_protocol_trusted",
+                "server.grpc.enabled",
+            ],
+        },
+        KeyCase {
+            form: "4.x cluster",
+            head: "dbms.ssl.policy.bolt.enabled=true\n",
+            channel: "cluster",
+            keys: [
+                "causal_clustering.transaction_listen_address",
+                "dbms.connector.cluster.tls_level",
+                "dbms.connector.cluster.proxy_protocol",
+                "dbms.connector.cluster.proxy_protocol_trusted",
+                "dbms.connector.cluster.enabled",
+            ],
+        },
+        KeyCase {
+            form: "5.x cluster",
+            head: "dbms.ssl.policy.bolt.enabled=true\n",
+            channel: "cluster",
+            keys: [
+                "server.cluster.listen_address",
+                "dbms.connector.cluster.tls_level",
+                "dbms.connector.cluster.proxy_protocol",
+                "dbms.connector.cluster.proxy_protocol_trusted",
+                "dbms.connector.cluster.enabled",
+            ],
+        },
+    ];
+
+    #[test]
+    fn errors_name_each_key_as_the_file_spells_it() {
+        for case in KEY_CASES {
+            let [listen, tls_level, proxy, trusted, enabled] = case.keys;
+            let head_lines = case.head.lines().count();
+            let at = |n: usize| format!("/etc/neo4j.conf:{}", head_lines + n);
+            // A bad value: the key as written.
+            let err = error(&format!("{}{tls_level}=MAYBE\n", case.head));
+            assert_eq!(
+                err,
+                format!(
+                    "{}: {tls_level}: invalid value 'MAYBE'; expected one of REQUIRED, \
+                     OPTIONAL, DISABLED",
+                    at(1)
+                ),
+                "{}",
+                case.form
+            );
+            // A listener without a policy: at the address as written, the remedy in the
+            // file's spelling.
+            let err = error(&format!("{}{listen}=127.0.0.1:7000\n", case.head));
+            assert!(
+                err.starts_with(&format!(
+                    "{}: {listen}: channel `{}` listens with tls_level REQUIRED",
+                    at(1),
+                    case.channel
+                )),
+                "{}: {err}",
+                case.form
+            );
+            assert!(
+                err.ends_with(&format!("or set `{tls_level}=DISABLED` for plaintext only")),
+                "{}: {err}",
+                case.form
+            );
+            // The PROXY protocol without its networks: the missing key in the file's spelling.
+            let err = error(&format!("{}{tls_level}=DISABLED\n{proxy}=v2\n", case.head));
+            assert_eq!(
+                err,
+                format!(
+                    "{}: {proxy}: proxy_protocol=v2 needs the networks its proxies connect \
+                     from; set `{trusted}=<cidr>[,<cidr>...]` (e.g. 10.0.0.0/8)",
+                    at(2)
+                ),
+                "{}",
+                case.form
+            );
+            // What the channel keeps: each key as written, with its line, and the unwritten
+            // ones in the same spelling.
+            let settings = parse(&format!(
+                "{}{tls_level}=DISABLED\n{listen}=127.0.0.1:7000\n",
+                case.head
+            ))
+            .unwrap();
+            let channel = &settings.channels[case.channel];
+            assert_eq!(channel.key("tls_level"), tls_level, "{}", case.form);
+            assert_eq!(channel.key("listen_address"), listen, "{}", case.form);
+            assert_eq!(
+                channel.key_at("listen_address"),
+                format!("{listen} ({})", at(2)),
+                "{}",
+                case.form
+            );
+            assert_eq!(channel.key("enabled"), enabled, "{}", case.form);
+            assert_eq!(
+                channel.key("proxy_protocol_trusted"),
+                trusted,
+                "{}",
+                case.form
+            );
+        }
+    }
+
+    #[test]
+    fn a_channel_without_lines_of_its_own_is_spelled_like_the_file() {
+        let settings = parse(
+            "dbms.ssl.policy.bolt.enabled=true\ndbms.ssl.policy.https.enabled=true\n\
+             server.https.enabled=true\n",
+        )
+        .unwrap();
+        let bolt = &settings.channels["bolt"];
+        assert_eq!(bolt.key_form, KeyForm::Server);
+        assert_eq!(bolt.key("tls_level"), "server.bolt.tls_level");
+        assert_eq!(bolt.key("ssl_policy"), "dbms.ssl.policy.bolt.enabled");
+        assert_eq!(
+            settings.default_differences[4].key, "server.bolt.tls_level",
+            "{:?}",
+            settings.default_differences
+        );
+        let settings = parse("dbms.ssl.policy.p.base_directory=p\nbolt.ssl_policy=p\n").unwrap();
+        let bolt = &settings.channels["bolt"];
+        assert_eq!(bolt.key_form, KeyForm::Connector);
+        assert_eq!(
+            bolt.key("listen_address"),
+            "dbms.connector.bolt.listen_address"
+        );
+        assert_eq!(
+            bolt.key_at("ssl_policy"),
+            "bolt.ssl_policy (/etc/neo4j.conf:2)"
+        );
+        assert_eq!(settings.binding_hint("grpc"), "grpc.ssl_policy=<policy>");
+        let scope =
+            parse("dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.bolt.enabled=true\n").unwrap();
+        assert_eq!(
+            scope.binding_hint("bolt"),
+            "dbms.ssl.policy.bolt.enabled=true"
+        );
+        assert_eq!(
+            scope.binding_hint("grpc"),
+            "dbms.ssl.policy.grpc.enabled=true"
+        );
+        assert_eq!(
+            scope.binding_hint("app"),
+            "dbms.ssl.custom_scopes=app and dbms.ssl.policy.app.enabled=true"
+        );
+    }
+
+    #[test]
+    fn the_https_switch_warning_names_the_switch_as_the_file_spells_it() {
+        for (listen, switch) in [
+            ("server.https.listen_address", "server.https.enabled"),
+            (
+                "dbms.connector.https.listen_address",
+                "dbms.connector.https.enabled",
+            ),
+        ] {
+            let settings = parse(&format!(
+                "dbms.ssl.policy.https.enabled=true\n{listen}=:7473\n"
+            ))
+            .unwrap();
+            assert_eq!(
+                settings.warnings,
+                [format!(
+                    "/etc/neo4j.conf:2: {listen}: the https connector is off (in the 4.x/5.x \
+                     form `{switch}` defaults to false), so this address is not served; set \
+                     `{switch}=true` to serve HTTPS"
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn builder_set_errors_name_the_key_as_given() {
+        for key in ["server.bolt.tls_level", "dbms.connector.bolt.tls_level"] {
+            let err = Settings::builder()
+                .set(key, "MAYBE")
+                .build()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("builder: {key}: invalid value 'MAYBE'")),
+                "{err}"
+            );
+        }
+        let err = Settings::builder()
+            .set("dbms.ssl.policy.https.enabled", "true")
+            .set("server.bolt.listen_address", ":7687")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("builder: server.bolt.listen_address: channel `bolt` listens"),
+            "{err}"
+        );
+        assert!(err.contains("`server.bolt.tls_level=DISABLED`"), "{err}");
+    }
 
     #[test]
     fn a_minimal_policy_gets_every_default() {
@@ -1072,6 +1507,24 @@ mod tests {
                 proxy_protocol: ProxyProtocol::Off,
                 proxy_protocol_trusted: Vec::new(),
                 ocsp_stapling: None,
+                written: [
+                    ("ssl_policy", "bolt.ssl_policy", 4),
+                    ("listen_address", "dbms.connector.bolt.listen_address", 10),
+                    ("tls_level", "dbms.connector.bolt.tls_level", 11),
+                ]
+                .into_iter()
+                .map(|(suffix, key, line)| (
+                    suffix,
+                    WrittenKey {
+                        key: key.to_owned(),
+                        source: Source::File {
+                            path: "/etc/neo4j.conf".into(),
+                            line
+                        }
+                    }
+                ))
+                .collect(),
+                key_form: KeyForm::Connector,
             }
         );
         assert_eq!(

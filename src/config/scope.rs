@@ -2,7 +2,7 @@
 //! named form, its per-scope defaults, and the defaults of ours that differ from the framework's.
 //!
 //! How the forms are told apart: a `dbms.ssl.policy.<scope>.enabled` line (whatever its value)
-//! makes a file the scope form; a `<channel>.ssl_policy` binding line, or a policy whose name
+//! or a `dbms.ssl.custom_scopes` line makes a file the scope form; a `<channel>.ssl_policy` binding line, or a policy whose name
 //! is not a scope, makes it the named form. Both in one file is an error naming one line of
 //! each. A file with neither (only `dbms.ssl.policy.bolt.base_directory`, say) is the named
 //! form, as 3.5 read it: the policy is defined and bound to nothing.
@@ -125,33 +125,49 @@ fn order(source: &Source) -> usize {
     }
 }
 
-/// The error for `dbms.ssl.policy.<name>.enabled` where `<name>` is not a scope.
-pub(crate) fn not_a_scope(name: &str) -> String {
+/// The error for `dbms.ssl.policy.<name>.enabled` where `<name>` is not a scope (neither the
+/// framework's nor one of `custom_scopes`).
+pub(crate) fn not_a_scope(name: &str, custom_scopes: &[String]) -> String {
     let mut message = format!(
-        "`enabled` switches on a policy of the 4.x/5.x scope form, whose scopes are {}; `{name}` \
+        "`enabled` switches on a policy of the 4.x/5.x scope form, whose scopes are {}{}; `{name}` \
          is not one",
-        super::keys::SCOPES.join(", ")
+        super::keys::SCOPES.join(", "),
+        if custom_scopes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " and the custom scopes of `{}`: {}",
+                super::keys::CUSTOM_SCOPES_KEY,
+                custom_scopes.join(", ")
+            )
+        }
     );
-    if let Some(guess) = super::suggest::closest(name, super::keys::SCOPES.iter().copied(), 2) {
+    let candidates = super::keys::SCOPES
+        .iter()
+        .copied()
+        .chain(custom_scopes.iter().map(String::as_str));
+    if let Some(guess) = super::suggest::closest(name, candidates, 2) {
         message.push_str(&format!(" (did you mean `{guess}`?)"));
     }
     message.push_str(&format!(
-        ". In the 3.5 named form a policy is defined by its base_directory and applied by \
-         binding a channel to it: remove this line and write `<channel>.ssl_policy={name}`"
+        ". For an application's own channel `{name}` in this form, declare it as a custom scope \
+         with `{}={name}`. In the 3.5 named form a policy is defined by its base_directory and \
+         applied by binding a channel to it: remove this line and write \
+         `<channel>.ssl_policy={name}`",
+        super::keys::CUSTOM_SCOPES_KEY
     ));
     message
 }
 
 /// The defaults of ours that differ from the framework's, for the policies and bound channels of
-/// a file in `form`. `bolt_tls_level_default`: whether the `bolt` channel has a policy and takes
-/// the default `tls_level`; `server_keys`: whether the file uses 5.x `server.*` keys.
+/// a file in `form`. `bolt_tls_level_default`: when the `bolt` channel has a policy and takes
+/// the default `tls_level`, that setting's key as the file would spell it.
 pub(crate) fn default_differences(
     form: ConfigForm,
     policies: &BTreeMap<String, PolicySettings>,
-    bolt_tls_level_default: bool,
+    bolt_tls_level_default: Option<String>,
     any_tls_channel: bool,
     tls_reload_set: bool,
-    server_keys: bool,
 ) -> Vec<DefaultDifference> {
     let mut differences = Vec::new();
     for (name, policy) in policies {
@@ -180,13 +196,9 @@ pub(crate) fn default_differences(
             });
         }
     }
-    if bolt_tls_level_default {
+    if let Some(key) = bolt_tls_level_default {
         differences.push(DefaultDifference {
-            key: if server_keys {
-                "server.bolt.tls_level".to_owned()
-            } else {
-                "dbms.connector.bolt.tls_level".to_owned()
-            },
+            key,
             framework: match form {
                 ConfigForm::Named => "OPTIONAL (3.5)",
                 _ => "DISABLED (4.x, 5.x)",
@@ -428,6 +440,218 @@ mod tests {
         assert!(err.contains("this file mixes"), "{err}");
         assert!(
             err.ends_with(" (is `blot` a typo of scope `bolt`?)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_custom_scope_is_a_channel_of_the_5x_form() {
+        // The declaration may stand anywhere in the file.
+        let settings = parse(
+            "server.grpc.listen_address=:50051\n\
+             server.grpc.alpn=h2\n\
+             dbms.ssl.policy.grpc.enabled=true\n\
+             dbms.ssl.policy.grpc.client_auth=REQUIRE\n\
+             dbms.ssl.custom_scopes=grpc, metrics_v2\n\
+             dbms.ssl.policy.metrics_v2.enabled=true\n\
+             dbms.connector.metrics_v2.listen_address=:9100\n\
+             server.default_listen_address=0.0.0.0\n",
+        )
+        .unwrap();
+        assert_eq!(settings.form, ConfigForm::Scope);
+        assert_eq!(settings.custom_scopes, ["grpc", "metrics_v2"]);
+        let grpc = &settings.channels["grpc"];
+        assert_eq!(grpc.policy.as_deref(), Some("grpc"));
+        assert_eq!(grpc.listen_address.as_deref(), Some("0.0.0.0:50051"));
+        assert_eq!(grpc.alpn, ["h2"]);
+        assert_eq!(grpc.key_form, crate::config::KeyForm::Server);
+        assert_eq!(grpc.key("tls_level"), "server.grpc.tls_level");
+        assert_eq!(grpc.key("ssl_policy"), "dbms.ssl.policy.grpc.enabled");
+        // A scope's defaults: base_directory under the certificates directory, REQUIRE (an
+        // application channel authenticates its clients unless told otherwise), hostnames
+        // verified by its client side.
+        let policy = &settings.policies["grpc"];
+        assert_eq!(
+            policy.base_directory,
+            Path::new("/var/lib/neo4j/certificates/grpc")
+        );
+        assert_eq!(policy.client_auth, ClientAuth::Require);
+        assert!(policy.verify_hostname);
+        let metrics = &settings.channels["metrics_v2"];
+        assert_eq!(metrics.policy.as_deref(), Some("metrics_v2"));
+        assert_eq!(metrics.listen_address.as_deref(), Some("0.0.0.0:9100"));
+        assert_eq!(
+            metrics.key("tls_level"),
+            "dbms.connector.metrics_v2.tls_level",
+            "4.x spelling, as its lines are"
+        );
+        assert_eq!(
+            settings.policies["metrics_v2"].client_auth,
+            ClientAuth::Require
+        );
+        assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
+        // On by default, like bolt (declaring it is the explicit step).
+        let settings = parse(
+            "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n\
+             server.grpc.listen_address=:1\nserver.grpc.enabled=false\n",
+        )
+        .unwrap();
+        assert_eq!(settings.channels["grpc"].listen_address, None);
+    }
+
+    #[test]
+    fn custom_scopes_are_declared_explicitly_so_typos_stay_errors() {
+        // Not declared: `enabled` on it is still an error, saying how to declare it.
+        let err = error("dbms.ssl.policy.grpc.enabled=true\nserver.grpc.listen_address=:1\n");
+        assert!(
+            err.starts_with("/etc/neo4j.conf:1: dbms.ssl.policy.grpc.enabled: `enabled` switches"),
+            "{err}"
+        );
+        assert!(
+            err.contains("declare it as a custom scope with `dbms.ssl.custom_scopes=grpc`"),
+            "{err}"
+        );
+        // Declared, a near miss is a typo of it.
+        let err = error("dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grcp.enabled=true\n");
+        assert!(
+            err.starts_with(
+                "/etc/neo4j.conf:2: dbms.ssl.policy.grcp.enabled: `enabled` switches on a policy \
+                 of the 4.x/5.x scope form, whose scopes are bolt, https, cluster, backup, \
+                 fabric and the custom scopes of `dbms.ssl.custom_scopes`: grpc; `grcp` is not \
+                 one (did you mean `grpc`?)"
+            ),
+            "{err}"
+        );
+        for (line, expected) in [
+            (
+                "server.grcp.listen_address=:1",
+                "/etc/neo4j.conf:3: server.grcp.listen_address: unknown channel `grcp`; did you \
+                 mean `server.grpc.listen_address`?",
+            ),
+            (
+                "server.blot.tls_level=REQUIRED",
+                "/etc/neo4j.conf:3: server.blot.tls_level: unknown channel `blot`; did you mean \
+                 `server.bolt.tls_level`?",
+            ),
+            (
+                "server.grpc.tls_levle=REQUIRED",
+                "/etc/neo4j.conf:3: server.grpc.tls_levle: unknown connector setting \
+                 `tls_levle`; did you mean `tls_level`?",
+            ),
+            (
+                "server.search.alpn=h2",
+                "/etc/neo4j.conf:3: server.search.alpn: `search` is not a channel of the 5.x \
+                 form (`server.<channel>.*` is read for bolt, https and the custom scopes \
+                 declared in `dbms.ssl.custom_scopes`: grpc); to serve an application's own \
+                 channel `search`, declare it with `dbms.ssl.custom_scopes=search`",
+            ),
+        ] {
+            let err = error(&format!(
+                "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n{line}\n"
+            ));
+            assert!(
+                err.starts_with(expected),
+                "expected {expected}\n     got {err}"
+            );
+        }
+        // The 4.x spelling of a mistyped scope: refused too, while a channel far from every
+        // scope is the application's plaintext one, as ever.
+        let err = error(
+            "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n\
+             dbms.connector.grcp.alpn=h2\n",
+        );
+        assert_eq!(
+            err,
+            "/etc/neo4j.conf:3: dbms.connector.grcp.alpn: `grcp` is not a scope of this file \
+             (did you mean `dbms.connector.grpc.alpn`?); an application's own channel in the \
+             4.x/5.x form is declared with `dbms.ssl.custom_scopes=grcp`"
+        );
+        let err =
+            error("dbms.ssl.policy.bolt.enabled=true\ndbms.connector.blot.tls_level=REQUIRED\n");
+        assert!(
+            err.contains("did you mean `dbms.connector.bolt.tls_level`?"),
+            "{err}"
+        );
+        let settings = parse(
+            "dbms.ssl.policy.bolt.enabled=true\ndbms.connector.metrics.listen_address=:9100\n\
+             dbms.connector.metrics.tls_level=DISABLED\n",
+        )
+        .unwrap();
+        assert_eq!(settings.channels["metrics"].policy, None);
+        // The framework's own server.* keys stay ignored, `http` beside `https` included.
+        let settings = parse(
+            "dbms.ssl.custom_scopes=grpc\ndbms.ssl.policy.grpc.enabled=true\n\
+             server.http.listen_address=:7474\nserver.http.enabled=true\n\
+             server.routing.listen_address=:7688\nserver.metrics.enabled=true\n\
+             server.grpc.advertised_address=:50051\nserver.search.listen_address=:9\n",
+        )
+        .unwrap();
+        assert_eq!(settings.channels.keys().collect::<Vec<_>>(), ["grpc"]);
+    }
+
+    #[test]
+    fn custom_scope_declarations_that_are_refused() {
+        for (value, why) in [
+            ("bolt", "`bolt` is one of the framework's scopes"),
+            ("http", "`http` is taken by the framework"),
+            ("routing", "`routing` is taken by the framework"),
+            ("legacy", "`legacy` is taken by the framework"),
+            ("grpc,grpc", "`grpc` is listed twice"),
+            ("grpc,", "an empty name"),
+            ("g.rpc", "`g.rpc` is not a channel name"),
+        ] {
+            let err = error(&format!("dbms.ssl.custom_scopes={value}\n"));
+            assert!(
+                err.starts_with(&format!(
+                    "/etc/neo4j.conf:1: dbms.ssl.custom_scopes: invalid value '{value}': {why}"
+                )),
+                "{err}"
+            );
+        }
+        // The 3.5 form binds its own channels: a declaration there makes a mixed file.
+        let err = error(
+            "dbms.ssl.policy.p.base_directory=p\ngrpc.ssl_policy=p\ndbms.ssl.custom_scopes=grpc\n",
+        );
+        assert!(
+            err.contains("this file mixes the 4.x/5.x scope form"),
+            "{err}"
+        );
+        // Declared and never switched on: said.
+        let settings = parse("dbms.ssl.custom_scopes=grpc\n").unwrap();
+        assert_eq!(settings.form, ConfigForm::Scope);
+        assert_eq!(
+            settings.warnings,
+            [
+                "/etc/neo4j.conf:1: dbms.ssl.custom_scopes: custom scope `grpc` is declared but \
+              its policy is not switched on (`dbms.ssl.policy.grpc.enabled=true` is missing), \
+              so channel `grpc` has no policy"
+            ]
+        );
+        // A listener of an undeclared channel in the scope form: how to declare it.
+        let err =
+            error("dbms.ssl.policy.bolt.enabled=true\ndbms.connector.app.listen_address=:1\n");
+        assert!(
+            err.contains(
+                "declare it with `dbms.ssl.custom_scopes=app` and switch its policy on with \
+                 `dbms.ssl.policy.app.enabled=true`"
+            ),
+            "{err}"
+        );
+        // The builder: the same.
+        let built = Settings::builder()
+            .custom_scopes(["grpc"])
+            .set("dbms.ssl.policy.grpc.enabled", "true")
+            .set("server.grpc.alpn", "h2")
+            .build()
+            .unwrap();
+        assert_eq!(built.channels["grpc"].alpn, ["h2"]);
+        let err = Settings::builder()
+            .custom_scopes(["bolt"])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("builder: dbms.ssl.custom_scopes: invalid value 'bolt'"),
             "{err}"
         );
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tls_policy_backend::{AllowedPeers, CipherSuite, ClientAuth, RecordCipher, TlsVersion};
 
 use super::keys::{self, ConnectorSuffix, PolicySuffix, Target};
-use super::model::{ConnectorKind, TlsLevel};
+use super::model::{AllowedPeersReload, ConnectorKind, TlsLevel};
 use super::proxy::{self, Network, ProxyProtocol};
 use super::suggest;
 
@@ -39,6 +39,8 @@ pub(crate) enum Setting {
     TlsReloadEnabled(bool),
     /// `dbms.netty.ssl.provider`: `JDK`, `OPENSSL` or `OPENSSL_REFCNT`, as written upper-case.
     NettySslProvider(String),
+    /// `dbms.ssl.custom_scopes`: the application's own scope names.
+    CustomScopes(Vec<String>),
 }
 
 /// The value of one policy setting; the variant is the suffix.
@@ -59,6 +61,7 @@ pub(crate) enum PolicyValue {
     SessionResumption(bool),
     SessionTicketKeys(PathBuf),
     AllowedPeers(AllowedPeers),
+    AllowedPeersReload(AllowedPeersReload),
     Enabled(bool),
 }
 
@@ -106,6 +109,7 @@ impl Setting {
             Setting::RecordCipher(_) => Target::RecordCipher,
             Setting::TlsReloadEnabled(_) => Target::TlsReloadEnabled,
             Setting::NettySslProvider(_) => Target::NettySslProvider,
+            Setting::CustomScopes(_) => Target::CustomScopes,
         }
     }
 }
@@ -129,6 +133,7 @@ impl PolicyValue {
             PolicyValue::SessionResumption(_) => PolicySuffix::SessionResumption,
             PolicyValue::SessionTicketKeys(_) => PolicySuffix::SessionTicketKeys,
             PolicyValue::AllowedPeers(_) => PolicySuffix::AllowedPeers,
+            PolicyValue::AllowedPeersReload(_) => PolicySuffix::AllowedPeersReload,
             PolicyValue::Enabled(_) => PolicySuffix::Enabled,
         }
     }
@@ -180,6 +185,7 @@ pub(crate) fn parse(target: &Target, raw: &str) -> Result<Setting, String> {
         Target::RecordCipher => Setting::RecordCipher(record_cipher(raw)?),
         Target::TlsReloadEnabled => Setting::TlsReloadEnabled(boolean(raw)?),
         Target::NettySslProvider => Setting::NettySslProvider(netty_ssl_provider(raw)?),
+        Target::CustomScopes => Setting::CustomScopes(custom_scopes(raw)?),
     })
 }
 
@@ -200,6 +206,9 @@ fn policy_value(suffix: PolicySuffix, raw: &str) -> Result<PolicyValue, String> 
         PolicySuffix::SessionResumption => PolicyValue::SessionResumption(boolean(raw)?),
         PolicySuffix::SessionTicketKeys => PolicyValue::SessionTicketKeys(path(raw)?),
         PolicySuffix::AllowedPeers => PolicyValue::AllowedPeers(allowed_peers(raw)?),
+        PolicySuffix::AllowedPeersReload => {
+            PolicyValue::AllowedPeersReload(allowed_peers_reload(raw)?)
+        }
         PolicySuffix::Enabled => PolicyValue::Enabled(boolean(raw)?),
     })
 }
@@ -288,11 +297,61 @@ pub(crate) fn checked_alpn_name(name: &str) -> Result<&str, String> {
 
 // === scalar values ===
 
+/// `grpc,metrics`: the application's own scope names, each a channel name not taken by the
+/// framework (a scope already, the legacy system, or a 5.x `server.<name>.*` namespace of its
+/// own such as `http`), without duplicates.
+pub(crate) fn custom_scopes(raw: &str) -> Result<Vec<String>, String> {
+    let rule = "expected a comma-separated list of channel names (letters, digits, '_' and '-'), \
+                e.g. `grpc,metrics`";
+    let mut names: Vec<String> = Vec::new();
+    for name in raw.split(',').map(str::trim) {
+        if !keys::is_valid_name(name) {
+            return Err(if name.is_empty() {
+                format!("invalid value '{raw}': an empty name; {rule}")
+            } else {
+                format!("invalid value '{raw}': `{name}` is not a channel name; {rule}")
+            });
+        }
+        if keys::SCOPES.contains(&name) {
+            return Err(format!(
+                "invalid value '{raw}': `{name}` is one of the framework's scopes ({}) already; \
+                 switch it on with `dbms.ssl.policy.{name}.enabled=true` and list only the \
+                 application's own channels here",
+                keys::SCOPES.join(", ")
+            ));
+        }
+        if name == keys::LEGACY_POLICY || keys::FRAMEWORK_SERVER_NAMESPACES.contains(&name) {
+            return Err(format!(
+                "invalid value '{raw}': `{name}` is taken by the framework (`server.{name}.*` \
+                 are its own settings{}); give the channel another name",
+                if name == "http" {
+                    ": the plaintext HTTP connector; HTTPS is the `https` scope"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if names.iter().any(|known| known == name) {
+            return Err(format!("invalid value '{raw}': `{name}` is listed twice"));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
+}
+
 /// A comma list of `allowed_peers` patterns; the error names the pattern that cannot match and
 /// why (the caller adds the key and its `file:line`).
 pub(crate) fn allowed_peers(raw: &str) -> Result<AllowedPeers, String> {
     raw.parse()
         .map_err(|error: tls_policy_backend::PatternError| error.to_string())
+}
+
+/// `new` or `all`, case-insensitive.
+pub(crate) fn allowed_peers_reload(raw: &str) -> Result<AllowedPeersReload, String> {
+    [AllowedPeersReload::NewHandshakes, AllowedPeersReload::All]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(raw.trim()))
+        .ok_or_else(|| format!("invalid value '{raw}'; expected `new` or `all`"))
 }
 
 /// `NONE`, `OPTIONAL` or `REQUIRE`, case-insensitive.

@@ -121,8 +121,8 @@ fn dial_policy<'a>(settings: &'a Settings, channel: &str) -> Result<&'a str, Err
             path: None,
             message: format!(
                 "channel '{channel}' is not bound to an SSL policy, so it cannot be dialled \
-                 with TLS (set {}=<policy>)",
-                binding_key(channel)
+                 with TLS (set {})",
+                settings.binding_hint(channel)
             ),
         });
     };
@@ -135,7 +135,10 @@ fn dial_policy<'a>(settings: &'a Settings, channel: &str) -> Result<&'a str, Err
                 "channel '{channel}' is bound to the legacy system, which has no trusted \
                  certificates to verify a server with; bind {} to a policy with a \
                  trusted_dir to dial it",
-                binding_key(channel)
+                settings
+                    .channels
+                    .get(channel)
+                    .map_or_else(|| binding_key(channel), |c| c.key_at("ssl_policy"))
             ),
         });
     }

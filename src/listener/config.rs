@@ -41,6 +41,8 @@ impl TlsMode {
             (level, None) => Err(ListenError::NoPolicy {
                 channel: channel.to_string(),
                 level,
+                tls_level_key: format!("dbms.connector.{channel}.tls_level"),
+                bind_with: format!("{channel}.ssl_policy=<policy>"),
             }),
         }
     }
@@ -112,7 +114,8 @@ impl ListenerConfig {
         let acceptor = channels
             .channel(&settings.name)
             .map(|tls| tls.acceptor.clone());
-        let tls = TlsMode::new(&settings.name, settings.tls_level, acceptor)?;
+        let tls = TlsMode::new(&settings.name, settings.tls_level, acceptor)
+            .map_err(|e| e.naming_keys_of(channels.settings(), settings))?;
         Ok(ListenerConfig::new(settings.name.clone(), tls)
             .with_handshake_timeout(settings.handshake_timeout)
             .with_max_concurrent_handshakes(settings.max_concurrent_handshakes)

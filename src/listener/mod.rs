@@ -55,6 +55,7 @@
 //! # }
 //! ```
 
+pub(crate) mod accept;
 mod config;
 mod connection;
 mod drain;

@@ -12,6 +12,7 @@ use tokio::task::{JoinError, JoinSet};
 use tower_service::Service;
 use tracing::Instrument;
 
+use super::accept::AcceptLoop;
 use super::drain::DrainTrigger;
 use super::{Connection, Draining, ListenError, ListenerConfig};
 use crate::admission::{Admission, Admitted, Pending};
@@ -19,10 +20,6 @@ use crate::config::{ChannelSettings, TlsLevel};
 use crate::observe::{ChannelMetrics, RefusalLog, SUMMARY_EVERY};
 use crate::TlsChannels;
 
-/// The first pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
-const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
-/// The longest pause between accept retries.
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// The kernel's queue of connections not yet accepted (capped by `net.core.somaxconn` on Linux).
 /// Larger than the 1024 of `TcpListener::bind`: under a flood of connects the accept loop
 /// falls behind in bursts, and a full queue drops SYNs, good clients' included, which then
@@ -56,6 +53,7 @@ impl Listener {
         let bind_error = |source| ListenError::Bind {
             channel: config.channel().to_string(),
             address: address.to_string(),
+            listen_address_key: "Listener::bind".to_owned(),
             source,
         };
         let tcp = bind_with_backlog(address).await.map_err(bind_error)?;
@@ -73,14 +71,14 @@ impl Listener {
         channel: &ChannelSettings,
         channels: &TlsChannels,
     ) -> Result<Listener, ListenError> {
-        let address =
-            channel
-                .listen_address
-                .as_deref()
-                .ok_or_else(|| ListenError::NoListenAddress {
-                    channel: channel.name.clone(),
-                })?;
-        Listener::bind(address, ListenerConfig::from_channel(channel, channels)?).await
+        let name_keys = |e: ListenError| e.naming_keys_of(channels.settings(), channel);
+        let address = channel
+            .listen_address
+            .as_deref()
+            .ok_or_else(|| name_keys(ListenError::no_listen_address(&channel.name)))?;
+        Listener::bind(address, ListenerConfig::from_channel(channel, channels)?)
+            .await
+            .map_err(name_keys)
     }
 
     /// Serves on a socket bound elsewhere.
@@ -156,7 +154,7 @@ impl Listener {
         let (trigger, draining) = DrainTrigger::new();
         let mut tasks = JoinSet::new();
         let mut accepted: u64 = 0;
-        let mut backoff = ACCEPT_BACKOFF_MIN;
+        let mut accepting = AcceptLoop::new(tcp, Arc::clone(&channel), Some(local_addr));
         tokio::pin!(shutdown);
 
         loop {
@@ -165,61 +163,41 @@ impl Listener {
                 () = &mut shutdown => break,
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => report_panic(&channel, joined),
                 _ = summary.tick() => refusals.flush(),
-                result = tcp.accept() => match result {
-                    Ok((stream, peer)) => {
-                        backoff = ACCEPT_BACKOFF_MIN;
-                        accepted += 1;
-                        let pending = match admission.enter(peer) {
-                            Ok(pending) => pending,
-                            Err(refusal) => {
-                                // Closed at once: no read, no task, no handshake.
-                                drop(stream);
-                                let reason = refusal.reason();
-                                metrics.refused(reason);
-                                refusals.refused_at_accept(peer, reason, &refusal);
-                                continue;
-                            }
-                        };
-                        // Small writes (handshake flights, echoes) must not wait for Nagle.
-                        let _ = stream.set_nodelay(true);
-                        let span = tracing::info_span!(parent: &listener_span, "connection", peer = %peer);
-                        let task = run_connection(
-                            Admitting {
-                                admission: Arc::clone(&admission),
-                                pending,
-                                refusals: Arc::clone(&refusals),
-                            },
-                            Arc::clone(&metrics),
-                            stream,
-                            peer,
-                            Arc::clone(&channel),
-                            draining.clone(),
-                            service.clone(),
-                        );
-                        tasks.spawn(task.instrument(span));
-                    }
-                    Err(error) if is_per_connection(&error) => {
-                        tracing::debug!(channel = %channel, %error, "a connection failed while being accepted");
-                    }
-                    Err(error) => {
-                        tracing::warn!(
-                            channel = %channel, address = %local_addr, %error, retry_in = ?backoff,
-                            "accepting connections failed; retrying"
-                        );
-                        let stop = tokio::select! {
-                            () = tokio::time::sleep(backoff) => false,
-                            () = &mut shutdown => true,
-                        };
-                        if stop {
-                            break;
+                (stream, peer) = accepting.next() => {
+                    accepted += 1;
+                    let pending = match admission.enter(peer) {
+                        Ok(pending) => pending,
+                        Err(refusal) => {
+                            // Closed at once: no read, no task, no handshake.
+                            drop(stream);
+                            let reason = refusal.reason();
+                            metrics.refused(reason);
+                            refusals.refused_at_accept(peer, reason, &refusal);
+                            continue;
                         }
-                        backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
-                    }
-                },
+                    };
+                    // Small writes (handshake flights, echoes) must not wait for Nagle.
+                    let _ = stream.set_nodelay(true);
+                    let span = tracing::info_span!(parent: &listener_span, "connection", peer = %peer);
+                    let task = run_connection(
+                        Admitting {
+                            admission: Arc::clone(&admission),
+                            pending,
+                            refusals: Arc::clone(&refusals),
+                        },
+                        Arc::clone(&metrics),
+                        stream,
+                        peer,
+                        Arc::clone(&channel),
+                        draining.clone(),
+                        service.clone(),
+                    );
+                    tasks.spawn(task.instrument(span));
+                }
             }
         }
 
-        drop(tcp);
+        drop(accepting); // closes the socket
         refusals.flush();
         trigger.start();
         let cut_at_drain = drain(&channel, &mut tasks, config.drain_timeout()).await;
@@ -365,15 +343,4 @@ fn report_panic(channel: &str, joined: Result<(), JoinError>) {
             tracing::error!(channel, %error, "a connection task panicked");
         }
     }
-}
-
-/// Accept errors about one connection (it went away before we took it); retry at once.
-fn is_per_connection(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::Interrupted
-    )
 }

@@ -546,10 +546,7 @@ async fn set_up_errors_name_the_channel_and_setting() {
         text.contains("channel 'bolt'") && text.contains(&address),
         "{text}"
     );
-    assert!(
-        text.contains("dbms.connector.bolt.listen_address"),
-        "{text}"
-    );
+    assert!(text.contains("(Listener::bind)"), "{text}");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = Settings::parse(
@@ -567,6 +564,38 @@ async fn set_up_errors_name_the_channel_and_setting() {
         matches!(error, ListenError::NoListenAddress { .. }),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn set_up_errors_name_the_keys_as_a_5x_file_writes_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("neo4j.conf");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("addr").to_string();
+    let settings = Settings::parse(
+        &format!("server.bolt.enabled=true\nserver.bolt.listen_address={address}\nserver.bolt.tls_level=DISABLED\n"),
+        &config,
+        dir.path(),
+    )
+    .expect("config");
+    let channels = TlsChannels::load(&settings, None).expect("channels");
+    let bolt = settings.channels.get("bolt").expect("bolt");
+    let text = Listener::bind_channel(bolt, &channels)
+        .await
+        .expect_err("address in use")
+        .to_string();
+    let at = format!("server.bolt.listen_address ({}:2)", config.display());
+    assert!(text.contains(&at), "{text}");
+    assert!(!text.contains("dbms.connector"), "{text}");
+
+    // A TLS level without a policy: the 5.x key and the 5.x way to bind one.
+    let mut tls = bolt.clone();
+    tls.tls_level = TlsLevel::Required;
+    let text = ListenerConfig::from_channel(&tls, &channels)
+        .expect_err("no policy")
+        .to_string();
+    assert!(text.contains("server.bolt.tls_level=REQUIRED"), "{text}");
+    assert!(!text.contains("dbms.connector"), "{text}");
 }
 
 #[tokio::test]

@@ -343,6 +343,7 @@ pub fn settings_for(name: &str, base: &Path) -> PolicySettings {
         session_resumption: true,
         session_ticket_keys: None,
         allowed_peers: None,
+        allowed_peers_reload: Default::default(),
         sources: BTreeMap::new(),
     }
 }

@@ -8,7 +8,7 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
 use tls_policy_backend::ServerPolicy;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::metrics::{CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE};
+use super::catalog::{CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE};
 use crate::config::{Settings, LEGACY_POLICY};
 use crate::load::legacy::legacy_cert_path;
 use crate::load::{load_revoked_dir, read_cert_file, summarize_crl};

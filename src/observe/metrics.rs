@@ -7,30 +7,11 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram, Label};
 use tls_policy_backend::HandshakeFailure;
 
+use super::catalog::{
+    ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN, HANDSHAKES, HANDSHAKE_DURATION,
+    PENDING_CONNECTIONS,
+};
 use crate::Acceptor;
-
-/// Counter: handshakes by `outcome` (`ok`/`failed`) and `reason`.
-pub const HANDSHAKES: &str = "tls_policy_handshakes_total";
-/// Histogram: handshake duration in seconds, by `outcome`.
-pub const HANDSHAKE_DURATION: &str = "tls_policy_handshake_duration_seconds";
-/// Gauge: connections open now.
-pub const ACTIVE_CONNECTIONS: &str = "tls_policy_active_connections";
-/// Gauge: connections accepted and not yet through their handshake (listener).
-pub const PENDING_CONNECTIONS: &str = "tls_policy_pending_connections";
-/// Counter: plaintext bytes read by the service.
-pub const BYTES_READ: &str = "tls_policy_bytes_read_total";
-/// Counter: plaintext bytes written by the service.
-pub const BYTES_WRITTEN: &str = "tls_policy_bytes_written_total";
-/// Gauge: seconds until a policy's certificate expires.
-pub const CERTIFICATE_EXPIRY: &str = "tls_policy_certificate_expiry_seconds";
-/// Gauge: seconds until a CRL of a policy reaches its nextUpdate (labels `policy`, `crl`: the
-/// CRL issuer's distinguished name); past it, handshakes it should cover fail as
-/// `revocation_unknown`.
-pub const CRL_NEXT_UPDATE: &str = "tls_policy_crl_next_update_seconds";
-/// Gauge: 1 while the file watcher's self-check has seen events from a watched directory
-/// (label `directory`), 0 when its watch is dead or unverified (hot reload may not see changes
-/// there).
-pub const RELOAD_WATCH_HEALTHY: &str = "tls_policy_reload_watch_healthy";
 
 /// The metrics of one channel (`channel`, `policy`, `backend` labels), shared by its connections.
 ///

@@ -8,7 +8,7 @@ use super::report::{
     AllowedPeersChange, PolicyReload, ReloadChange, ReloadError, ReloadFailure, ReloadReport,
 };
 use crate::channels::stapling_acceptors;
-use crate::config::{Settings, LEGACY_POLICY};
+use crate::config::{AllowedPeersReload, Settings, LEGACY_POLICY};
 use crate::load::legacy::legacy_key_path;
 use crate::load::{bound_policy_would_generate, load_bound_policy};
 use crate::{Acceptor, Error, TlsChannels};
@@ -34,8 +34,10 @@ impl TlsChannels {
 
     /// Like [`TlsChannels::reload`], taking each bound policy's `allowed_peers` from
     /// `settings` (a config file read again, typically on SIGHUP): a narrowed list refuses new
-    /// handshakes from peers it no longer admits, a widened one admits them; established
-    /// connections stay open. Every other setting of `settings` is not applied (a restart
+    /// handshakes from peers it no longer admits, a widened one admits them. Established
+    /// connections stay open, unless the new config says `allowed_peers_reload=all` for the
+    /// policy: then those whose peer certificate the changed list refuses are closed (their
+    /// next read or write fails; [`AllowedPeersChange::closed_live`] counts them). Every other setting of `settings` is not applied (a restart
     /// applies it). A policy missing from `settings` is refused, keeping what it serves; a
     /// policy whose files are broken keeps its previous material and its previous list.
     pub fn reload_with(&self, settings: &Settings) -> Result<ReloadReport, ReloadError> {
@@ -48,7 +50,7 @@ impl TlsChannels {
         for policy in self.reload.bound.keys() {
             let result = match settings.map(|settings| allowed_peers_in(settings, policy)) {
                 None => self.reload_policy(policy),
-                Some(Ok(list)) => self.reload_policy_logged(policy, Some(list)),
+                Some(Ok(update)) => self.reload_policy_logged(policy, Some(update)),
                 Some(Err(error)) => {
                     log_failure(policy, &error);
                     Err(error)
@@ -80,9 +82,9 @@ impl TlsChannels {
     fn reload_policy_logged(
         &self,
         policy: &str,
-        allowed_peers: Option<Option<AllowedPeers>>,
+        peers: Option<PeersUpdate>,
     ) -> Result<PolicyReload, Error> {
-        let result = self.reload_policy_inner(policy, allowed_peers);
+        let result = self.reload_policy_inner(policy, peers);
         match &result {
             Ok(done) => match done.change {
                 ReloadChange::Replaced { .. } => tracing::info!(policy, "{done}"),
@@ -96,9 +98,13 @@ impl TlsChannels {
     fn reload_policy_inner(
         &self,
         policy: &str,
-        allowed_peers: Option<Option<AllowedPeers>>,
+        peers: Option<PeersUpdate>,
     ) -> Result<PolicyReload, Error> {
         let state = &self.reload;
+        let close_live = peers
+            .as_ref()
+            .is_some_and(|p| p.on_reload == AllowedPeersReload::All);
+        let allowed_peers = peers.map(|p| p.list);
         let channels = state.bound.get(policy).ok_or_else(|| Error::Policy {
             policy: policy.to_owned(),
             setting: "ssl_policy",
@@ -114,11 +120,12 @@ impl TlsChannels {
         if let Some(list) = allowed_peers.or_else(|| before.clone()) {
             loaded.policy.allowed_peers = list;
         }
-        let peers_change = before
+        let mut peers_change = before
             .filter(|before| *before != loaded.policy.allowed_peers)
             .map(|before| AllowedPeersChange {
                 before,
                 after: loaded.policy.allowed_peers.clone(),
+                closed_live: 0,
             });
         let previous_serial = serving
             .get(policy)
@@ -172,6 +179,14 @@ impl TlsChannels {
                 }
                 for (acceptor, new) in &fresh {
                     acceptor.replace_with(new);
+                }
+                // Asked to (`allowed_peers_reload=all`): the changed list meets the live
+                // connections too, once the new one is in force for every handshake.
+                if let Some(change) = peers_change.as_mut().filter(|_| close_live) {
+                    change.closed_live = fresh
+                        .iter()
+                        .map(|(acceptor, _)| acceptor.close_refused(change.after.as_ref()))
+                        .sum();
                 }
                 for (connector, new) in &fresh_diallers {
                     connector.replace_with(new);
@@ -269,13 +284,26 @@ fn same_material(a: &ServerPolicy, b: &ServerPolicy) -> bool {
         && a.allowed_peers == b.allowed_peers
 }
 
+/// A policy's `allowed_peers` as a config read again gives it, and what to do to the live
+/// connections when it changed.
+struct PeersUpdate {
+    list: Option<AllowedPeers>,
+    on_reload: AllowedPeersReload,
+}
+
 /// The `allowed_peers` `settings` gives `policy`; an error when the policy is not in it.
-fn allowed_peers_in(settings: &Settings, policy: &str) -> Result<Option<AllowedPeers>, Error> {
+fn allowed_peers_in(settings: &Settings, policy: &str) -> Result<PeersUpdate, Error> {
     if policy == LEGACY_POLICY {
-        return Ok(None);
+        return Ok(PeersUpdate {
+            list: None,
+            on_reload: AllowedPeersReload::default(),
+        });
     }
     match settings.policies.get(policy) {
-        Some(p) => Ok(p.allowed_peers.clone()),
+        Some(p) => Ok(PeersUpdate {
+            list: p.allowed_peers.clone(),
+            on_reload: p.allowed_peers_reload,
+        }),
         None => Err(Error::Policy {
             policy: policy.to_owned(),
             setting: "allowed_peers",

@@ -42,13 +42,17 @@ pub struct PolicyReload {
 }
 
 /// A policy's `allowed_peers` replaced by a reload; `None` on either side is unset (every
-/// verified peer). New handshakes are matched against `after`; live connections stay.
+/// verified peer). New handshakes are matched against `after`; live connections stay, unless
+/// the policy says `allowed_peers_reload=all` ([`AllowedPeersChange::closed_live`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllowedPeersChange {
     /// The list in force before.
     pub before: Option<AllowedPeers>,
     /// The list in force now.
     pub after: Option<AllowedPeers>,
+    /// How many established connections were closed because `after` refuses their peer
+    /// (`allowed_peers_reload=all`; always 0 under the default `new`).
+    pub closed_live: usize,
 }
 
 impl fmt::Display for AllowedPeersChange {
@@ -62,7 +66,11 @@ impl fmt::Display for AllowedPeersChange {
             "allowed_peers {} → {}",
             show(&self.before),
             show(&self.after)
-        )
+        )?;
+        if self.closed_live > 0 {
+            write!(f, " ({} live connections closed)", self.closed_live)?;
+        }
+        Ok(())
     }
 }
 

@@ -28,12 +28,13 @@ use crate::PeerIdentity;
 /// A parsed, non-empty `allowed_peers` list: admits a peer when any pattern matches.
 ///
 /// ```
-/// use tls_policy_backend::AllowedPeers;
+/// # use tls_policy_backend as tls_policy; // users write `tls_policy::`
+/// use tls_policy::AllowedPeers;
 ///
 /// let list: AllowedPeers = "uri:spiffe://example.org/ns/prod/sa/*, dns:*.internal".parse()?;
 /// assert_eq!(list.patterns().len(), 2);
 /// assert!("dns:ex*ample.com".parse::<AllowedPeers>().is_err());
-/// # Ok::<(), tls_policy_backend::PatternError>(())
+/// # Ok::<(), tls_policy::PatternError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllowedPeers {

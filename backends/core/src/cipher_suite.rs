@@ -1,7 +1,8 @@
 //! IANA cipher suite names and code points: the one vocabulary of the `ciphers` setting.
 //!
 //! ```
-//! use tls_policy_backend::CipherSuite;
+//! # use tls_policy_backend as tls_policy; // users write `tls_policy::`
+//! use tls_policy::CipherSuite;
 //! let suite = CipherSuite::from_name("TLS_AES_128_GCM_SHA256").unwrap();
 //! assert_eq!(suite.code(), 0x1301);
 //! assert_eq!(CipherSuite::from_code(0x1301), Some(suite));

@@ -17,7 +17,8 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 /// result for the connection's lifetime:
 ///
 /// ```
-/// # use tls_policy_backend::TlsInfo;
+/// # use tls_policy_backend as tls_policy; // users write `tls_policy::`
+/// # use tls_policy::TlsInfo;
 /// fn who(info: &TlsInfo) -> String {
 ///     match info.peer_identity() {
 ///         Some(peer) => match peer.spiffe_id() {

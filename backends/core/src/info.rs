@@ -14,7 +14,8 @@ use crate::{CipherSuite, PeerIdentity, TlsVersion};
 /// Made with [`TlsInfo::new`], then its public fields set:
 ///
 /// ```
-/// use tls_policy_backend::{TlsInfo, TlsVersion};
+/// # use tls_policy_backend as tls_policy; // users write `tls_policy::`
+/// use tls_policy::{TlsInfo, TlsVersion};
 ///
 /// let mut info = TlsInfo::new("my-backend");
 /// info.protocol_version = Some(TlsVersion::Tls13);

@@ -23,7 +23,8 @@ use crate::{AllowedPeers, PeerIdentity, ServerPolicy};
 /// keep it fast and never block.
 ///
 /// ```
-/// use tls_policy_backend::PeerCheck;
+/// # use tls_policy_backend as tls_policy; // users write `tls_policy::`
+/// use tls_policy::PeerCheck;
 ///
 /// let only_prod = PeerCheck::new(|peer| {
 ///     peer.spiffe_id().is_some_and(|id| id.starts_with("spiffe://example.org/ns/prod/"))

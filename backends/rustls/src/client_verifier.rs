@@ -34,6 +34,7 @@ use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tls_policy_backend::{BackendError, ClientAuth, ServerPolicy};
 
 use crate::trust_anchors::{builder_error, path_link_subjects, root_store, with_path_links};
+use crate::verifier_delegate::delegate_client_cert_verifier;
 
 /// The client-certificate verifier `policy` asks for, using `provider` for signatures.
 pub(crate) fn build(
@@ -107,10 +108,6 @@ impl ClientCertVerifier for CompleteFromPathLinks {
         self.inner.client_auth_mandatory()
     }
 
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
-    }
-
     fn verify_client_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -122,31 +119,7 @@ impl ClientCertVerifier for CompleteFromPathLinks {
             .verify_client_cert(end_entity, &intermediates, now)
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-
-    fn requires_raw_public_keys(&self) -> bool {
-        self.inner.requires_raw_public_keys()
-    }
+    delegate_client_cert_verifier!(inner);
 }
 
 // === impl TrustAllClientCerts ===

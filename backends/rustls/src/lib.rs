@@ -1,14 +1,14 @@
 //! The rustls backend of `tls-policy`: compiles SSL policies into rustls server configs, on the
 //! aws-lc-rs or the ring crypto provider.
 //!
-//! Each provider is its own backend, named by its cargo feature: [`RustlsBackend::aws_lc_rs`]
-//! (`rustls-aws-lc-rs`, feature `aws-lc-rs`) and [`RustlsBackend::ring`] (`rustls-ring`, feature
+//! Each provider is its own backend, named by its cargo feature: `RustlsBackend::aws_lc_rs`
+//! (`rustls-aws-lc-rs`, feature `aws-lc-rs`) and `RustlsBackend::ring` (`rustls-ring`, feature
 //! `ring`). Both may be compiled in together; configs are always built with the backend's own
 //! provider, never with rustls's process-wide default.
 //!
 //! With both compiled in, each backend's cipher suites take their record AEAD by default from
 //! whichever provider seals records faster on this CPU, measured once per process
-//! ([`record_aead`], [`RecordCipher::Fastest`]); the suites' hash, HKDF and PRF, key exchange,
+//! ([`aead_choice`], [`RecordCipher::Fastest`]); the suites' hash, HKDF and PRF, key exchange,
 //! signatures, randomness and tickets stay the backend's own. [`RecordCipher::Provider`] pins everything to
 //! the own provider ([`RustlsBackend::with_record_cipher`]).
 //!
@@ -65,6 +65,7 @@
 //! ```
 
 mod accept;
+pub mod aead_choice;
 mod classify;
 mod client_config;
 mod client_connect;
@@ -73,14 +74,17 @@ mod client_verifier;
 mod peer_admission;
 mod provider;
 mod read_ahead;
-pub mod record_aead;
 mod server_config;
 #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
 mod shared_ticketer;
 pub mod stapling;
 mod trust_anchors;
+mod verifier_delegate;
 
 pub use accept::RustlsAcceptor;
+/// The former name of [`aead_choice`] (kept so that `tls_policy_rustls::record_aead::*` still
+/// resolves).
+pub use aead_choice as record_aead;
 pub use classify::{classify_handshake_error, classify_rustls_error};
 pub use client_connect::RustlsConnector;
 pub use provider::RustlsBackend;

@@ -27,17 +27,16 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{
-    CertificateError, CommonState, DigitallySignedStruct, DistinguishedName, HandshakeKind,
-    SignatureScheme,
-};
+use rustls::{CertificateError, CommonState, HandshakeKind};
 use tls_policy_backend::{
     BackendError, ClientAuth, ClientOptions, PeerGate, PeerRefused, RefusedBy, ServerOptions,
     ServerPolicy,
 };
+
+use crate::verifier_delegate::{delegate_client_cert_verifier, delegate_server_cert_verifier};
 
 thread_local! {
     /// The last peer refused by a gate on this thread, until [`with_refusals`] takes it.
@@ -171,10 +170,6 @@ impl ClientCertVerifier for GatedClientVerifier {
         true
     }
 
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
-    }
-
     fn verify_client_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -188,31 +183,7 @@ impl ClientCertVerifier for GatedClientVerifier {
         Ok(verified)
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-
-    fn requires_raw_public_keys(&self) -> bool {
-        self.inner.requires_raw_public_keys()
-    }
+    delegate_client_cert_verifier!(inner);
 }
 
 // === impl GatedServerVerifier ===
@@ -244,33 +215,5 @@ impl ServerCertVerifier for GatedServerVerifier {
         Ok(verified)
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-
-    fn requires_raw_public_keys(&self) -> bool {
-        self.inner.requires_raw_public_keys()
-    }
-
-    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
-        self.inner.root_hint_subjects()
-    }
+    delegate_server_cert_verifier!(inner);
 }

@@ -14,9 +14,9 @@ use tls_policy_backend::{
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::accept::{self, RustlsAcceptor};
+use crate::aead_choice::{self, Own};
 use crate::client_connect::{self, RustlsConnector};
 use crate::read_ahead::ReadAhead;
-use crate::record_aead::{self, Own};
 #[cfg(feature = "aws-lc-rs")]
 use crate::shared_ticketer::AwsLcRs;
 #[cfg(feature = "ring")]
@@ -61,7 +61,7 @@ impl RustlsBackend {
     /// Its defaults include the post-quantum hybrid key exchange X25519MLKEM768.
     #[cfg(feature = "aws-lc-rs")]
     pub fn aws_lc_rs() -> RustlsBackend {
-        let (provider, record_aead) = record_aead::compose(
+        let (provider, record_aead) = aead_choice::compose(
             Own::AwsLcRs,
             rustls::crypto::aws_lc_rs::default_provider(),
             RecordCipher::Fastest,
@@ -79,7 +79,7 @@ impl RustlsBackend {
     /// The backend on the ring provider, named `rustls-ring`.
     #[cfg(feature = "ring")]
     pub fn ring() -> RustlsBackend {
-        let (provider, record_aead) = record_aead::compose(
+        let (provider, record_aead) = aead_choice::compose(
             Own::Ring,
             rustls::crypto::ring::default_provider(),
             RecordCipher::Fastest,
@@ -108,7 +108,7 @@ impl RustlsBackend {
             #[allow(unreachable_patterns)]
             _ => return self,
         };
-        let (provider, record_aead) = record_aead::compose(self.own, base, setting);
+        let (provider, record_aead) = aead_choice::compose(self.own, base, setting);
         RustlsBackend {
             provider,
             record_aead,

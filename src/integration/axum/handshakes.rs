@@ -11,9 +11,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::backoff::Backoff;
 use crate::admission::{Admission, Admitted, Pending, PendingLimits, ProxyHeader};
 use crate::layer::HandshakeLimits;
+use crate::listener::accept::AcceptLoop;
 use crate::listener::{TlsMode, Transport};
 use crate::observe::{ChannelMetrics, RefusalLog, SUMMARY_EVERY};
 use crate::{Acceptor, TlsStream};
@@ -93,24 +93,15 @@ async fn accept_loop(
     let refusals = Arc::new(RefusalLog::new(&label));
     let mut summary = tokio::time::interval(SUMMARY_EVERY);
     summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut backoff = Backoff::default();
+    let local_addr = tcp.local_addr().ok();
+    let mut accepting = AcceptLoop::new(tcp, Arc::from(label.as_str()), local_addr);
     loop {
-        let accepted = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = summary.tick() => {
                 refusals.flush();
                 continue;
             }
-            accepted = tcp.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => {
-                backoff.reset();
-                accepted
-            }
-            Err(error) => {
-                backoff.wait(&error, tcp.local_addr().ok()).await;
-                continue;
-            }
+            accepted = accepting.next() => accepted,
         };
         match admission.enter(peer) {
             Ok(pending) => {

@@ -90,33 +90,37 @@ impl TlsListener {
                 channel: channel.to_owned(),
             }
         })?;
+        let name_keys = |e: ListenError| e.naming_keys_of(channels.settings(), settings);
         if settings.tls_level != TlsLevel::Required {
-            return Err(ListenError::TlsOnly {
+            return Err(name_keys(ListenError::TlsOnly {
                 channel: channel.to_owned(),
                 level: settings.tls_level,
-            });
+                tls_level_key: String::new(),
+            }));
         }
         let acceptor = channels
             .channel(channel)
             .map(|tls| tls.acceptor.clone())
-            .ok_or_else(|| ListenError::NoPolicy {
-                channel: channel.to_owned(),
-                level: settings.tls_level,
-            })?;
-        let address =
-            settings
-                .listen_address
-                .as_deref()
-                .ok_or_else(|| ListenError::NoListenAddress {
+            .ok_or_else(|| {
+                name_keys(ListenError::NoPolicy {
                     channel: channel.to_owned(),
-                })?;
-        let tcp = bind_with_backlog(address)
-            .await
-            .map_err(|source| ListenError::Bind {
+                    level: settings.tls_level,
+                    tls_level_key: String::new(),
+                    bind_with: String::new(),
+                })
+            })?;
+        let address = settings
+            .listen_address
+            .as_deref()
+            .ok_or_else(|| name_keys(ListenError::no_listen_address(channel)))?;
+        let tcp = bind_with_backlog(address).await.map_err(|source| {
+            name_keys(ListenError::Bind {
                 channel: channel.to_owned(),
                 address: address.to_owned(),
+                listen_address_key: String::new(),
                 source,
-            })?;
+            })
+        })?;
         let mut listener = TlsListener::new(tcp, acceptor);
         listener.channel = channel.to_owned();
         listener.limits = Limits {

@@ -11,7 +11,8 @@
 //! [`TlsListener::handshake_timeout`] (10 s by default). axum only ever receives streams whose
 //! handshake has completed. A refused connection is logged with the peer's address (at most a
 //! few lines a second per reason) and never ends the listener; a failed `accept()` is retried
-//! after a back-off.
+//! as the listener's are (the crate's one accept loop: at once for one peer's error, else after
+//! a pause doubling from 10 ms to 1 s).
 //!
 //! Behind a load balancer that sends the PROXY protocol, [`TlsListener::proxy_protocol`] reads
 //! the header from the trusted networks before the first record; `TlsConnectInfo::remote_addr`
@@ -42,7 +43,6 @@
 //! # }
 //! ```
 
-mod backoff;
 mod connect_info;
 mod handshakes;
 mod listener;

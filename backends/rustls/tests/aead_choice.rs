@@ -196,7 +196,7 @@ fn fastest_setting_builds_what_it_reports() {
 #[cfg(all(feature = "aws-lc-rs", feature = "ring"))]
 #[test]
 fn the_measurement_is_taken_once_and_decides_with_a_margin() {
-    use tls_policy_rustls::record_aead::{measure, MARGIN};
+    use tls_policy_rustls::aead_choice::{measure, MARGIN};
     let first = measure::speeds();
     let again = measure::speeds();
     assert_eq!(first.aes_gcm, again.aes_gcm, "cached once per process");

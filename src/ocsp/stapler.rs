@@ -15,15 +15,12 @@ use super::{
 /// Receives `(end-entity certificate DER, staple or None)`; returns whether it applied it.
 pub type Sink = Arc<dyn Fn(&[u8], Option<Vec<u8>>) -> bool + Send + Sync>;
 
-/// Gauge: seconds since the stapled response's `thisUpdate`, by `policy` (NaN: no staple).
-pub const RESPONSE_AGE: &str = "tls_policy_ocsp_response_age_seconds";
-/// Gauge: seconds until the stapled response's `nextUpdate`, by `policy` (NaN: no staple, or a
-/// response without `nextUpdate`).
-pub const NEXT_UPDATE: &str = "tls_policy_ocsp_next_update_seconds";
-/// Counter: failed fetches by `policy` and `reason` (`timeout`, `connect`, `http`, `url`,
-/// `revoked`, `unknown`, `expired`, `not_yet_valid`, `signature`, `unauthorised`, `cert_id`,
-/// `responder_error`, `malformed`).
-pub const FETCH_FAILURES: &str = "tls_policy_ocsp_fetch_failures_total";
+/// The stapler's metrics, as [`crate::observe::METRICS`] names them (these paths kept for
+/// compatibility).
+pub use crate::observe::{
+    OCSP_FETCH_FAILURES as FETCH_FAILURES, OCSP_NEXT_UPDATE as NEXT_UPDATE,
+    OCSP_RESPONSE_AGE as RESPONSE_AGE,
+};
 
 /// How often a persisting failure is logged again after the first warning.
 pub const WARN_EVERY: Duration = Duration::from_secs(600);
@@ -106,7 +103,8 @@ async fn fetch_valid(
         .unwrap_or(Failure::Fetch(FetchError::BadUrl(String::new()))))
 }
 
-fn record(policy: &str, current: Option<&ValidResponse>) {
+/// Sets the two staple gauges of `policy` from `current` (NaN without a staple).
+pub(crate) fn record(policy: &str, current: Option<&ValidResponse>) {
     let now = SystemTime::now();
     let age = metrics::gauge!(RESPONSE_AGE, "policy" => policy.to_owned());
     let next = metrics::gauge!(NEXT_UPDATE, "policy" => policy.to_owned());

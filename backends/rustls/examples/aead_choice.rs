@@ -1,7 +1,7 @@
 //! Measures, in memory, sealing and opening 16 KiB TLS records per rustls provider and per
 //! backend under each `dbms.ssl.record_cipher` setting, and prints what each backend chose.
 //!
-//! `cargo run --release -p tls-policy-rustls --features aws-lc-rs,ring --example record_aead`
+//! `cargo run --release -p tls-policy-rustls --features aws-lc-rs,ring --example aead_choice`
 //! (prefix `OPENSSL_ia32cap=~0x0:~0xc0030000` to hide AVX-512 from aws-lc, as on an AVX2-only
 //! CPU; ring does not read it).
 
@@ -13,7 +13,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
-use tls_policy_rustls::record_aead::measure;
+use tls_policy_rustls::aead_choice::measure;
 use tls_policy_rustls::{RecordCipher, RustlsBackend};
 
 /// Payload bytes per timed round.

@@ -3,13 +3,8 @@
 
 use tls_policy_backend::{RecordAead, RecordCipher};
 
+use super::RECORD_AEAD_INFO;
 use crate::Backend;
-
-/// Gauge, always 1: which implementation seals and opens a backend's records, per AEAD family
-/// (labels `backend`, `aead`: `aes_gcm` or `chacha20_poly1305`, `implementation`: `aws-lc-rs` or
-/// `ring`, `setting`: `fastest` or `provider`, `chosen_by`: `measurement`, `setting` or
-/// `only_provider`).
-pub const RECORD_AEAD_INFO: &str = "tls_policy_record_aead_info";
 
 /// Logs (info) and records as [`RECORD_AEAD_INFO`] what `backend`'s record AEAD is under
 /// `setting`, and returns it; `None` (nothing logged) for native-tls, whose library chooses.
