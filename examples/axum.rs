@@ -18,9 +18,9 @@ use axum::routing::get;
 use axum::serve::Listener;
 use axum::Router;
 use tls_policy::config::Settings;
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tls_policy::integration::axum::{TlsConnectInfo, TlsListener};
 use tls_policy::{Backend, ServerOptions, TlsChannels};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {

@@ -12,9 +12,9 @@
 use std::error::Error;
 
 use tls_policy::config::Settings;
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tls_policy::integration::tonic::{ConnectInfoLayer, GrpcConnector, TlsIncoming};
 use tls_policy::{Backend, TlsChannels};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 

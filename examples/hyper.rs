@@ -21,9 +21,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use tls_policy::config::Settings;
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tls_policy::integration::http::TlsInfoLayer;
 use tls_policy::{Backend, ServerOptions, TlsChannels, TlsInfo, TlsLayer, TlsStream};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tokio::net::{TcpListener, TcpStream};
 use tower::{service_fn, Layer, ServiceExt};
 

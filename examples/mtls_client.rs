@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use tls_policy::config::Settings;
 use tls_policy::connector::{Target, TlsConnector};
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tls_policy::{Backend, TlsChannels, TlsInfo, TlsLayer, TlsStream};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tower::{service_fn, Layer, ServiceExt};

@@ -205,7 +205,7 @@ pub(crate) fn stapling_acceptors(
 
 /// `ocsp_stapling_enabled=true` on a backend that cannot staple: an error naming the line and
 /// the backends that can (never a channel silently without the staple asked for).
-pub(crate) fn refuse_stapling_without_backend(
+pub fn refuse_stapling_without_backend(
     backend: Backend,
     stapling: &StaplingSetting,
 ) -> Result<(), Error> {

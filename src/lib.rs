@@ -47,11 +47,13 @@
 //! - [`ocsp`]: OCSP stapling (the responder URL, the request, RFC 6960 validation, bounded
 //!   fetching, the background refresh); `TlsChannels` runs a stapler for each policy of a
 //!   channel with `ocsp_stapling_enabled=true` (rustls backends; native-tls refuses it).
-//! - `dev_pki` (feature `dev-pki`): a development and test PKI made with rcgen (root,
-//!   intermediate, server, clients, CRLs) — for demos and tests, never for production.
-//! - `cli` (feature `cli`): what the `tls-policy` command (package `tls-policy-cli`) runs:
-//!   serve, check, init, demo, ticket-keys. Its `bench` subcommand is the `tls-policy-bench`
-//!   package, so this library carries none of the benchmark.
+//! - [`inspect`]: what a config would do, read without serving it (the backend chosen, whether
+//!   a key pair would be generated, what a key is, what the CRLs say of a path link): the
+//!   library's answers that `tls-policy check` reports.
+//!
+//! The `tls-policy` command (serve, check, init, demo, ticket-keys, bench) is the package
+//! `tls-policy-cli` (`cli/`) and the development PKI the package `tls-policy-dev-pki`
+//! (`dev-pki/`): this library carries neither.
 //!
 //! The settings, their defaults and the backend capability table are in `features.md`.
 //!
@@ -62,15 +64,12 @@
 pub mod admission;
 mod backend;
 mod channels;
-#[cfg(feature = "cli")]
-pub mod cli;
 pub mod config;
 pub mod connector;
-#[cfg(any(test, feature = "dev-pki"))]
-pub mod dev_pki;
 mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod inspect;
 #[cfg(any(feature = "axum", feature = "http", feature = "tonic"))]
 pub mod integration;
 pub mod layer;

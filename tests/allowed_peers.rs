@@ -4,7 +4,8 @@
 //! side, a reload that narrows the list, `openssl s_client` as a refused peer, and what native-tls
 //! refuses.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,11 +22,11 @@ use support::server::Server;
 use support::{pki, Home, STEP};
 use tls_policy::config::AllowedPeersReload;
 use tls_policy::connector::Target;
-use tls_policy::dev_pki::{Issued, LeafSpec};
 use tls_policy::observe::HANDSHAKES;
 use tls_policy::{
     Backend, ConnectError, PeerCheck, PeerIdentity, ServerOptions, TlsChannels, TlsLayer,
 };
+use tls_policy_dev_pki::{Issued, LeafSpec};
 
 /// The admitted workload: SPIFFE ID in prod, a DNS name, an address, OU `payments`.
 const PROD: &str = "spiffe://example.org/ns/prod/sa/api";

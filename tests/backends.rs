@@ -3,7 +3,8 @@
 //! A backend that cannot honour a scenario's policy must refuse it at load time, naming the
 //! setting — never serve it insecurely.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use support::client::{Client, TLS12_ONLY, TLS13_ONLY};
 use support::server::Server;

@@ -3,7 +3,8 @@
 //! panics, and with its open file descriptors back at the baseline; per compiled-in backend,
 //! behind `TlsLayer` and behind `listener::Listener`.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -10,7 +10,8 @@
 //! client certificate and has no CRL API on its client side: it refuses CRLs, and without them
 //! completes a server's chain from the path link.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

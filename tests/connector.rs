@@ -2,7 +2,8 @@
 //! `TlsConnector` against our `TlsLayer` server, for every pair of compiled-in backends that
 //! can honour the policy, and the refusals where a backend cannot.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -10,11 +11,11 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tls_policy::config::Settings;
 use tls_policy::connector::{ConnectError, Target, TlsConnector};
-use tls_policy::dev_pki::{Crl, DevPki, DevPkiOptions, Issued, LeafSpec};
 use tls_policy::{
     Backend, BackendError, ClientOptions, ClientTlsStream, Error, ServerOptions, TlsChannels,
     TlsVersion,
 };
+use tls_policy_dev_pki::{Crl, DevPki, DevPkiOptions, Issued, LeafSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -4,13 +4,13 @@
 //! completes mutual TLS on it with the channel's declared ALPN, on every backend that can
 //! authenticate clients (the others refuse the policy at load, naming the setting).
 
-mod support;
+use tls_policy_test_support as support;
 
 use std::time::Duration;
 
 use tls_policy::config::{ConfigForm, Settings};
-use tls_policy::dev_pki::WritePolicy;
 use tls_policy::{Backend, Error, TlsChannels};
+use tls_policy_dev_pki::WritePolicy;
 
 use support::client::Client;
 use support::pki;

@@ -5,7 +5,8 @@
 //! `client_auth=NONE`, and the handlers must then report no client certificate.
 #![cfg(all(feature = "axum", feature = "http"))]
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -24,8 +25,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::Issued;
 use tls_policy::{Acceptor, Backend, ServerOptions, TlsChannels, TlsInfo};
+use tls_policy_dev_pki::Issued;
 
 const H2: &[u8] = b"h2";
 const HTTP11: &[u8] = b"http/1.1";

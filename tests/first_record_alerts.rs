@@ -7,7 +7,8 @@
 //! library native-tls uses) for native-tls. The alert bytes must be the same, and our side must
 //! end with a clean close (read returns 0, not ECONNRESET). OPTIONAL still serves plaintext.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::io;
 use std::net::SocketAddr;

@@ -3,7 +3,8 @@
 //! `GrpcConnector` and by a real Python `grpcio` client; `openssl s_client -alpn h2` sees h2.
 #![cfg(feature = "tonic")]
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,9 +16,9 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut};
 use tls_policy::config::Settings;
-use tls_policy::dev_pki::WritePolicy;
 use tls_policy::integration::tonic::{ConnectInfoLayer, GrpcConnector, TlsIncoming, TlsRequestExt};
 use tls_policy::{Backend, TlsChannels};
+use tls_policy_dev_pki::WritePolicy;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::Status;

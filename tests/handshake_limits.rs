@@ -2,7 +2,8 @@
 //! nor outlive their timeout (the first-record timeout behind the listener, the handshake
 //! timeout behind the `TlsLayer`); the layer's cap on concurrent handshakes holds.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

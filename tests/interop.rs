@@ -1,6 +1,7 @@
 //! Real peers against every compiled-in backend: `openssl s_client` as the client.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

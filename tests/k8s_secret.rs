@@ -6,7 +6,8 @@
 //! Secret.
 #![cfg(unix)]
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
@@ -18,8 +19,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, HandshakeKind, RootCertStore};
 use support::server::Server;
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::{Issued, LeafSpec};
 use tls_policy::TlsChannels;
+use tls_policy_dev_pki::{Issued, LeafSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

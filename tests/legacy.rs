@@ -2,7 +2,8 @@
 //! reuse on the next start, owner-only keys, the reserved name, the SANs, and handshakes on every
 //! compiled-in backend.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::fs;
 use std::net::{IpAddr, SocketAddr};

@@ -2,7 +2,8 @@
 //! (behind the `TlsLayer` and the listener), connections and bytes counted by the listener, and
 //! `tls-policy serve --metrics` serving the Prometheus text format.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};

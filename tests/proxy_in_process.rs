@@ -3,7 +3,8 @@
 //! `TlsConnectInfo::remote_addr` for an axum handler, the per-address pending bound counts the
 //! client rather than the proxy; and (ignored, run by hand) what the header costs a handshake.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

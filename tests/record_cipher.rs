@@ -2,15 +2,16 @@
 //! on the default (fastest) choice against every client backend under both settings, and the
 //! setting's parse errors naming the line.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::path::Path;
 
 use tempfile::TempDir;
 use tls_policy::config::Settings;
 use tls_policy::connector::{Target, TlsConnector};
-use tls_policy::dev_pki::Issued;
 use tls_policy::{Backend, RecordCipher, TlsChannels, TlsVersion};
+use tls_policy_dev_pki::Issued;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::server::Server;

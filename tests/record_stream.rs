@@ -1,6 +1,7 @@
 //! The established streams' record path on every backend: byte-at-a-time transports, large writes, EOF with and without close_notify, half close, and reading while writing.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::io;
 use std::pin::Pin;

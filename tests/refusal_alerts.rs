@@ -5,7 +5,8 @@
 //! client outside that list is refused with `access_denied`. (native-tls serves no client certificates: a `REQUIRE` policy is refused
 //! at load, which is checked here too.)
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,9 +17,9 @@ use tower::{service_fn, Layer, ServiceExt};
 
 use support::tools::tool;
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::{Issued, LeafSpec};
 use tls_policy::listener::{Connection, Listener, ListenerConfig, TlsMode};
 use tls_policy::{Acceptor, TlsLayer};
+use tls_policy_dev_pki::{Issued, LeafSpec};
 
 /// The client: handshakes, sends a line and reads it back, and prints `ok`, or the OpenSSL
 /// reason of the alert it got (`alert <REASON>`), or the socket error.

@@ -2,7 +2,8 @@
 //! handshakes loses none, broken material leaves the old one served, a new CRL revokes a client
 //! on its next handshake, the file watcher and SIGHUP reload, live connections are untouched.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,8 +15,8 @@ use tokio::io::AsyncWriteExt;
 use support::reload::{connect, echo, handshake, install, new_server_cert, replace, wait_for_leaf};
 use support::server::Server;
 use support::{pki, Home, STEP};
-use tls_policy::dev_pki::LeafSpec;
 use tls_policy::{Error, ReloadChange, ReloadError, ReloadReport, TlsChannels};
+use tls_policy_dev_pki::LeafSpec;
 
 /// Handshakes in the rotation test's stream.
 const HANDSHAKES: usize = 200;

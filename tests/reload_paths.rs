@@ -10,7 +10,8 @@
 //! command's tests, `cli/tests/reload_relative.rs`.)
 #![cfg(unix)]
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,8 @@
 //! intermediate, server, good and revoked clients, CRLs), a second one with the same names and
 //! other keys (forged CRLs), and a stranger CA made with rcgen.
 
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,9 +25,9 @@ use support::server::Server;
 use support::{pki, STEP};
 use tls_policy::config::Settings;
 use tls_policy::connector::{ConnectError, Target, TlsConnector};
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, Issued};
 use tls_policy::observe::{CRL_NEXT_UPDATE, HANDSHAKES};
 use tls_policy::{Backend, BackendError, Error, TlsChannels, TlsLayer};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, Issued};
 
 /// The intermediate CA's distinguished name, as error messages and the gauge's `crl` label
 /// spell it.
@@ -258,7 +259,6 @@ fn rustls_error(err: &ConnectError) -> Option<&rustls::Error> {
 
 /// Everything logged by this test binary so far: a global subscriber (installed once) writes
 /// into a buffer. Global rather than scoped, so no callsite's cached interest can hide an event.
-#[cfg(feature = "cli")]
 fn logs() -> String {
     use std::sync::Arc;
 
@@ -528,10 +528,8 @@ for_each_backend! {
         let p = pki();
         let policy = format!("{backend}-none");
         let home = home(&policy, &p.server, &[&p.root, &p.intermediate], &both_crls(), &["client_auth=NONE"]);
-        #[cfg(feature = "cli")]
         logs();
         let channels = load(&home, backend).expect("a CRL with client_auth=NONE is served");
-        #[cfg(feature = "cli")]
         if !backend.capabilities().crls {
             let logs = logs();
             assert!(

@@ -39,7 +39,15 @@ pub struct BenchArgs {
 }
 
 /// Runs `tls-policy bench`.
-pub async fn run(args: BenchArgs) -> CliResult {
+///
+/// `observe` installs what `tls-policy serve --metrics` runs with (the command's Prometheus
+/// recorder and tracing subscriber, which live in `tls-policy-cli`), so the figures include its
+/// cost, and says what it installed: it is awaited once the arguments are read (never in a
+/// memory probe), and what it returns is held until the run ends, as `serve` holds it.
+pub async fn run<Held>(
+    args: BenchArgs,
+    observe: impl std::future::Future<Output = (Held, String)>,
+) -> CliResult {
     if let Some(target) = &args.memory_probe {
         let target: ProbeTarget = target.parse()?;
         blocking(move || crate::run_probe(target)).await??;
@@ -66,7 +74,7 @@ pub async fn run(args: BenchArgs) -> CliResult {
     }
     options.probe_exe = std::env::current_exe().ok();
     // Held until the run ends, as `serve` holds it.
-    let (_metrics, observability) = observe_like_serve().await;
+    let (_held, observability) = observe.await;
     options.observability = observability;
 
     // The first lines: the CPU's crypto paths and the backends in use.
@@ -116,34 +124,6 @@ pub async fn run(args: BenchArgs) -> CliResult {
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Installs what `tls-policy serve --metrics` runs with, so the figures include its cost: the
-/// Prometheus recorder (its endpoint on a loopback port nobody scrapes) and an info-level
-/// tracing subscriber whose lines go to a sink, not the terminal. Says what it installed.
-async fn observe_like_serve() -> (
-    Option<tls_policy::observe::prometheus::MetricsEndpoint>,
-    String,
-) {
-    let (endpoint, metrics) =
-        match tls_policy::observe::prometheus::MetricsEndpoint::start("127.0.0.1:0").await {
-            Ok(endpoint) => (
-                Some(endpoint),
-                "the Prometheus metrics recorder of `serve --metrics`".to_owned(),
-            ),
-            Err(err) => (None, format!("no metrics recorder ({err})")),
-        };
-    let tracing = match tracing_subscriber::fmt()
-        .with_writer(std::io::sink)
-        .with_max_level(tracing::Level::INFO)
-        .with_target(false)
-        .with_ansi(false)
-        .try_init()
-    {
-        Ok(()) => "an info-level tracing subscriber writing to a sink".to_owned(),
-        Err(_) => "the tracing subscriber already installed".to_owned(),
-    };
-    (endpoint, format!("{metrics}; {tracing}"))
 }
 
 /// Runs `work` on a thread of its own (the benchmark builds its own runtimes) and waits for it.

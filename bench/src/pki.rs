@@ -1,8 +1,9 @@
 //! The benchmark's server certificates: ECDSA P-256 and, with aws-lc-rs, RSA-2048, under a throw-away CA.
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::KeyPair;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tls_policy_backend::{ClientAuth, PrivateKey, ServerPolicy, TlsVersion};
+use tls_policy_dev_pki::ThrowawayCa;
 
 use super::BenchError;
 
@@ -124,40 +125,24 @@ impl Certificates {
     }
 }
 
-fn throwaway_ca() -> Result<Issuer<'static, KeyPair>, BenchError> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|err| BenchError::new(format!("generating the CA key: {err}")))?;
-    let mut params = CertificateParams::new(Vec::<String>::new())
-        .map_err(|err| BenchError::new(format!("CA parameters: {err}")))?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "tls-policy bench CA (throw-away)");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    Ok(Issuer::new(params, key))
+fn throwaway_ca() -> Result<ThrowawayCa, BenchError> {
+    ThrowawayCa::generate("tls-policy bench CA (throw-away)")
+        .map_err(|err| BenchError::new(format!("generating the CA: {err}")))
 }
 
-fn leaf(
-    key_type: KeyType,
-    key: KeyPair,
-    issuer: &Issuer<'static, KeyPair>,
-) -> Result<Identity, BenchError> {
+fn leaf(key_type: KeyType, key: KeyPair, issuer: &ThrowawayCa) -> Result<Identity, BenchError> {
     let failed = |err: rcgen::Error| {
         BenchError::new(format!(
             "issuing the {} server certificate: {err}",
             key_type.label()
         ))
     };
-    let mut params = CertificateParams::new(vec![
+    let names = vec![
         SERVER_NAME.to_owned(),
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
-    ])
-    .map_err(failed)?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, SERVER_NAME);
-    let cert = params.signed_by(&key, issuer).map_err(failed)?;
+    ];
+    let cert = issuer.certify(SERVER_NAME, names, &key).map_err(failed)?;
     Ok(Identity {
         key_type,
         chain: vec![cert.der().clone()],

@@ -1,7 +1,7 @@
 //! `tls-policy bench --quick --json FILE` runs to the end and writes comparisons for every compiled-in backend.
 
-mod support;
 use support::tools::tool;
+use tls_policy_test_support as support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

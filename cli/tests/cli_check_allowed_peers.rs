@@ -2,7 +2,7 @@
 //! (or that it is unset), and fails on a pattern that cannot match anything, naming the
 //! setting and its `file:line` (spec: `dbms.ssl.policy.<name>.allowed_peers`).
 
-mod support;
+use tls_policy_test_support as support;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::pki;
-use tls_policy::dev_pki::WritePolicy;
+use tls_policy_dev_pki::WritePolicy;
 
 /// How long one run of the binary may take.
 const RUN_LIMIT: Duration = Duration::from_secs(60);

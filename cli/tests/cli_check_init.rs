@@ -1,7 +1,7 @@
 //! `tls-policy init` and `tls-policy check`, run as the binary: init then check passes, and check
 //! names the setting and the file for each kind of broken config.
 
-mod support;
+use tls_policy_test_support as support;
 
 use std::fs;
 use std::io::Read;
@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::pki;
-use tls_policy::dev_pki::WritePolicy;
+use tls_policy_dev_pki::WritePolicy;
 
 /// How long one run of the binary may take.
 const RUN_LIMIT: Duration = Duration::from_secs(60);

@@ -1,7 +1,7 @@
 //! `tls-policy check` lists a policy's trust anchors and path links separately (spec §2
 //! "Anchors and path links"), with a PKI the `openssl` command makes at test time.
 
-mod support;
+use tls_policy_test_support as support;
 
 use std::io::Read;
 use std::path::Path;

@@ -2,7 +2,8 @@
 //! stop on SIGTERM, and `--self-test`, which runs curl and `openssl s_client` against itself.
 
 mod serve_harness;
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::time::Duration;
 

@@ -3,7 +3,8 @@
 //! SIGTERM, and broken configs.
 
 mod serve_harness;
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::time::{Duration, Instant};
 

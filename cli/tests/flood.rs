@@ -9,7 +9,7 @@
 #![cfg(target_os = "linux")]
 
 mod serve_harness;
-mod support;
+use tls_policy_test_support as support;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -3,7 +3,8 @@
 //! excluded TLS version; Python's `ssl` module; plaintext to a TLS-only port.
 
 mod serve_harness;
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use serve_harness::{plaintext, python, s_client, s_client_identity, tool, Exchange, ServeHome};
 

@@ -4,7 +4,7 @@
 //! on a loopback port. It lives with the command's tests because one of them runs
 //! `tls-policy check`.
 
-mod support;
+use tls_policy_test_support as support;
 
 use std::path::Path;
 use std::process::Command;

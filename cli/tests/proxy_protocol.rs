@@ -7,7 +7,7 @@
 #![cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
 
 mod serve_harness;
-mod support;
+use tls_policy_test_support as support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, HandshakeKind, RootCertStore};
 use serve_harness::{run_to_end, tool, Served};
 use support::{pki, STEP};
-use tls_policy::dev_pki::WritePolicy;
+use tls_policy_dev_pki::WritePolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::process::{Child, Command};

@@ -3,7 +3,8 @@
 //! self-check reports each watched directory healthy on `/metrics` and `/ready`.
 
 mod serve_harness;
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::time::{Duration, Instant};
 

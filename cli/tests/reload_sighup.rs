@@ -2,7 +2,8 @@
 //! `dbms.security.tls_reload_enabled=false` turns watching and SIGHUP off.
 
 mod serve_harness;
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::time::Duration;
 

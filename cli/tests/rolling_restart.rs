@@ -3,7 +3,7 @@
 //! `--shutdown-grace`, then stops accepting; SIGINT skips the grace.
 
 mod serve_harness;
-mod support;
+use tls_policy_test_support as support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -2,7 +2,8 @@
 //! backend: handshake outcomes, durations, certificate expiry and active connections.
 
 mod serve_harness;
-mod support;
+use support::for_each_backend;
+use tls_policy_test_support as support;
 
 use std::time::{Duration, Instant};
 

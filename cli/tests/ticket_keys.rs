@@ -6,7 +6,7 @@
 //! keys kept; native-tls refuses the setting.
 
 mod serve_harness;
-mod support;
+use tls_policy_test_support as support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, HandshakeKind, RootCertStore, SupportedProtocolVersion};
 use serve_harness::{exchange, run_to_end, tool, Served};
 use support::{pki, STEP};
-use tls_policy::dev_pki::WritePolicy;
+use tls_policy_dev_pki::WritePolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, KeyKind};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, KeyKind};
 
 type Error = Box<dyn std::error::Error>;
 

@@ -400,7 +400,7 @@ impl fmt::Display for Target {
 /// The key that binds `channel` to a policy, as an operator writes it:
 /// `causal_clustering.ssl_policy` for `cluster`, `dbms.backup.ssl_policy` for `backup`,
 /// `<channel>.ssl_policy` otherwise.
-pub(crate) fn binding_key(channel: &str) -> String {
+pub fn binding_key(channel: &str) -> String {
     Target::Binding {
         channel: channel.to_owned(),
     }

@@ -29,7 +29,7 @@ mod test_support;
 mod values;
 
 pub use builder::{PolicyBuilder, SettingsBuilder};
-pub(crate) use keys::binding_key;
+pub use keys::binding_key;
 pub use keys::{LEGACY_POLICY, SCOPES};
 pub use model::{
     AllowedPeersReload, ChannelSettings, ConfigForm, ConnectorKind, DefaultDifference, KeyForm,

@@ -14,8 +14,8 @@ use tower::service_fn;
 
 use super::*;
 use crate::config::{Settings, TlsLevel};
-use crate::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use crate::{Acceptor, Backend, TlsChannels};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Every wait in these tests is bounded by this.
 const STEP: Duration = Duration::from_secs(10);

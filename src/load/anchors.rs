@@ -154,7 +154,7 @@ fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
 
 /// What the policy's CRLs say of one path link (for load warnings and `check`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LinkRevocation {
+pub enum LinkRevocation {
     /// No CRL at all: revocation checking is off.
     Off,
     /// A CRL from its issuer covers it and does not list it.
@@ -168,7 +168,7 @@ pub(crate) enum LinkRevocation {
 
 /// What `crls` (already checked at load: issued by trusted_dir, signed, current) say of the
 /// path link `link`; `None` when it does not parse.
-pub(crate) fn link_revocation(
+pub fn link_revocation(
     link: &CertificateDer<'_>,
     crls: &[CertificateRevocationListDer<'_>],
 ) -> Option<LinkRevocation> {

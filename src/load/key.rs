@@ -66,11 +66,9 @@ pub struct LoadedKey {
     /// The key: as read (decrypted PKCS#8 for an encrypted key) and as unencrypted PKCS#8.
     pub key: PrivateKey,
     /// How it was written (reported by `tls-policy check`).
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub format: KeyFormat,
     /// Its algorithm: `RSA`, `EC P-256`, `EC P-384`, `EC P-521`, `Ed25519`, … or the OID
     /// (reported by `tls-policy check`).
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub algorithm: String,
 }
 

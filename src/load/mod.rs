@@ -22,7 +22,7 @@ pub(crate) mod key;
 pub(crate) mod key_match;
 pub(crate) mod legacy;
 pub(crate) mod permissions;
-pub(crate) mod ticket_keys;
+pub mod ticket_keys;
 
 #[cfg(test)]
 mod test_support;
@@ -85,7 +85,7 @@ pub fn load_bound_policy(settings: &Settings, policy: &str) -> Result<LoadedPoli
 
 /// Whether [`load_bound_policy`] would generate a key pair for `policy` (the legacy system's,
 /// or a policy's with `allow_key_generation=true`) because none exists yet.
-pub(crate) fn bound_policy_would_generate(settings: &Settings, policy: &str) -> bool {
+pub fn bound_policy_would_generate(settings: &Settings, policy: &str) -> bool {
     if policy == LEGACY_POLICY {
         return legacy::legacy_would_generate(settings);
     }

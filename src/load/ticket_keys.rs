@@ -10,6 +10,9 @@
 //! A file made only of printable ASCII and whitespace is the base64 form (80 random bytes are
 //! all printable with a probability below 10^-34); anything else is raw. The first key seals new
 //! tickets, every key opens tickets carrying its name.
+//!
+//! Public so that `tls-policy ticket-keys` (the `tls-policy-cli` crate) writes and rotates
+//! exactly the form this loader reads.
 
 use std::fs;
 use std::io::Read;
@@ -38,7 +41,6 @@ pub enum TicketKeyFormat {
 
 impl TicketKeyFormat {
     /// `raw` or `base64`, for messages (of the `tls-policy` command).
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub fn as_str(self) -> &'static str {
         match self {
             TicketKeyFormat::Raw => "raw",
@@ -121,7 +123,6 @@ pub fn parse_ticket_keys(bytes: &[u8]) -> std::result::Result<TicketKeyFile, Str
 
 /// Writes `keys` in `format`: raw concatenation, or one base64 key a line (for
 /// `tls-policy ticket-keys`).
-#[cfg_attr(not(any(feature = "cli", test)), allow(dead_code))]
 pub fn encode_ticket_keys(keys: &[TicketKey], format: TicketKeyFormat) -> Vec<u8> {
     match format {
         TicketKeyFormat::Raw => keys.iter().flat_map(|key| key.to_bytes()).collect(),

@@ -43,6 +43,11 @@ pub struct Metric {
 pub const HANDSHAKES: &str = "tls_policy_handshakes_total";
 /// Histogram: handshake duration in seconds, by `outcome`.
 pub const HANDSHAKE_DURATION: &str = "tls_policy_handshake_duration_seconds";
+/// Histogram buckets of [`HANDSHAKE_DURATION`], from 1 ms to the 10 s default handshake timeout
+/// and beyond: what a Prometheus recorder should be given (`tls-policy serve --metrics` does).
+pub const HANDSHAKE_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 /// Gauge: connections open now.
 pub const ACTIVE_CONNECTIONS: &str = "tls_policy_active_connections";
 /// Gauge: connections accepted and not yet through their handshake (listener).

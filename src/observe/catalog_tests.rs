@@ -177,7 +177,6 @@ fn the_recorders_record_the_catalogs_kinds_labels_and_help() {
 }
 
 /// What the recorders record, in the Prometheus text format `serve --metrics` serves.
-#[cfg(feature = "cli")]
 #[test]
 fn the_prometheus_page_types_and_helps_each_metric_as_the_table_says() {
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
@@ -186,7 +185,7 @@ fn the_prometheus_page_types_and_helps_each_metric_as_the_table_says() {
     let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full(super::HANDSHAKE_DURATION.to_owned()),
-            &super::prometheus::HANDSHAKE_BUCKETS,
+            &super::HANDSHAKE_BUCKETS,
         )
         .expect("buckets")
         .build_recorder();

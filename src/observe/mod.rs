@@ -2,8 +2,8 @@
 //! metrics through the `metrics` facade, all named `tls_policy_*`.
 //!
 //! The [`crate::listener::Listener`] and the [`crate::TlsLayer`] record everything here on their
-//! own; an application only installs a `metrics` recorder (or, with the `cli` feature,
-//! `prometheus::MetricsEndpoint`) to see the numbers. Without a recorder every metric call is a
+//! own; an application only installs a `metrics` recorder (or runs the command's
+//! `tls-policy serve --metrics`) to see the numbers. Without a recorder every metric call is a
 //! no-op.
 //!
 //! | metric | kind | labels |
@@ -32,8 +32,6 @@ mod classify;
 mod expiry;
 mod log;
 mod metrics;
-#[cfg(feature = "cli")]
-pub mod prometheus;
 mod throttle;
 
 #[cfg(test)]
@@ -42,8 +40,8 @@ mod catalog_tests;
 pub use announce_aead::announce_record_aead;
 pub use catalog::{
     describe_metrics, metric, Metric, MetricKind, ACTIVE_CONNECTIONS, BYTES_READ, BYTES_WRITTEN,
-    CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE, HANDSHAKES, HANDSHAKE_DURATION, METRICS,
-    OCSP_FETCH_FAILURES, OCSP_NEXT_UPDATE, OCSP_RESPONSE_AGE, PENDING_CONNECTIONS,
+    CERTIFICATE_EXPIRY, CRL_NEXT_UPDATE, HANDSHAKES, HANDSHAKE_BUCKETS, HANDSHAKE_DURATION,
+    METRICS, OCSP_FETCH_FAILURES, OCSP_NEXT_UPDATE, OCSP_RESPONSE_AGE, PENDING_CONNECTIONS,
     RECORD_AEAD_INFO, RELOAD_WATCH_HEALTHY,
 };
 pub use classify::classify_handshake_error;

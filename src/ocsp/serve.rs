@@ -190,9 +190,9 @@ pub(crate) fn issuer_of(policy: &ServerPolicy) -> Option<Vec<u8>> {
         .map(|issuer| issuer.to_vec())
 }
 
-/// What `check` says of a stapling policy: where its responder is, or why there is none.
-#[cfg(feature = "cli")]
-pub(crate) fn describe(policy: &ServerPolicy) -> String {
+/// What `check` says of a stapling policy: where its responder is, or why there is none
+/// (public as [`crate::inspect::describe_stapling`]).
+pub fn describe(policy: &ServerPolicy) -> String {
     let Some(leaf) = policy.cert_chain.first() else {
         return "no certificate".to_owned();
     };

@@ -439,14 +439,14 @@ fn is_read(kind: &EventKind) -> bool {
     }
 }
 
-#[cfg(all(test, unix, feature = "dev-pki"))]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::config::Settings;
-    use crate::dev_pki::{DevPki, DevPkiOptions, LeafSpec, WritePolicy};
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     use notify::event::{CreateKind, Flag};
     use std::os::unix::fs::PermissionsExt;
+    use tls_policy_dev_pki::{DevPki, DevPkiOptions, LeafSpec, WritePolicy};
 
     /// One policy `p` in a temporary home, loaded on the default backend.
     fn home() -> (tempfile::TempDir, DevPki, TlsChannels) {

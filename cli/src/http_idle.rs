@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::config::{ChannelSettings, DEFAULT_HTTP_HEADER_READ_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT};
+use tls_policy::config::{
+    ChannelSettings, DEFAULT_HTTP_HEADER_READ_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT,
+};
 
 /// The timeouts of one HTTP channel of `tls-policy serve`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,13 +17,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::catalog::{describe_metrics, HANDSHAKE_DURATION};
-
-/// Histogram buckets of `tls_policy_handshake_duration_seconds`, from 1 ms to the 10 s default
-/// handshake timeout and beyond.
-pub(super) const HANDSHAKE_BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+use tls_policy::observe::{describe_metrics, HANDSHAKE_BUCKETS, HANDSHAKE_DURATION};
 
 /// How often histogram samples are folded into their buckets between scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
@@ -54,7 +48,6 @@ pub enum MetricsError {
 #[derive(Debug)]
 pub struct MetricsEndpoint {
     addr: SocketAddr,
-    handle: PrometheusHandle,
     ready: Readiness,
     server: JoinHandle<()>,
     upkeep: JoinHandle<()>,
@@ -99,16 +92,10 @@ impl MetricsEndpoint {
         let server = tokio::spawn(serve(tcp, handle.clone(), ready.clone()));
         Ok(MetricsEndpoint {
             addr,
-            handle,
             ready,
             server,
             upkeep,
         })
-    }
-
-    /// The address bound.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// `http://<ip>:<port>/metrics`.
@@ -120,12 +107,6 @@ impl MetricsEndpoint {
     /// drain starts).
     pub fn readiness(&self) -> &Readiness {
         &self.ready
-    }
-
-    /// The current metrics in the Prometheus text format.
-    pub fn render(&self) -> String {
-        self.handle.run_upkeep();
-        self.handle.render()
     }
 }
 

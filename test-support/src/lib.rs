@@ -1,6 +1,9 @@
 //! The shared harness of the integration suite: a test PKI on disk, a config, a server behind
 //! `TlsLayer` on an ephemeral loopback port, and a rustls client independent of the backend under test.
-#![allow(dead_code)]
+//!
+//! Used as a dev-dependency by the root suite (`tests/`) and the command's (`cli/tests/`):
+//! `use tls_policy_test_support as support;`, and `use support::for_each_backend;` where the
+//! per-backend macro is wanted.
 
 pub mod client;
 pub mod openssl_pki;
@@ -12,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use tls_policy::config::Settings;
-use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 use tls_policy::{Acceptor, Backend, Error, TlsChannels};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Every await in the suite is bounded by this.
 pub const STEP: std::time::Duration = std::time::Duration::from_secs(10);
@@ -27,7 +30,9 @@ pub fn pki() -> &'static DevPki {
 /// A home directory holding `certificates/test` (the PKI's server policy, CRL included) and a
 /// `neo4j.conf` that defines policy `test` with `policy_lines` and binds channel `bolt` to it.
 pub struct Home {
+    /// The temporary home directory (removed when dropped).
     pub dir: tempfile::TempDir,
+    /// Its `neo4j.conf`.
     pub config: PathBuf,
 }
 
@@ -37,6 +42,7 @@ impl Home {
         Self::with_crl(policy_lines, backend.capabilities().crls)
     }
 
+    /// Like [`Home::new`], with the CRL in the policy directory when `crl` is true.
     pub fn with_crl(policy_lines: &[&str], crl: bool) -> Home {
         Self::with_crl_in(policy_lines, crl, tempfile::tempdir().expect("tempdir"))
     }
@@ -65,14 +71,17 @@ impl Home {
         Home { dir, config }
     }
 
+    /// The home directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// The policy `test`'s base directory, `certificates/test`.
     pub fn base(&self) -> PathBuf {
         self.dir.path().join("certificates/test")
     }
 
+    /// The settings parsed from its `neo4j.conf`.
     pub fn settings(&self) -> Result<Settings, Error> {
         Settings::from_file(&self.config, None)
     }

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
 use super::http_idle::{Activity, HttpTimeouts, Watched};
-use crate::listener::Connection;
-use crate::{PeerIdentity, TlsInfo};
+use tls_policy::listener::Connection;
+use tls_policy::{PeerIdentity, TlsInfo};
 
 /// How long an HTTP/2 connection closed for idleness may take to say goodbye (GOAWAY).
 const GOODBYE: Duration = Duration::from_secs(1);
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_certificate_is_described() {
-        let pki = crate::dev_pki::DevPki::generate(&Default::default()).expect("PKI");
+        let pki = tls_policy_dev_pki::DevPki::generate(&Default::default()).expect("PKI");
         let mut info = TlsInfo::new("test");
         info.peer_certificates = vec![pki.client.cert_der.clone()];
         let value = certificate(info.peer_identity());

@@ -1,7 +1,7 @@
 //! `tls-policy init`: creates a policy's directories under a home, optionally with development certificates, and prints the config to add.
 //!
 //! `certificates/<NAME>/{trusted,revoked}` is created with mode 0755. With `--dev-certs`, a
-//! development PKI ([`crate::dev_pki`]) is written: the server key (`private.key`, mode 0600)
+//! development PKI ([`tls_policy_dev_pki`]) is written: the server key (`private.key`, mode 0600)
 //! and chain (`public.crt`), the root CA in `trusted/`, its CRLs in `revoked/`, and a client
 //! certificate with the CA for clients in `client/` (outside `trusted/`). An existing key or
 //! certificate is never replaced without `--force`.
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::CliResult;
-use crate::config::{binding_key, Settings, LEGACY_POLICY};
-use crate::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
+use tls_policy::config::{binding_key, Settings, LEGACY_POLICY};
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// Arguments of `tls-policy init`.
 #[derive(Debug, clap::Args)]
@@ -414,7 +414,7 @@ mod tests {
                 ] {
                     let text = scope_config_lines(scope, form, dev);
                     let settings = Settings::parse(&text, Path::new("x"), Path::new("/h")).unwrap();
-                    assert_eq!(settings.form, crate::config::ConfigForm::Scope);
+                    assert_eq!(settings.form, tls_policy::config::ConfigForm::Scope);
                     let policy = settings.channel_policy(scope).expect("bound");
                     assert_eq!(policy.name, scope);
                     assert_eq!(

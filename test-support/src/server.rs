@@ -16,7 +16,10 @@ use super::STEP;
 /// The server side's view of one connection: what was negotiated, or why it failed.
 pub type Outcome = Result<TlsInfo, String>;
 
+/// A server behind [`TlsLayer`] on an ephemeral loopback port, reporting each connection's
+/// [`Outcome`]; stopped when dropped.
 pub struct Server {
+    /// The address it listens on.
     pub addr: SocketAddr,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
     task: tokio::task::JoinHandle<()>,
@@ -28,6 +31,7 @@ impl Server {
         Self::start_with(TlsLayer::new(acceptor)).await
     }
 
+    /// Serves `layer` on 127.0.0.1:0 until dropped.
     pub async fn start_with(layer: TlsLayer) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");

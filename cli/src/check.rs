@@ -19,13 +19,13 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::CliResult;
-use crate::channels::choose_backend;
-use crate::config::{ChannelSettings, ConfigForm, Settings, LEGACY_POLICY};
-use crate::load::anchors::LinkRevocation;
-use crate::load::certs::summarize_certificate;
-use crate::load::legacy::{legacy_cert_path, legacy_hostnames, legacy_key_path};
-use crate::load::{bound_policy_would_generate, load_bound_policy, load_private_key, LoadedPolicy};
-use crate::{Backend, Error, RecordCipher};
+use tls_policy::config::{ChannelSettings, ConfigForm, Settings, LEGACY_POLICY};
+use tls_policy::inspect::{
+    bound_policy_would_generate, choose_backend, legacy_cert_path, legacy_hostnames,
+    legacy_key_path, load_private_key, summarize_certificate, LinkRevocation,
+};
+use tls_policy::load::{load_bound_policy, LoadedPolicy};
+use tls_policy::{Backend, Error, RecordCipher};
 
 /// The settings whose default is a path under `base_directory`.
 const RELATIVE_TO_BASE: [&str; 4] = [
@@ -203,7 +203,7 @@ fn check(settings: &Settings, backend: Backend) -> Report {
                             "on ({} at {}): {}",
                             stapling.key,
                             stapling.source,
-                            crate::ocsp::serve::describe(&loaded.policy)
+                            tls_policy::inspect::describe_stapling(&loaded.policy)
                         ),
                     );
                 }
@@ -293,7 +293,7 @@ fn compile(
         ..Default::default()
     };
     if let Some(stapling) = &channel.ocsp_stapling {
-        crate::channels::refuse_stapling_without_backend(backend, stapling)?;
+        tls_policy::inspect::refuse_stapling_without_backend(backend, stapling)?;
         options.ocsp_stapling = true;
     }
     backend.server_with(&loaded.policy, &options, settings.record_cipher)?;
@@ -417,7 +417,7 @@ fn describe_trust(text: &mut String, server: &tls_policy_backend::ServerPolicy) 
         row(text, "  anchor", &value);
     }
     for link in &server.path_links {
-        let status = match crate::load::anchors::link_revocation(link, &server.crls) {
+        let status = match tls_policy::inspect::link_revocation(link, &server.crls) {
             Some(LinkRevocation::Off) => "not checked for revocation: no CRL in revoked_dir",
             Some(LinkRevocation::Good) => "not revoked: its issuer's CRL covers it",
             Some(LinkRevocation::Revoked) => {
@@ -460,9 +460,9 @@ fn describe_tickets(server: &tls_policy_backend::ServerPolicy, file: Option<&Pat
     }
     match (&server.session_ticket_keys, file) {
         (Some(keys), Some(file)) => {
-            let form = crate::load::ticket_keys::read_key_file(file)
+            let form = tls_policy::load::ticket_keys::read_key_file(file)
                 .ok()
-                .and_then(|bytes| crate::load::ticket_keys::parse_ticket_keys(&bytes).ok())
+                .and_then(|bytes| tls_policy::load::ticket_keys::parse_ticket_keys(&bytes).ok())
                 .map_or("?", |parsed| parsed.format.as_str());
             format!(
                 "shared: {} ({form}{}), {} key(s), new tickets sealed with {}",

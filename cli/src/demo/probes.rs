@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::DemoFiles;
-use crate::cli::serve::Listening;
+use crate::serve::Listening;
 
 /// What a client run should show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

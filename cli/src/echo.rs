@@ -5,7 +5,7 @@ use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::listener::Connection;
+use tls_policy::listener::Connection;
 
 /// Echoes `connection` until the peer closes its side; then closes ours.
 ///

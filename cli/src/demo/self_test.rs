@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 use super::probes::{Expect, Probe};
-use crate::Backend;
+use tls_policy::Backend;
 
 /// How long each self-test client may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);

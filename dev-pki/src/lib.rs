@@ -4,7 +4,7 @@
 //! generated on the spot, are never protected by anything, and must never be treated as real.
 //!
 //! ```
-//! use tls_policy::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
+//! use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pki = DevPki::generate(&DevPkiOptions::default())?;
@@ -379,6 +379,54 @@ impl LeafSpec {
     pub fn with_organizational_unit(mut self, ou: &str) -> Self {
         self.organizational_unit = Some(ou.to_owned());
         self
+    }
+}
+
+// === ThrowawayCa ===
+
+/// A throw-away CA (ECDSA P-256, not sent in any chain) that certifies keys the caller brings:
+/// the benchmark's server identities, whose RSA-2048 keys come from aws-lc-rs (rcgen on ring
+/// cannot generate RSA keys). Each leaf carries only its common name and subject alternative
+/// names, and is served alone.
+pub struct ThrowawayCa {
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl fmt::Debug for ThrowawayCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThrowawayCa")
+            .field("key", &"[elided]")
+            .finish()
+    }
+}
+
+impl ThrowawayCa {
+    /// A new CA named `common_name`, with a fresh key.
+    pub fn generate(common_name: &str) -> Result<ThrowawayCa, rcgen::Error> {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        Ok(ThrowawayCa {
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// Certifies `key` as `common_name` for `names` (DNS names or IP addresses).
+    pub fn certify(
+        &self,
+        common_name: &str,
+        names: Vec<String>,
+        key: &KeyPair,
+    ) -> Result<rcgen::Certificate, rcgen::Error> {
+        let mut params = CertificateParams::new(names)?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.signed_by(key, &self.issuer)
     }
 }
 

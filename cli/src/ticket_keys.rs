@@ -17,8 +17,8 @@ use clap::Subcommand;
 use tls_policy_backend::{TicketKey, TICKET_KEY_LEN};
 
 use super::CliResult;
-use crate::load::ticket_keys::TicketKeyFormat;
-use crate::load::ticket_keys::{encode_ticket_keys, parse_ticket_keys, read_key_file};
+use tls_policy::load::ticket_keys::TicketKeyFormat;
+use tls_policy::load::ticket_keys::{encode_ticket_keys, parse_ticket_keys, read_key_file};
 
 /// The number of keys `rotate` keeps when not told (the new one and the two before it).
 pub const DEFAULT_KEEP: usize = 3;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
-use tls_policy::dev_pki::{Issued, LeafSpec};
+use tls_policy_dev_pki::{Issued, LeafSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

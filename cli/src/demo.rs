@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use super::serve::{init_logging, BoxError, Running, Signals};
 use super::CliResult;
-use crate::config::Settings;
-use crate::dev_pki::{DevPki, DevPkiOptions, WritePolicy};
-use crate::Backend;
 use probes::{probes, Probe};
 use self_test::self_test;
 use temp_home::TempHome;
+use tls_policy::config::Settings;
+use tls_policy::Backend;
+use tls_policy_dev_pki::{DevPki, DevPkiOptions, WritePolicy};
 
 /// How long live connections may go on once the demo stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);

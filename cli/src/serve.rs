@@ -21,9 +21,9 @@ use super::echo::echo;
 use super::http_idle::HttpTimeouts;
 use super::http_page::{serve_http, Page};
 use super::CliResult;
-use crate::config::{ConnectorKind, Settings, TlsLevel};
-use crate::listener::{Connection, Listener, ListenerConfig, ServeSummary};
-use crate::{Backend, TlsChannels};
+use tls_policy::config::{ConnectorKind, Settings, TlsLevel};
+use tls_policy::listener::{Connection, Listener, ListenerConfig, ServeSummary};
+use tls_policy::{Backend, TlsChannels};
 
 /// A boxed error, as the command line reports them.
 pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
@@ -71,13 +71,13 @@ pub async fn run(args: ServeArgs) -> CliResult {
     let drain_timeout = Duration::from_secs(args.drain_timeout);
     // Installed before the listeners start, so that they record into it.
     let metrics = match args.metrics.as_deref() {
-        Some(address) => Some(crate::observe::prometheus::MetricsEndpoint::start(address).await?),
+        Some(address) => Some(crate::prometheus::MetricsEndpoint::start(address).await?),
         None => None,
     };
     let running = Running::start(&settings, args.backend, drain_timeout).await?;
     running.print_listening()?;
     if let Some(metrics) = &metrics {
-        crate::observe::record_settings_expiry(&settings);
+        tls_policy::observe::record_settings_expiry(&settings);
         println!("metrics {}", metrics.url());
         // Every channel listens from here on.
         metrics.readiness().set(true);
@@ -304,7 +304,7 @@ impl Running {
     /// Watches every policy's files and reloads a policy when they change (off the async
     /// threads: the watcher's self-check waits for its probes); an error (logged) when the
     /// watch cannot be set up, as SIGHUP still reloads.
-    pub(crate) async fn watch(&self) -> Result<crate::Watcher, String> {
+    pub(crate) async fn watch(&self) -> Result<tls_policy::Watcher, String> {
         let channels = self.channels.clone();
         let watched = tokio::task::spawn_blocking(move || channels.watch())
             .await

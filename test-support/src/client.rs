@@ -8,7 +8,7 @@ use rustls::{ClientConfig, ProtocolVersion, RootCertStore, SupportedProtocolVers
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use tls_policy::dev_pki::Issued;
+use tls_policy_dev_pki::Issued;
 
 use super::{pki, STEP};
 
@@ -31,12 +31,16 @@ pub struct Client<'a> {
 /// What the client saw of a successful exchange.
 #[derive(Debug)]
 pub struct Seen {
+    /// The protocol version negotiated.
     pub version: Option<ProtocolVersion>,
+    /// The cipher suite negotiated (its IANA number).
     pub suite: Option<u16>,
+    /// The ALPN protocol negotiated, if any.
     pub alpn: Option<Vec<u8>>,
 }
 
 impl<'a> Client<'a> {
+    /// A client that presents no certificate.
     pub fn anonymous() -> Self {
         Client::default()
     }
@@ -49,6 +53,7 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Offers only `versions`.
     pub fn versions(mut self, versions: &'static [&'static SupportedProtocolVersion]) -> Self {
         self.versions = Some(versions);
         self
