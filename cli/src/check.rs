@@ -378,6 +378,20 @@ fn describe_policy(text: &mut String, settings: &Settings, policy: &str, loaded:
     }
     row(text, "client_auth", server.client_auth.as_str());
     describe_allowed_peers(text, server);
+    if server.allowed_peers.is_some() {
+        let on_reload = settings
+            .policies
+            .get(policy)
+            .map(|p| p.allowed_peers_reload)
+            .unwrap_or_default();
+        let value = match on_reload {
+            tls_policy::config::AllowedPeersReload::All => {
+                "all: a reload that changes the list closes the live connections it refuses"
+            }
+            _ => "new: a changed list applies to new handshakes; live connections stay",
+        };
+        row(text, "peers on reload", value);
+    }
     let versions: Vec<&str> = server.tls_versions.iter().map(|v| v.as_str()).collect();
     row(text, "tls_versions", &versions.join(", "));
     let ciphers = match &server.ciphers {

@@ -133,6 +133,44 @@ fn check_prints_allowed_peers_in_canonical_form() {
 }
 
 #[test]
+fn check_says_what_a_reload_does_to_live_connections() {
+    let (_home, config) = home(Some("dns:api.internal"));
+    let (code, stdout, stderr) = check(&config);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("  peers on reload new: a changed list applies to new handshakes"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&config).expect("read config");
+    std::fs::write(
+        &config,
+        format!("{text}dbms.ssl.policy.test.allowed_peers_reload=ALL\n"),
+    )
+    .expect("write config");
+    let (code, stdout, stderr) = check(&config);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("  peers on reload all: a reload that changes the list closes"),
+        "{stdout}"
+    );
+    // The rows under allowed_peers stay its patterns only.
+    assert_eq!(allowed_rows(&stdout), ["dns:api.internal"], "{stdout}");
+    std::fs::write(
+        &config,
+        format!("{text}dbms.ssl.policy.test.allowed_peers_reload=some\n"),
+    )
+    .expect("write config");
+    let (code, _, stderr) = check(&config);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains(
+            "neo4j.conf:6: dbms.ssl.policy.test.allowed_peers_reload: invalid value 'some'"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_says_when_allowed_peers_is_unset() {
     let (_home, config) = home(None);
     let (code, stdout, stderr) = check(&config);
