@@ -16,6 +16,7 @@ pub(crate) const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FetchError {
     /// The URL is not `http://host[:port][/path]`.
     #[error("unsupported OCSP responder URL {0:?} (only http://host[:port]/path)")]

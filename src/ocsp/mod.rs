@@ -33,9 +33,9 @@ pub mod stapler;
 mod tests;
 
 pub(crate) use refresh::retry_after;
+pub use refresh::MIN_BACKOFF;
 #[cfg(test)]
 use refresh::{MAX_BACKOFF, NO_NEXT_UPDATE_REFRESH};
-pub use refresh::MIN_BACKOFF;
 pub use request::request_der;
 pub(crate) use request::responder_urls;
 pub use validate::{validate_response, ValidResponse};
@@ -55,6 +55,7 @@ const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101
 
 /// Why a certificate's OCSP request could not be built or a response was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OcspError {
     /// A certificate or the response does not parse.
     #[error("malformed {what}: {detail}")]
