@@ -7,6 +7,7 @@ pub use tls_policy_backend::BackendError;
 
 /// Where a configuration value came from: a line of a file, or the builder API.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
     /// `file:line` of a properties file (lines count from 1).
     File {

@@ -5,6 +5,44 @@
 //! [`TlsChannels`] loads and validates every bound policy (fail closed) and compiles it for one
 //! [`Backend`] (rustls + aws-lc-rs, rustls + ring, native-tls).
 //!
+//! # The rooms, in the order a connection meets them
+//!
+//! 1. **config** ([`config`]): a `neo4j.conf`-style file ([`config::Settings::from_file`]) or
+//!    code ([`config::Settings::builder`]) read strictly; every error is `file:line: setting: message`.
+//! 2. **settings** ([`config::Settings`], [`config::PolicySettings`], [`config::ChannelSettings`]):
+//!    the typed result, every path resolved and every default applied; nothing is read yet.
+//! 3. **material** ([`load`]): each bound policy's key, chain, trusted CAs, CRLs and ticket keys
+//!    read and validated (or generated where the config allows it) into a backend-neutral
+//!    [`ServerPolicy`]; [`TlsChannels::load`] does it for every channel.
+//! 4. **backend** ([`Backend`]): one of the compiled-in TLS libraries turns a policy into an
+//!    [`Acceptor`] (server) or a [`ClientConnector`] (client); [`Backend::capabilities`] says
+//!    what each can carry.
+//! 5. **layer / listener** ([`layer`], [`listener`]): [`TlsLayer`] wraps a tower service and
+//!    does the handshake; [`listener::Listener`] serves a channel's address (TLS, plaintext or
+//!    both, limits, drain), with [`admission`] screening each accepted connection first.
+//! 6. **service**: the inner service gets a [`TlsStream`] and asks it who connected
+//!    ([`TlsStream::info`] → [`TlsInfo`], [`PeerIdentity`]); `integration` (features `axum`,
+//!    `http`, `tonic`) hands the same to axum, hyper and tonic handlers.
+//!
+//! Beside them: [`connector`] (dialling a peer with a channel's policy), [`reload`] (new
+//! material swapped in while serving), [`observe`] (failure reasons, metrics, tracing),
+//! [`ocsp`] (stapling) and [`inspect`] (what a config would do, as `tls-policy check` says it).
+//!
+//! # The crates of the workspace
+//!
+//! | crate | directory | what it is for |
+//! |---|---|---|
+//! | `tls-policy` | `src/` | this library: config → service, as above |
+//! | `tls-policy-backend` | `backends/core/` | the `TlsBackend` contract and the backend-neutral types ([`ServerPolicy`], [`TlsInfo`], [`HandshakeFailure`], ...) re-exported here |
+//! | `tls-policy-rustls` | `backends/rustls/` | the rustls backend (features `rustls-aws-lc-rs`, `rustls-ring`) |
+//! | `tls-policy-native-tls` | `backends/native-tls/` | the native-tls backend (feature `native-tls`) |
+//! | `tls-policy-dev-pki` | `dev-pki/` | a development and test PKI (rcgen): for demos, examples and tests, never production |
+//! | `tls-policy-cli` | `cli/` | the `tls-policy` command: `serve`, `check`, `init`, `demo`, `ticket-keys`, `bench` |
+//! | `tls-policy-bench` | `bench/` | the side-by-side benchmark `tls-policy bench` runs (not published) |
+//! | `tls-policy-test-support` | `test-support/` | the harness the integration suites share (not published) |
+//!
+//! This library carries neither the command nor the development PKI.
+//!
 //! # API at a glance
 //!
 //! | task | entry point |
@@ -21,39 +59,11 @@
 //! | reload keys, chains, CAs, CRLs | [`TlsChannels::reload`], [`TlsChannels::watch`] ([`Watcher`]); each handshake and dial uses the current material |
 //! | observe | [`HandshakeFailure`] reasons; `tls_policy_*` metrics through the `metrics` facade ([`observe`]); tracing spans |
 //! | limits against floods | [`admission::PendingLimits`], [`HandshakeLimits`]; set per channel in the config |
+//! | one policy by hand | [`load::load_policy`] → [`Backend::server`] → [`Acceptor::accept`]; [`observe::classify_handshake_error`] names a failure |
 //!
-//! Everything else public, by module (the crate root re-exports the types above):
-//!
-//! - [`config`]: `Settings`, `PolicySettings`, `ChannelSettings`, `TlsLevel`, `ConnectorKind`,
-//!   the builders (`SettingsBuilder`, `PolicyBuilder`) and every `DEFAULT_*` of the config.
-//! - [`load`]: `load_policy`, `load_policy_with` (`LoadOptions`), `load_bound_policy`,
-//!   `LoadedPolicy` — loading and validating one policy outside `TlsChannels`.
-//! - [`layer`]: `TlsLayer`, `Tls`, `TlsFuture`, `HandshakeLimits`, `TlsServiceError`,
-//!   `HandshakeError`, `DEFAULT_HANDSHAKE_TIMEOUT`, `UNNAMED_CHANNEL`.
-//! - [`listener`]: `Listener`, `ListenerConfig`, `TlsMode`, `Connection`, `Transport`,
-//!   `Draining`, `ServeSummary`, `ListenError`, `DEFAULT_DRAIN_TIMEOUT`.
-//! - [`admission`]: `PendingLimits` (first-record timeout, pending bounds).
-//! - [`connector`]: `TlsConnector`, `Target`, `InvalidTarget`, `ConnectError`, `ConnectFuture`,
-//!   `DEFAULT_CONNECT_TIMEOUT`.
-//! - [`reload`]: `ReloadReport`, `PolicyReload`, `ReloadChange`, `ReloadError`, `ReloadFailure`,
-//!   `Watcher`, `WatchHealth`, `DirectoryHealth`, `WatchMonitor`, `DEFAULT_DEBOUNCE`,
-//!   `SELF_CHECK_TIMEOUT`.
-//! - [`observe`]: the metric table (`METRICS`) and names, `ChannelMetrics`, the expiry gauges'
-//!   recorders, `announce_record_aead` (the record AEAD's log line and gauge),
-//!   `classify_handshake_error`, `prometheus` (the text exposition `serve --metrics` uses).
-//! - `integration::axum` (feature `axum`): `TlsListener`, `TlsConnectInfo`,
-//!   `DEFAULT_MAX_HANDSHAKES`; `integration::http` (feature `http`): `TlsInfoLayer`,
-//!   `AddTlsInfo`.
-//! - [`ocsp`]: OCSP stapling (the responder URL, the request, RFC 6960 validation, bounded
-//!   fetching, the background refresh); `TlsChannels` runs a stapler for each policy of a
-//!   channel with `ocsp_stapling_enabled=true` (rustls backends; native-tls refuses it).
-//! - [`inspect`]: what a config would do, read without serving it (the backend chosen, whether
-//!   a key pair would be generated, what a key is, what the CRLs say of a path link): the
-//!   library's answers that `tls-policy check` reports.
-//!
-//! The `tls-policy` command (serve, check, init, demo, ticket-keys, bench) is the package
-//! `tls-policy-cli` (`cli/`) and the development PKI the package `tls-policy-dev-pki`
-//! (`dev-pki/`): this library carries neither.
+//! The settings structs and the error types are `#[non_exhaustive]`: settings are made by the
+//! parser or the builders, errors by the library, so a new setting or a new kind of failure is
+//! not a breaking change.
 //!
 //! The settings, their defaults and the backend capability table are in `features.md`.
 //!

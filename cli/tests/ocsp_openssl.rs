@@ -853,7 +853,10 @@ async fn metric_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_give_the_response_age_the_time_to_next_update_and_failures_by_reason() {
-    use tls_policy::ocsp::stapler::{FETCH_FAILURES, NEXT_UPDATE, RESPONSE_AGE};
+    use tls_policy::observe::{
+        OCSP_FETCH_FAILURES as FETCH_FAILURES, OCSP_NEXT_UPDATE as NEXT_UPDATE,
+        OCSP_RESPONSE_AGE as RESPONSE_AGE,
+    };
     if !tool("openssl") {
         return;
     }

@@ -13,8 +13,10 @@ use crate::error::Source;
 /// Everything tls-policy reads from a config, with every path already resolved.
 ///
 /// Made by [`Settings::from_file`], [`Settings::parse`] or [`Settings::builder`], which all apply
-/// the same validation.
+/// the same validation. `#[non_exhaustive]`: a new setting is a new field, so it cannot be
+/// written as a struct literal outside this crate (its fields can still be read and changed).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Settings {
     /// The home directory relative paths resolve against.
     pub home: PathBuf,
@@ -82,6 +84,7 @@ impl ConfigForm {
 
 /// A default this crate applies that differs from the framework's, as `tls-policy check` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DefaultDifference {
     /// The key whose default differs, as the file would spell it.
     pub key: String,
@@ -122,8 +125,11 @@ impl Settings {
 
 /// One SSL policy's settings (`dbms.ssl.policy.<name>.<suffix>`), paths resolved, defaults applied.
 ///
-/// Its `Debug` output never shows the key's password.
+/// Its `Debug` output never shows the key's password. Made by [`Settings::from_file`] or
+/// [`SettingsBuilder::policy`](super::SettingsBuilder::policy) (a [`PolicyBuilder`](super::PolicyBuilder));
+/// `#[non_exhaustive]` like [`Settings`].
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PolicySettings {
     /// The policy name.
     pub name: String,
@@ -254,7 +260,11 @@ impl fmt::Display for TlsLevel {
 }
 
 /// One communication channel: its policy binding and its connector settings.
+///
+/// Made by [`Settings::from_file`] or the [`SettingsBuilder`](super::SettingsBuilder)'s
+/// per-channel setters (`bind`, `listen`, `tls_level`, ...); `#[non_exhaustive]` like [`Settings`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChannelSettings {
     /// The channel name (`bolt`, `https`, `cluster`, `backup`, or the application's own).
     pub name: String,
@@ -327,6 +337,7 @@ pub struct ChannelSettings {
 
 /// A setting as it was written: the key in the file's spelling, and its `file:line`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WrittenKey {
     /// The key as written (`server.https.listen_address`, `dbms.connector.https.listen_address`,
     /// `causal_clustering.transaction_listen_address`, `https.ssl_policy`, …).
@@ -351,6 +362,7 @@ pub enum KeyForm {
 
 /// Where OCSP stapling was switched on for a channel, for messages naming the line.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StaplingSetting {
     /// The key as written (`server.bolt.ocsp_stapling_enabled`, ...).
     pub key: String,

@@ -131,6 +131,7 @@ impl FromStr for Target {
 /// A [`Target`] that did not parse, with what was wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid target '{text}': {why}")]
+#[non_exhaustive]
 pub struct InvalidTarget {
     text: String,
     why: &'static str,

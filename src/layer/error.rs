@@ -12,6 +12,7 @@ use tls_policy_backend::HandshakeFailure;
 ///
 /// `Debug` prints the `Display` text (and causes it does not include), like [`crate::Error`].
 #[derive(thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsServiceError<E> {
     /// The TLS handshake failed (bad certificate, protocol mismatch, garbage bytes, peer closed...).
     #[error("TLS handshake failed: {0}")]
@@ -45,6 +46,7 @@ impl<E: std::error::Error + 'static> fmt::Debug for TlsServiceError<E> {
 /// A failed handshake: the backend's error and its classified reason.
 ///
 /// `Debug` prints the `Display` text (and causes it does not include), like [`crate::Error`].
+#[non_exhaustive]
 pub struct HandshakeError {
     reason: HandshakeFailure,
     source: io::Error,

@@ -85,7 +85,7 @@ pub fn load_bound_policy(settings: &Settings, policy: &str) -> Result<LoadedPoli
 
 /// Whether [`load_bound_policy`] would generate a key pair for `policy` (the legacy system's,
 /// or a policy's with `allow_key_generation=true`) because none exists yet.
-pub fn bound_policy_would_generate(settings: &Settings, policy: &str) -> bool {
+pub(crate) fn bound_policy_would_generate(settings: &Settings, policy: &str) -> bool {
     if policy == LEGACY_POLICY {
         return legacy::legacy_would_generate(settings);
     }

@@ -28,7 +28,7 @@ use crate::error::Result;
 const SETTING: &str = "session_ticket_keys";
 
 /// The largest key file read (about 800 keys); a bigger one is refused, not read.
-pub const MAX_TICKET_KEY_FILE: u64 = 64 * 1024;
+pub(crate) const MAX_TICKET_KEY_FILE: u64 = 64 * 1024;
 
 /// How a key file is written: both forms hold the same 80-byte keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub struct TicketKeyFile {
 
 /// A key file loaded for a policy, with the warning its permissions raised.
 #[derive(Clone, Debug)]
-pub struct LoadedTicketKeys {
+pub(crate) struct LoadedTicketKeys {
     /// The parsed file.
     pub file: TicketKeyFile,
     /// Set when the file is readable by its group.
@@ -70,7 +70,7 @@ pub struct LoadedTicketKeys {
 /// Reads `path` as the `session_ticket_keys` file of `policy`: it must exist, not be readable by
 /// others (the private key's rule; group-readable is returned as a warning) and parse
 /// ([`parse_ticket_keys`]). Errors name the policy, the setting, the file and what is wrong.
-pub fn load_ticket_keys(policy: &str, path: &Path) -> Result<LoadedTicketKeys> {
+pub(crate) fn load_ticket_keys(policy: &str, path: &Path) -> Result<LoadedTicketKeys> {
     let bytes =
         read_key_file(path).map_err(|message| policy_error(policy, SETTING, path, message))?;
     let warning = permissions::check_secret_file_permissions(
@@ -84,7 +84,7 @@ pub fn load_ticket_keys(policy: &str, path: &Path) -> Result<LoadedTicketKeys> {
     Ok(LoadedTicketKeys { file, warning })
 }
 
-/// Reads at most [`MAX_TICKET_KEY_FILE`] bytes of `path`; the error says what went wrong.
+/// Reads at most 64 KiB of `path` (a bigger file is refused, not read); the error says what went wrong.
 pub fn read_key_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
     let file = fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "file does not exist; make one with \

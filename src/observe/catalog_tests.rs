@@ -134,7 +134,7 @@ fn the_recorders_record_the_catalogs_kinds_labels_and_help() {
             .expect("params")
             .self_signed(&key)
             .expect("certificate");
-        assert!(super::record_certificate_expiry("p", cert.der()).is_some());
+        assert!(super::expiry::record_certificate_expiry("p", cert.der()).is_some());
         for backend in crate::Backend::compiled() {
             super::announce_record_aead(*backend, RecordCipher::Provider);
         }

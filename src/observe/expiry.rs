@@ -23,7 +23,7 @@ fn now_seconds() -> f64 {
 
 /// Seconds from now until `certificate`'s notAfter (negative once it has passed); `None` if it
 /// does not parse.
-pub fn seconds_until_expiry(certificate: &CertificateDer<'_>) -> Option<f64> {
+pub(crate) fn seconds_until_expiry(certificate: &CertificateDer<'_>) -> Option<f64> {
     let (_, x509) = X509Certificate::from_der(certificate.as_ref()).ok()?;
     let not_after = x509.validity().not_after.timestamp() as f64;
     Some(not_after - now_seconds())
@@ -35,7 +35,7 @@ pub fn seconds_until_expiry(certificate: &CertificateDer<'_>) -> Option<f64> {
 /// next CRL. When several CRLs share an issuer the first one counts, as in the verifier.
 /// Returns each `(issuer, seconds)` set; a CRL that does not parse or has no nextUpdate (the
 /// loader refuses both) is skipped.
-pub fn record_crl_next_update(
+pub(crate) fn record_crl_next_update(
     policy: &str,
     crls: &[CertificateRevocationListDer<'_>],
 ) -> Vec<(String, f64)> {
@@ -66,14 +66,14 @@ pub fn record_crl_next_update(
 
 /// Sets `tls_policy_certificate_expiry_seconds{policy}` from `leaf`, the certificate the policy
 /// serves; returns the value set, or `None` (and sets nothing) when it does not parse.
-pub fn record_certificate_expiry(policy: &str, leaf: &CertificateDer<'_>) -> Option<f64> {
+pub(crate) fn record_certificate_expiry(policy: &str, leaf: &CertificateDer<'_>) -> Option<f64> {
     let seconds = seconds_until_expiry(leaf)?;
     metrics::gauge!(CERTIFICATE_EXPIRY, "policy" => policy.to_string()).set(seconds);
     Some(seconds)
 }
 
 /// Sets the expiry gauge of a loaded policy from the first certificate of its chain, and the
-/// nextUpdate gauge of each of its CRLs ([`record_crl_next_update`]); call it after loading or
+/// nextUpdate gauge of each of its CRLs; call it after loading or
 /// reloading a policy. Returns the certificate's seconds until expiry.
 pub fn record_policy_expiry(policy: &ServerPolicy) -> Option<f64> {
     record_crl_next_update(&policy.name, &policy.crls);

@@ -7,7 +7,7 @@ use tls_policy_backend::HandshakeFailure;
 /// Whether a refusal for `reason` is routine peer behaviour (a scanner, a stalled or departed
 /// client, plaintext on a TLS port), logged at info, rather than a certificate, version or
 /// cipher problem worth a warning.
-pub fn is_routine(reason: HandshakeFailure) -> bool {
+fn is_routine(reason: HandshakeFailure) -> bool {
     matches!(
         reason,
         HandshakeFailure::Timeout

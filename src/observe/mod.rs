@@ -45,11 +45,7 @@ pub use catalog::{
     RECORD_AEAD_INFO, RELOAD_WATCH_HEALTHY,
 };
 pub use classify::classify_handshake_error;
-pub use expiry::{
-    record_certificate_expiry, record_crl_next_update, record_policy_expiry,
-    record_settings_expiry, seconds_until_expiry,
-};
-pub use log::is_routine;
+pub use expiry::{record_policy_expiry, record_settings_expiry};
 pub use metrics::{ActiveConnection, ChannelMetrics, PendingConnection};
 pub use throttle::REFUSAL_LINES_PER_SECOND;
 pub(crate) use throttle::{RefusalLog, SUMMARY_EVERY};

@@ -12,10 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The largest response accepted (headers and body); real responses are a few KiB.
-pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FetchError {
     /// The URL is not `http://host[:port][/path]`.
     #[error("unsupported OCSP responder URL {0:?} (only http://host[:port]/path)")]

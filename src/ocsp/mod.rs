@@ -17,7 +17,7 @@
 //! - the signature over the raw `tbsResponseData` verifies with the signer's key;
 //! - one `SingleResponse` has a `CertID` matching the certificate (issuer name and key hash with
 //!   SHA-1 or SHA-256, and serial number);
-//! - `thisUpdate` is not in the future (with [`CLOCK_SKEW`] allowed) and `nextUpdate`, when
+//! - `thisUpdate` is not in the future (with five minutes of clock skew allowed) and `nextUpdate`, when
 //!   present, is not past;
 //! - the status is `good`. A `revoked` or `unknown` status is an error: it is never stapled.
 
@@ -32,9 +32,13 @@ pub mod stapler;
 #[cfg(test)]
 mod tests;
 
-pub use refresh::{retry_after, MAX_BACKOFF, MIN_BACKOFF, NO_NEXT_UPDATE_REFRESH};
-pub use request::{request_der, responder_urls};
-pub use validate::{validate_response, ValidResponse, CLOCK_SKEW};
+pub(crate) use refresh::retry_after;
+pub use refresh::MIN_BACKOFF;
+#[cfg(test)]
+use refresh::{MAX_BACKOFF, NO_NEXT_UPDATE_REFRESH};
+pub use request::request_der;
+pub(crate) use request::responder_urls;
+pub use validate::{validate_response, ValidResponse};
 
 use der::asn1::ObjectIdentifier;
 use x509_parser::certificate::X509Certificate;
@@ -51,6 +55,7 @@ const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101
 
 /// Why a certificate's OCSP request could not be built or a response was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OcspError {
     /// A certificate or the response does not parse.
     #[error("malformed {what}: {detail}")]

@@ -6,15 +6,15 @@ use std::time::{Duration, SystemTime};
 use super::ValidResponse;
 
 /// How long a response without `nextUpdate` is kept before it is fetched again.
-pub const NO_NEXT_UPDATE_REFRESH: Duration = Duration::from_secs(3600);
-/// The first retry after a failed fetch; it doubles on each failure up to [`MAX_BACKOFF`].
+pub(crate) const NO_NEXT_UPDATE_REFRESH: Duration = Duration::from_secs(3600);
+/// The first retry after a failed fetch; it doubles on each failure up to ten minutes.
 pub const MIN_BACKOFF: Duration = Duration::from_secs(10);
 /// The longest wait between two failed fetches.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 impl ValidResponse {
     /// When to fetch a fresh response: at half its validity (`thisUpdate` to `nextUpdate`),
-    /// or [`NO_NEXT_UPDATE_REFRESH`] after `thisUpdate` when it has no `nextUpdate`; never
+    /// or an hour after `thisUpdate` when it has no `nextUpdate`; never
     /// before `now` (a response already past its half is refreshed at once).
     pub fn refresh_at(&self, now: SystemTime) -> SystemTime {
         let at = match self.next_update {
@@ -56,7 +56,11 @@ impl ValidResponse {
 /// [`MIN_BACKOFF`] doubled per further failure, capped at [`MAX_BACKOFF`], and never past
 /// the last good response's expiry (`keep_until`) when there is one, so that a fetch is tried
 /// again before the staple is dropped.
-pub fn retry_after(failures: u32, now: SystemTime, keep_until: Option<SystemTime>) -> Duration {
+pub(crate) fn retry_after(
+    failures: u32,
+    now: SystemTime,
+    keep_until: Option<SystemTime>,
+) -> Duration {
     let doubled = MIN_BACKOFF.saturating_mul(1_u32 << failures.saturating_sub(1).min(16));
     let wait = doubled.min(MAX_BACKOFF);
     match keep_until.and_then(|until| until.duration_since(now).ok()) {

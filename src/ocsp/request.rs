@@ -12,7 +12,7 @@ use super::{malformed, parse_cert, sha1, OcspError, ID_AD_OCSP, ID_SHA1};
 
 /// The OCSP responder URLs named in the certificate's Authority Information Access extension,
 /// in order; empty when it names none (the channel then serves without a staple).
-pub fn responder_urls(cert_der: &[u8]) -> Result<Vec<String>, OcspError> {
+pub(crate) fn responder_urls(cert_der: &[u8]) -> Result<Vec<String>, OcspError> {
     let cert = parse_cert("certificate", cert_der)?;
     let mut urls = Vec::new();
     for ext in cert.extensions() {

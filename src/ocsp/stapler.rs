@@ -15,15 +15,14 @@ use super::{
 /// Receives `(end-entity certificate DER, staple or None)`; returns whether it applied it.
 pub type Sink = Arc<dyn Fn(&[u8], Option<Vec<u8>>) -> bool + Send + Sync>;
 
-/// The stapler's metrics, as [`crate::observe::METRICS`] names them (these paths kept for
-/// compatibility).
-pub use crate::observe::{
+/// The stapler's metrics, as [`crate::observe::METRICS`] names them.
+use crate::observe::{
     OCSP_FETCH_FAILURES as FETCH_FAILURES, OCSP_NEXT_UPDATE as NEXT_UPDATE,
     OCSP_RESPONSE_AGE as RESPONSE_AGE,
 };
 
 /// How often a persisting failure is logged again after the first warning.
-pub const WARN_EVERY: Duration = Duration::from_secs(600);
+const WARN_EVERY: Duration = Duration::from_secs(600);
 
 /// The certificate to staple for.
 #[derive(Debug, Clone)]
@@ -45,7 +44,7 @@ enum Failure {
 }
 
 impl Failure {
-    /// The `reason` label of [`FETCH_FAILURES`].
+    /// The `reason` label of [`crate::observe::OCSP_FETCH_FAILURES`].
     fn reason(&self) -> &'static str {
         match self {
             Failure::Fetch(FetchError::BadUrl(_)) => "url",

@@ -17,7 +17,7 @@ use super::{
 };
 
 /// How far in the future a response's `thisUpdate` may be (the responder's clock ahead of ours).
-pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// A response that passed every check of [`validate_response`]: staple `der` as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -124,6 +124,7 @@ impl fmt::Display for ReloadReport {
 
 /// A policy whose new material was refused; it keeps serving the previous material.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ReloadFailure {
     /// The policy name.
     pub policy: String,
@@ -135,6 +136,7 @@ pub struct ReloadFailure {
 /// were reloaded (each policy is all-or-nothing on its own).
 ///
 /// `Debug` prints the `Display` text, like [`crate::Error`].
+#[non_exhaustive]
 pub struct ReloadError {
     /// The policies that reloaded.
     pub reloaded: ReloadReport,
