@@ -130,5 +130,17 @@ macro_rules! for_each_backend {
                 }
             )*
         }
+        #[cfg(feature = "openssl")]
+        mod openssl {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $backend = tls_policy::Backend::Openssl;
+                    $body
+                }
+            )*
+        }
     };
 }

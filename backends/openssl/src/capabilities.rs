@@ -10,6 +10,9 @@
 //!   each process keeps OpenSSL's own ticket keys;
 //! - `ocsp_stapling_enabled=true`: not implemented for this backend yet;
 //! - post-quantum key exchange: the system OpenSSL (3.0) has no ML-KEM.
+//!
+//! And one difference on the wire: a client `allowed_peers` refuses gets the alert
+//! `handshake_failure`, not `access_denied` (`Capabilities::access_denied_alert`).
 
 use tls_policy_backend::{BackendError, Capabilities};
 
@@ -30,6 +33,9 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     session_details: true,
     post_quantum: false,
     ocsp_stapling: false,
+    // The verify callback can only fail with X509_V_ERR_APPLICATION_VERIFICATION, which
+    // OpenSSL answers with handshake_failure; no public API sends access_denied.
+    access_denied_alert: false,
 };
 
 /// A refusal of `setting=value` by this backend, naming the alternatives.

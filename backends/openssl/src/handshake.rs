@@ -51,10 +51,57 @@ where
     let slot = acceptor.verifier.install(&mut ssl, acceptor.mode);
     let mut stream = SslStream::new(ssl, io).map_err(setup_error)?;
     if let Err(err) = Pin::new(&mut stream).accept().await {
-        return Err(handshake_error(err, stream.ssl(), &slot));
+        let error = handshake_error(err, stream.ssl(), &slot);
+        if refused_a_certificate(&error) {
+            drain(stream.get_mut()).await;
+        }
+        return Err(error);
     }
     let info = describe(stream.ssl(), stream.ssl().servername(NameType::HOST_NAME));
     Ok((stream, info))
+}
+
+/// The most bytes read and dropped after a refused handshake, and the longest wait.
+const DRAIN_BYTES: usize = 64 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether the server refused the client's certificate (or its absence): then OpenSSL sent
+/// an alert the client must read, and the client may have sent more after its certificate.
+fn refused_a_certificate(error: &io::Error) -> bool {
+    matches!(
+        crate::classify_handshake_error(error),
+        HandshakeFailure::UnknownCa
+            | HandshakeFailure::Revoked
+            | HandshakeFailure::RevocationUnknown
+            | HandshakeFailure::Expired
+            | HandshakeFailure::NoClientCertificate
+            | HandshakeFailure::NotAllowed
+            | HandshakeFailure::BadCertificate
+    )
+}
+
+/// After a server refused a client's certificate: OpenSSL has written its alert, but the client's later
+/// records (its TLS 1.3 Finished, its first data) may still be unread, and closing a socket
+/// with unread bytes resets it, which can discard the alert before the client reads it. So
+/// the sending side is shut down (FIN after the alert) and what the client still sends is
+/// read and dropped until it closes, bounded by [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+async fn drain<IO>(io: &mut IO)
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let _ = io.shutdown().await;
+        let mut buf = [0u8; 4096];
+        let mut dropped = 0;
+        while dropped < DRAIN_BYTES {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => dropped += n,
+            }
+        }
+    })
+    .await;
 }
 
 /// Runs the client side with `server_name` over `io` and describes it.

@@ -71,6 +71,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use classify::classify_handshake_error;
 pub use client::OpensslConnector;
 pub use handshake::HandshakeError;
+/// The OpenSSL binding this backend is built on (for code that uses it directly, such as the
+/// benchmark's raw reference).
+pub use openssl;
 pub use server::OpensslAcceptor;
 /// The async wrapper whose stream type this backend hands out.
 pub use tokio_openssl;
@@ -103,6 +106,14 @@ impl TlsBackend for OpensslBackend {
 
     fn capabilities(&self) -> Capabilities {
         capabilities::CAPABILITIES
+    }
+
+    fn record_layer(&self) -> tls_policy_backend::RecordLayer {
+        tls_policy_backend::RecordLayer::OpenSsl
+    }
+
+    fn classify_handshake_error(&self, error: &io::Error) -> tls_policy_backend::HandshakeFailure {
+        classify::classify_handshake_error(error)
     }
 
     fn server(

@@ -79,17 +79,28 @@ pub(crate) fn build(
     }
 
     let gate = PeerGate::new(policy, options.peer_check.as_ref());
+    if gate.is_some() && policy.client_auth == ClientAuth::None {
+        // No client would send a certificate to match: the list could only be ignored (fail
+        // open) or refuse everyone, so it is refused, as on the rustls backends.
+        return Err(rejected(
+            "allowed_peers",
+            "client_auth=NONE asks clients for no certificate, so no client could be matched \
+             against allowed_peers (or the application's peer check); set \
+             client_auth=REQUIRE, or remove allowed_peers",
+        ));
+    }
     let (verifier, store) = Verifier::new(policy, gate)?;
     // A gate must see a certificate, so OPTIONAL acts as REQUIRE then (spec §2 allowed_peers).
     let mode = match policy.client_auth {
-        ClientAuth::None if !verifier.gated() => SslVerifyMode::NONE,
+        ClientAuth::None => SslVerifyMode::NONE,
         ClientAuth::Optional if !verifier.gated() => SslVerifyMode::PEER,
         _ => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
     };
     if mode != SslVerifyMode::NONE {
-        for der in &policy.trusted {
-            // The anchors' names in the CertificateRequest, so clients pick the right
-            // certificate; a name OpenSSL cannot take is only a hint lost.
+        for der in policy.trusted.iter().chain(&policy.path_links) {
+            // The anchors' and path links' names in the CertificateRequest (as rustls sends
+            // them), so clients pick the right certificate; a name OpenSSL cannot take is
+            // only a hint lost.
             if let Ok(cert) = openssl::x509::X509::from_der(der.as_ref()) {
                 let _ = builder.add_client_ca(&cert);
             }
