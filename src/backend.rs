@@ -24,7 +24,8 @@ use crate::stream::{ClientStreamInner, ClientTlsStream};
 use crate::stream::{StreamInner, TlsStream};
 use crate::Error;
 
-/// The one list of backends: each row names a backend's variant, its name (which is its cargo
+/// The one list of backends: each row names a backend's variant, a snake-case name for
+/// modules, its name (which is its cargo
 /// feature), its [`TlsBackend`] type and constructor, and the stream types its handshakes hand
 /// out (server side, client side). Everything that differs per backend is generated from it:
 /// the [`Backend`] enum, [`Backend::compiled`], [`BACKEND_NAMES`], the compiled acceptor and
@@ -33,39 +34,43 @@ use crate::Error;
 /// answered) sits behind the [`TlsBackend`] contract. Adding a backend is its crate, one row
 /// here, and its cargo feature.
 ///
-/// `backend_list!(callback)` invokes `callback!` with the rows, in order of preference.
+/// `backend_list!(callback, extra tokens)` invokes `callback!` with `[extra tokens]` and then
+/// the rows, in order of preference. Exported (hidden) so the test suite's `for_each_backend!`
+/// runs its tests once per compiled-in backend from the same list.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! backend_list {
-    ($callback:ident) => {
+    ($callback:ident $(, $($extra:tt)*)?) => {
         $callback! {
+            [$($($extra)*)?]
             /// rustls with the aws-lc-rs crypto provider (feature `rustls-aws-lc-rs`).
-            RustlsAwsLcRs, "rustls-aws-lc-rs",
+            RustlsAwsLcRs, rustls_aws_lc_rs, "rustls-aws-lc-rs",
                 tls_policy_rustls::RustlsBackend, tls_policy_rustls::RustlsBackend::aws_lc_rs(),
                 tls_policy_rustls::tokio_rustls::server::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
                 tls_policy_rustls::tokio_rustls::client::TlsStream<tls_policy_rustls::ReadAhead<IO>>;
             /// rustls with the ring crypto provider (feature `rustls-ring`).
-            RustlsRing, "rustls-ring",
+            RustlsRing, rustls_ring, "rustls-ring",
                 tls_policy_rustls::RustlsBackend, tls_policy_rustls::RustlsBackend::ring(),
                 tls_policy_rustls::tokio_rustls::server::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
                 tls_policy_rustls::tokio_rustls::client::TlsStream<tls_policy_rustls::ReadAhead<IO>>;
             /// The platform TLS library through native-tls (feature `native-tls`).
-            NativeTls, "native-tls",
+            NativeTls, native_tls, "native-tls",
                 tls_policy_native_tls::NativeTlsBackend, tls_policy_native_tls::NativeTlsBackend::new(),
                 tls_policy_native_tls::tokio_native_tls::TlsStream<IO>,
                 tls_policy_native_tls::tokio_native_tls::TlsStream<IO>;
             /// OpenSSL through the openssl crate, carrying the whole policy (feature `openssl`).
-            Openssl, "openssl",
+            Openssl, openssl, "openssl",
                 tls_policy_openssl::OpensslBackend, tls_policy_openssl::OpensslBackend::new(),
                 tls_policy_openssl::tokio_openssl::SslStream<IO>,
                 tls_policy_openssl::tokio_openssl::SslStream<IO>;
         }
     };
 }
-pub(crate) use backend_list;
 
 /// Generates [`Backend`], its per-backend methods and the compiled slots from the rows of
 /// [`backend_list!`].
 macro_rules! define_backends {
-    ($($(#[$doc:meta])* $variant:ident, $feature:literal, $ty:ty, $make:expr, $server:ty, $client:ty;)*) => {
+    ([] $($(#[$doc:meta])* $variant:ident, $module:ident, $feature:literal, $ty:ty, $make:expr, $server:ty, $client:ty;)*) => {
         /// Every backend name this project knows, compiled in or not, in order of preference.
         pub const BACKEND_NAMES: [&str; [$($feature),*].len()] = [$($feature),*];
 

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// backend, from the rows of [`crate::backend::backend_list!`]) and their I/O dispatch: every
 /// poll is one `match` on the variant, no allocation, no dynamic dispatch.
 macro_rules! define_streams {
-    ($($(#[$doc:meta])* $variant:ident, $feature:literal, $ty:ty, $make:expr, $server:ty, $client:ty;)*) => {
+    ([] $($(#[$doc:meta])* $variant:ident, $module:ident, $feature:literal, $ty:ty, $make:expr, $server:ty, $client:ty;)*) => {
         inner_stream!(StreamInner, $($variant, $feature, $server;)*);
         inner_stream!(ClientStreamInner, $($variant, $feature, $client;)*);
     };
@@ -103,7 +103,7 @@ macro_rules! inner_stream {
     };
 }
 
-crate::backend::backend_list!(define_streams);
+crate::backend_list!(define_streams);
 
 /// Defines a stream type over whichever backend's stream is inside, with its [`TlsInfo`].
 ///
