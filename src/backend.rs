@@ -14,8 +14,8 @@ use std::sync::{Arc, Weak};
 use arc_swap::ArcSwap;
 
 use tls_policy_backend::{
-    AllowedPeers, Capabilities, ClientOptions, RecordAead, RecordCipher, ServerOptions,
-    ServerPolicy, TlsBackend,
+    AllowedPeers, BackendError, Capabilities, ClientOptions, HandshakeFailure, RecordAead,
+    RecordCipher, RecordLayer, ServerOptions, ServerPolicy, TlsBackend, TlsInfo,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -24,43 +24,205 @@ use crate::stream::{ClientStreamInner, ClientTlsStream};
 use crate::stream::{StreamInner, TlsStream};
 use crate::Error;
 
-#[cfg(feature = "native-tls")]
-use tls_policy_native_tls::NativeTlsBackend;
-#[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-use tls_policy_rustls::RustlsBackend;
-
-/// Every backend name this project knows, compiled in or not, in order of preference.
-pub const BACKEND_NAMES: [&str; 3] = ["rustls-aws-lc-rs", "rustls-ring", "native-tls"];
-
-/// A TLS backend compiled into this build; its name is its cargo feature name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Backend {
-    /// rustls with the aws-lc-rs crypto provider (feature `rustls-aws-lc-rs`).
-    #[cfg(feature = "rustls-aws-lc-rs")]
-    RustlsAwsLcRs,
-    /// rustls with the ring crypto provider (feature `rustls-ring`).
-    #[cfg(feature = "rustls-ring")]
-    RustlsRing,
-    /// The platform TLS library through native-tls (feature `native-tls`).
-    #[cfg(feature = "native-tls")]
-    NativeTls,
+/// The one list of backends: each row names a backend's variant, a snake-case name for
+/// modules, its name (which is its cargo
+/// feature), its [`TlsBackend`] type and constructor, and the stream types its handshakes hand
+/// out (server side, client side). Everything that differs per backend is generated from it:
+/// the [`Backend`] enum, [`Backend::compiled`], [`BACKEND_NAMES`], the compiled acceptor and
+/// connector slots, the stream enums of [`crate::stream`] and their dispatch; what a backend
+/// does differently (classification, record AEAD, stapling, how a refused first record is
+/// answered) sits behind the [`TlsBackend`] contract. Adding a backend is its crate, one row
+/// here, and its cargo feature.
+///
+/// `backend_list!(callback, extra tokens)` invokes `callback!` with `[extra tokens]` and then
+/// the rows, in order of preference. Exported (hidden) so the test suite's `for_each_backend!`
+/// runs its tests once per compiled-in backend from the same list.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! backend_list {
+    ($($callback:tt)::+ $(, $($extra:tt)*)?) => {
+        $($callback)::+! {
+            [$($($extra)*)?]
+            /// rustls with the aws-lc-rs crypto provider (feature `rustls-aws-lc-rs`).
+            RustlsAwsLcRs, rustls_aws_lc_rs, "rustls-aws-lc-rs",
+                tls_policy_rustls::RustlsBackend, tls_policy_rustls::RustlsBackend::aws_lc_rs(),
+                tls_policy_rustls::tokio_rustls::server::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
+                tls_policy_rustls::tokio_rustls::client::TlsStream<tls_policy_rustls::ReadAhead<IO>>;
+            /// rustls with the ring crypto provider (feature `rustls-ring`).
+            RustlsRing, rustls_ring, "rustls-ring",
+                tls_policy_rustls::RustlsBackend, tls_policy_rustls::RustlsBackend::ring(),
+                tls_policy_rustls::tokio_rustls::server::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
+                tls_policy_rustls::tokio_rustls::client::TlsStream<tls_policy_rustls::ReadAhead<IO>>;
+            /// The platform TLS library through native-tls (feature `native-tls`).
+            NativeTls, native_tls, "native-tls",
+                tls_policy_native_tls::NativeTlsBackend, tls_policy_native_tls::NativeTlsBackend::new(),
+                tls_policy_native_tls::tokio_native_tls::TlsStream<IO>,
+                tls_policy_native_tls::tokio_native_tls::TlsStream<IO>;
+            /// OpenSSL through the openssl crate, carrying the whole policy (feature `openssl`).
+            Openssl, openssl, "openssl",
+                tls_policy_openssl::OpensslBackend, tls_policy_openssl::OpensslBackend::new(),
+                tls_policy_openssl::tokio_openssl::SslStream<IO>,
+                tls_policy_openssl::tokio_openssl::SslStream<IO>;
+        }
+    };
 }
 
-impl Backend {
-    /// The backends compiled into this build, in order of preference.
-    pub fn compiled() -> &'static [Backend] {
-        &[
-            #[cfg(feature = "rustls-aws-lc-rs")]
-            Backend::RustlsAwsLcRs,
-            #[cfg(feature = "rustls-ring")]
-            Backend::RustlsRing,
-            #[cfg(feature = "native-tls")]
-            Backend::NativeTls,
-        ]
-    }
+/// Generates [`Backend`], its per-backend methods and the compiled slots from the rows of
+/// [`backend_list!`].
+macro_rules! define_backends {
+    ([] $($(#[$doc:meta])* $variant:ident, $module:ident, $feature:literal, $ty:ty, $make:expr, $server:ty, $client:ty;)*) => {
+        /// Every backend name this project knows, compiled in or not, in order of preference.
+        pub const BACKEND_NAMES: [&str; [$($feature),*].len()] = [$($feature),*];
 
-    /// The first compiled-in backend, in the order `rustls-aws-lc-rs`, `rustls-ring`, `native-tls`.
+        /// A TLS backend compiled into this build; its name is its cargo feature name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Backend {
+            $($(#[$doc])* #[cfg(feature = $feature)] $variant,)*
+        }
+
+        impl Backend {
+            /// The backends compiled into this build, in order of preference.
+            pub fn compiled() -> &'static [Backend] {
+                &[$(#[cfg(feature = $feature)] Backend::$variant,)*]
+            }
+
+            /// The backend's name, which is its cargo feature name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(#[cfg(feature = $feature)] Backend::$variant => $feature,)*
+                }
+            }
+
+            /// What this backend can honour of a policy.
+            pub fn capabilities(self) -> Capabilities {
+                match self {
+                    $(#[cfg(feature = $feature)] Backend::$variant => TlsBackend::capabilities(&$make),)*
+                }
+            }
+
+            /// Whose record layer this backend runs: how a first record refused before the
+            /// handshake is answered (the listener sends what the library itself would).
+            pub fn record_layer(self) -> RecordLayer {
+                match self {
+                    $(#[cfg(feature = $feature)] Backend::$variant => TlsBackend::record_layer(&$make),)*
+                }
+            }
+
+            /// Why a handshake run by this backend failed, from the [`io::Error`] it returned.
+            pub(crate) fn classify(self, error: &io::Error) -> HandshakeFailure {
+                match self {
+                    $(#[cfg(feature = $feature)] Backend::$variant => TlsBackend::classify_handshake_error(&$make, error),)*
+                }
+            }
+
+            /// Which implementation seals and opens this backend's TLS records under `setting`,
+            /// per AEAD family, and why; `None` for a backend whose library chooses by itself
+            /// (native-tls, openssl).
+            ///
+            /// With both rustls providers compiled in and [`RecordCipher::Fastest`], the first
+            /// call measures both providers for a few milliseconds; the result is kept for the
+            /// process.
+            pub fn record_aead(self, setting: RecordCipher) -> Option<RecordAead> {
+                match self {
+                    $(#[cfg(feature = $feature)] Backend::$variant => {
+                        TlsBackend::record_aead(&TlsBackend::with_record_cipher($make, setting))
+                    })*
+                }
+            }
+
+            fn compile_server(
+                self,
+                policy: &ServerPolicy,
+                options: &ServerOptions,
+                record_cipher: RecordCipher,
+            ) -> Result<AcceptorInner, BackendError> {
+                match self {
+                    $(#[cfg(feature = $feature)] Backend::$variant => {
+                        let backend = TlsBackend::with_record_cipher($make, record_cipher);
+                        Ok(AcceptorInner::$variant(TlsBackend::server(&backend, policy, options)?))
+                    })*
+                }
+            }
+
+            fn compile_client(
+                self,
+                policy: &ServerPolicy,
+                options: &ClientOptions,
+                record_cipher: RecordCipher,
+            ) -> Result<ConnectorInner, BackendError> {
+                match self {
+                    $(#[cfg(feature = $feature)] Backend::$variant => {
+                        let backend = TlsBackend::with_record_cipher($make, record_cipher);
+                        Ok(ConnectorInner::$variant(TlsBackend::client(&backend, policy, options)?))
+                    })*
+                }
+            }
+        }
+
+        #[derive(Clone)]
+        enum AcceptorInner {
+            $(#[cfg(feature = $feature)] $variant(<$ty as TlsBackend>::Acceptor),)*
+        }
+
+        impl AcceptorInner {
+            fn ocsp_staple(&self) -> Option<Vec<u8>> {
+                match self {
+                    $(#[cfg(feature = $feature)] AcceptorInner::$variant(acceptor) => <$ty as TlsBackend>::ocsp_staple(acceptor),)*
+                }
+            }
+
+            fn set_ocsp_staple(&self, end_entity: &[u8], staple: Option<Vec<u8>>) -> bool {
+                match self {
+                    $(#[cfg(feature = $feature)] AcceptorInner::$variant(acceptor) => {
+                        <$ty as TlsBackend>::set_ocsp_staple(acceptor, end_entity, staple)
+                    })*
+                }
+            }
+
+            async fn accept<IO>(&self, io: IO) -> io::Result<(StreamInner<IO>, TlsInfo)>
+            where
+                IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+            {
+                match self {
+                    $(#[cfg(feature = $feature)] AcceptorInner::$variant(acceptor) => {
+                        let (stream, info) = <$ty as TlsBackend>::accept(acceptor, io).await?;
+                        Ok((StreamInner::$variant(stream), info))
+                    })*
+                }
+            }
+        }
+
+        #[derive(Clone)]
+        enum ConnectorInner {
+            $(#[cfg(feature = $feature)] $variant(<$ty as TlsBackend>::Connector),)*
+        }
+
+        impl ConnectorInner {
+            async fn connect<IO>(
+                &self,
+                server_name: &str,
+                io: IO,
+            ) -> io::Result<(ClientStreamInner<IO>, TlsInfo)>
+            where
+                IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+            {
+                match self {
+                    $(#[cfg(feature = $feature)] ConnectorInner::$variant(connector) => {
+                        let (stream, info) =
+                            <$ty as TlsBackend>::connect(connector, server_name, io).await?;
+                        Ok((ClientStreamInner::$variant(stream), info))
+                    })*
+                }
+            }
+        }
+    };
+}
+
+backend_list!(define_backends);
+
+impl Backend {
+    /// The first compiled-in backend, in the order of [`BACKEND_NAMES`].
     pub fn default_backend() -> Result<Backend, Error> {
         Backend::compiled()
             .first()
@@ -83,59 +245,6 @@ impl Backend {
             })
     }
 
-    /// The backend's name, which is its cargo feature name.
-    pub fn name(self) -> &'static str {
-        match self {
-            #[cfg(feature = "rustls-aws-lc-rs")]
-            Backend::RustlsAwsLcRs => "rustls-aws-lc-rs",
-            #[cfg(feature = "rustls-ring")]
-            Backend::RustlsRing => "rustls-ring",
-            #[cfg(feature = "native-tls")]
-            Backend::NativeTls => "native-tls",
-        }
-    }
-
-    /// What this backend can honour of a policy.
-    pub fn capabilities(self) -> Capabilities {
-        match self {
-            #[cfg(feature = "rustls-aws-lc-rs")]
-            Backend::RustlsAwsLcRs => RustlsBackend::aws_lc_rs().capabilities(),
-            #[cfg(feature = "rustls-ring")]
-            Backend::RustlsRing => RustlsBackend::ring().capabilities(),
-            #[cfg(feature = "native-tls")]
-            Backend::NativeTls => NativeTlsBackend::new().capabilities(),
-        }
-    }
-
-    /// Which implementation seals and opens this backend's TLS records under `setting`, per AEAD
-    /// family, and why; `None` for a backend whose library chooses by itself (native-tls).
-    ///
-    /// With both rustls providers compiled in and [`RecordCipher::Fastest`], the first call
-    /// measures both providers for a few milliseconds; the result is kept for the process.
-    pub fn record_aead(self, setting: RecordCipher) -> Option<RecordAead> {
-        match self {
-            #[cfg(feature = "rustls-aws-lc-rs")]
-            Backend::RustlsAwsLcRs => Some(
-                RustlsBackend::aws_lc_rs()
-                    .with_record_cipher(setting)
-                    .record_aead()
-                    .clone(),
-            ),
-            #[cfg(feature = "rustls-ring")]
-            Backend::RustlsRing => Some(
-                RustlsBackend::ring()
-                    .with_record_cipher(setting)
-                    .record_aead()
-                    .clone(),
-            ),
-            #[cfg(feature = "native-tls")]
-            Backend::NativeTls => {
-                let _ = setting;
-                None
-            }
-        }
-    }
-
     /// Compiles a loaded policy into an [`Acceptor`], refusing what this backend cannot honour;
     /// its record AEAD as [`RecordCipher::Fastest`] chooses.
     pub fn server(self, policy: &ServerPolicy, options: &ServerOptions) -> Result<Acceptor, Error> {
@@ -150,33 +259,12 @@ impl Backend {
         options: &ServerOptions,
         record_cipher: RecordCipher,
     ) -> Result<Acceptor, Error> {
-        let _ = record_cipher; // unused when only native-tls is compiled in
-        let backend_error = |source| Error::Backend {
-            policy: policy.name.clone(),
-            source,
-        };
-        let inner = match self {
-            #[cfg(feature = "rustls-aws-lc-rs")]
-            Backend::RustlsAwsLcRs => AcceptorInner::Rustls(
-                RustlsBackend::aws_lc_rs()
-                    .with_record_cipher(record_cipher)
-                    .server(policy, options)
-                    .map_err(backend_error)?,
-            ),
-            #[cfg(feature = "rustls-ring")]
-            Backend::RustlsRing => AcceptorInner::Rustls(
-                RustlsBackend::ring()
-                    .with_record_cipher(record_cipher)
-                    .server(policy, options)
-                    .map_err(backend_error)?,
-            ),
-            #[cfg(feature = "native-tls")]
-            Backend::NativeTls => AcceptorInner::NativeTls(
-                NativeTlsBackend::new()
-                    .server(policy, options)
-                    .map_err(backend_error)?,
-            ),
-        };
+        let inner = self
+            .compile_server(policy, options, record_cipher)
+            .map_err(|source| Error::Backend {
+                policy: policy.name.clone(),
+                source,
+            })?;
         Ok(Acceptor {
             backend: self,
             policy: policy.name.clone(),
@@ -217,14 +305,6 @@ pub struct Acceptor {
     live: Arc<LivePeers>,
 }
 
-#[derive(Clone)]
-enum AcceptorInner {
-    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-    Rustls(<RustlsBackend as TlsBackend>::Acceptor),
-    #[cfg(feature = "native-tls")]
-    NativeTls(<NativeTlsBackend as TlsBackend>::Acceptor),
-}
-
 impl Acceptor {
     /// The backend this acceptor was compiled for.
     pub fn backend(&self) -> Backend {
@@ -254,28 +334,13 @@ impl Acceptor {
     /// The OCSP response stapled now, if this acceptor staples (`ocsp_stapling_enabled`) and a
     /// validated response is in service.
     pub fn ocsp_staple(&self) -> Option<Vec<u8>> {
-        match &**self.inner.load() {
-            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            AcceptorInner::Rustls(acceptor) => acceptor.stapling().and_then(|r| r.staple()),
-            #[cfg(feature = "native-tls")]
-            AcceptorInner::NativeTls(_) => None,
-        }
+        self.inner.load().ocsp_staple()
     }
 
     /// Staples `staple` (or none) to the certificate in service, if it is `end_entity` (DER);
     /// whether it was applied. Called by the background stapler, never on a handshake.
     pub(crate) fn set_ocsp_staple(&self, end_entity: &[u8], staple: Option<Vec<u8>>) -> bool {
-        match &**self.inner.load() {
-            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            AcceptorInner::Rustls(acceptor) => acceptor
-                .stapling()
-                .is_some_and(|r| r.set_staple(end_entity, staple)),
-            #[cfg(feature = "native-tls")]
-            AcceptorInner::NativeTls(_) => {
-                let _ = (end_entity, staple);
-                false
-            }
-        }
+        self.inner.load().set_ocsp_staple(end_entity, staple)
     }
 
     /// Runs the server side of a TLS handshake over `io`, with the policy's material current
@@ -287,18 +352,7 @@ impl Acceptor {
         // One atomic load (plus the Arc's count): the handshake owns what it started with, so
         // a reload mid-handshake cannot mix old and new material.
         let current = self.inner.load_full();
-        let (inner, info) = match &*current {
-            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            AcceptorInner::Rustls(acceptor) => {
-                let (stream, info) = RustlsBackend::accept(acceptor, io).await?;
-                (StreamInner::Rustls(stream), info)
-            }
-            #[cfg(feature = "native-tls")]
-            AcceptorInner::NativeTls(acceptor) => {
-                let (stream, info) = NativeTlsBackend::accept(acceptor, io).await?;
-                (StreamInner::NativeTls(stream), info)
-            }
-        };
+        let (inner, info) = current.accept(io).await?;
         Ok(TlsStream::new(inner, info).closable_by(&self.live))
     }
 }
@@ -338,33 +392,12 @@ impl Backend {
         options: &ClientOptions,
         record_cipher: RecordCipher,
     ) -> Result<ClientConnector, Error> {
-        let _ = record_cipher; // unused when only native-tls is compiled in
-        let backend_error = |source| Error::Backend {
-            policy: policy.name.clone(),
-            source,
-        };
-        let inner = match self {
-            #[cfg(feature = "rustls-aws-lc-rs")]
-            Backend::RustlsAwsLcRs => ConnectorInner::Rustls(
-                RustlsBackend::aws_lc_rs()
-                    .with_record_cipher(record_cipher)
-                    .client(policy, options)
-                    .map_err(backend_error)?,
-            ),
-            #[cfg(feature = "rustls-ring")]
-            Backend::RustlsRing => ConnectorInner::Rustls(
-                RustlsBackend::ring()
-                    .with_record_cipher(record_cipher)
-                    .client(policy, options)
-                    .map_err(backend_error)?,
-            ),
-            #[cfg(feature = "native-tls")]
-            Backend::NativeTls => ConnectorInner::NativeTls(
-                NativeTlsBackend::new()
-                    .client(policy, options)
-                    .map_err(backend_error)?,
-            ),
-        };
+        let inner = self
+            .compile_client(policy, options, record_cipher)
+            .map_err(|source| Error::Backend {
+                policy: policy.name.clone(),
+                source,
+            })?;
         Ok(ClientConnector {
             backend: self,
             policy: policy.name.clone(),
@@ -407,14 +440,6 @@ impl WeakClientConnector {
     }
 }
 
-#[derive(Clone)]
-enum ConnectorInner {
-    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-    Rustls(<RustlsBackend as TlsBackend>::Connector),
-    #[cfg(feature = "native-tls")]
-    NativeTls(<NativeTlsBackend as TlsBackend>::Connector),
-}
-
 impl ClientConnector {
     /// The backend this connector was compiled for.
     pub fn backend(&self) -> Backend {
@@ -453,18 +478,7 @@ impl ClientConnector {
     {
         // One atomic load: the handshake keeps the material it started with.
         let current = self.inner.load_full();
-        let (inner, info) = match &*current {
-            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            ConnectorInner::Rustls(connector) => {
-                let (stream, info) = RustlsBackend::connect(connector, server_name, io).await?;
-                (ClientStreamInner::Rustls(stream), info)
-            }
-            #[cfg(feature = "native-tls")]
-            ConnectorInner::NativeTls(connector) => {
-                let (stream, info) = NativeTlsBackend::connect(connector, server_name, io).await?;
-                (ClientStreamInner::NativeTls(stream), info)
-            }
-        };
+        let (inner, info) = current.connect(server_name, io).await?;
         Ok(ClientTlsStream::new(inner, info))
     }
 }

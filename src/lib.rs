@@ -109,7 +109,7 @@ pub use stream::{ClientTlsStream, TlsStream};
 pub use tls_policy_backend::{
     AeadSource, AllowedPeers, BackendError, Capabilities, CipherSuite, ClientAuth, IdentityError,
     PatternError, PeerCheck, PeerIdentity, PeerPattern, PeerRefused, RecordAead, RecordCipher,
-    RefusedBy, ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
+    RecordLayer, RefusedBy, ServerOptions, ServerPolicy, TlsInfo, TlsVersion,
 };
 // The client side (cluster and backup peers are dialled with the channel's policy).
 pub use backend::ClientConnector;

@@ -2,7 +2,8 @@
 //!
 //! [`TlsStream`] is the server side (what [`crate::TlsLayer`] hands the inner service);
 //! [`crate::ClientTlsStream`] is the client side (what [`crate::TlsConnector`] returns). Both
-//! are defined once by [`backend_stream!`]; only the rustls stream type differs.
+//! are defined once by `backend_stream!` over the stream enums `define_streams!` generates
+//! from the one backend list (`backend_list!` in the backend module).
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -13,6 +14,96 @@ use tls_policy_backend::TlsInfo;
 
 use crate::live_peers::{LiveClose, LivePeers};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Generates the server-side and client-side stream enums (one variant per compiled-in
+/// backend, from the rows of [`crate::backend::backend_list!`]) and their I/O dispatch: every
+/// poll is one `match` on the variant, no allocation, no dynamic dispatch.
+macro_rules! define_streams {
+    ([] $($(#[$doc:meta])* $variant:ident, $module:ident, $feature:literal, $ty:ty, $make:expr, $server:ty, $client:ty;)*) => {
+        inner_stream!(StreamInner, $($variant, $feature, $server;)*);
+        inner_stream!(ClientStreamInner, $($variant, $feature, $client;)*);
+    };
+}
+
+/// One stream enum over the given variants, with its `AsyncRead`/`AsyncWrite` dispatch.
+macro_rules! inner_stream {
+    ($inner:ident, $($variant:ident, $feature:literal, $stream:ty;)*) => {
+        // One variant per compiled-in backend; they differ in size, but a stream lives once per
+        // connection and boxing would add an indirection to every record read and written.
+        #[allow(clippy::large_enum_variant)]
+        pub(crate) enum $inner<IO> {
+            $(#[cfg(feature = $feature)] $variant($stream),)*
+            #[allow(dead_code)]
+            Never(std::convert::Infallible, std::marker::PhantomData<IO>),
+        }
+
+        impl<IO> AsyncRead for $inner<IO>
+        where
+            IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(#[cfg(feature = $feature)] $inner::$variant(s) => Pin::new(s).poll_read(cx, buf),)*
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+        }
+
+        impl<IO> AsyncWrite for $inner<IO>
+        where
+            IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $(#[cfg(feature = $feature)] $inner::$variant(s) => Pin::new(s).poll_write(cx, buf),)*
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $(#[cfg(feature = $feature)] $inner::$variant(s) => Pin::new(s).poll_write_vectored(cx, bufs),)*
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                match self {
+                    $(#[cfg(feature = $feature)] $inner::$variant(s) => s.is_write_vectored(),)*
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(#[cfg(feature = $feature)] $inner::$variant(s) => Pin::new(s).poll_flush(cx),)*
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(#[cfg(feature = $feature)] $inner::$variant(s) => Pin::new(s).poll_shutdown(cx),)*
+                    $inner::Never(never, _) => match *never {},
+                }
+            }
+        }
+    };
+}
+
+crate::backend_list!(define_streams);
 
 /// Defines a stream type over whichever backend's stream is inside, with its [`TlsInfo`].
 ///
@@ -27,20 +118,6 @@ macro_rules! backend_stream {
             info: Arc<TlsInfo>,
             // Set when a reload may close this connection (`allowed_peers_reload=all`).
             close: Option<Arc<LiveClose>>,
-        }
-
-        // One variant per compiled-in backend; they differ in size, but a stream lives once per
-        // connection and boxing would add an indirection to every record read and written.
-        #[allow(clippy::large_enum_variant)]
-        pub(crate) enum $inner<IO> {
-            #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-            Rustls(
-                tls_policy_rustls::tokio_rustls::$side::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
-            ),
-            #[cfg(feature = "native-tls")]
-            NativeTls(tls_policy_native_tls::tokio_native_tls::TlsStream<IO>),
-            #[allow(dead_code)]
-            Never(std::convert::Infallible, std::marker::PhantomData<IO>),
         }
 
         impl<IO> $name<IO> {
@@ -82,7 +159,10 @@ macro_rules! backend_stream {
                 &tls_policy_rustls::tokio_rustls::$side::TlsStream<tls_policy_rustls::ReadAhead<IO>>,
             > {
                 match &self.inner {
-                    $inner::Rustls(s) => Some(s),
+                    #[cfg(feature = "rustls-aws-lc-rs")]
+                    $inner::RustlsAwsLcRs(s) => Some(s),
+                    #[cfg(feature = "rustls-ring")]
+                    $inner::RustlsRing(s) => Some(s),
                     #[allow(unreachable_patterns)]
                     _ => None,
                 }
@@ -102,13 +182,7 @@ macro_rules! backend_stream {
                 if let Some(close) = &this.close {
                     close.check(cx)?;
                 }
-                match &mut this.inner {
-                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-                    $inner::Rustls(s) => Pin::new(s).poll_read(cx, buf),
-                    #[cfg(feature = "native-tls")]
-                    $inner::NativeTls(s) => Pin::new(s).poll_read(cx, buf),
-                    $inner::Never(never, _) => match *never {},
-                }
+                Pin::new(&mut this.inner).poll_read(cx, buf)
             }
         }
 
@@ -125,13 +199,7 @@ macro_rules! backend_stream {
                 if let Some(close) = &this.close {
                     close.is_closed()?;
                 }
-                match &mut this.inner {
-                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-                    $inner::Rustls(s) => Pin::new(s).poll_write(cx, buf),
-                    #[cfg(feature = "native-tls")]
-                    $inner::NativeTls(s) => Pin::new(s).poll_write(cx, buf),
-                    $inner::Never(never, _) => match *never {},
-                }
+                Pin::new(&mut this.inner).poll_write(cx, buf)
             }
 
             fn poll_write_vectored(
@@ -143,23 +211,11 @@ macro_rules! backend_stream {
                 if let Some(close) = &this.close {
                     close.is_closed()?;
                 }
-                match &mut this.inner {
-                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-                    $inner::Rustls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-                    #[cfg(feature = "native-tls")]
-                    $inner::NativeTls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-                    $inner::Never(never, _) => match *never {},
-                }
+                Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
             }
 
             fn is_write_vectored(&self) -> bool {
-                match &self.inner {
-                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-                    $inner::Rustls(s) => s.is_write_vectored(),
-                    #[cfg(feature = "native-tls")]
-                    $inner::NativeTls(s) => s.is_write_vectored(),
-                    $inner::Never(never, _) => match *never {},
-                }
+                self.inner.is_write_vectored()
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -167,23 +223,11 @@ macro_rules! backend_stream {
                 if let Some(close) = &this.close {
                     close.is_closed()?;
                 }
-                match &mut this.inner {
-                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-                    $inner::Rustls(s) => Pin::new(s).poll_flush(cx),
-                    #[cfg(feature = "native-tls")]
-                    $inner::NativeTls(s) => Pin::new(s).poll_flush(cx),
-                    $inner::Never(never, _) => match *never {},
-                }
+                Pin::new(&mut this.inner).poll_flush(cx)
             }
 
             fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                match &mut self.get_mut().inner {
-                    #[cfg(any(feature = "rustls-aws-lc-rs", feature = "rustls-ring"))]
-                    $inner::Rustls(s) => Pin::new(s).poll_shutdown(cx),
-                    #[cfg(feature = "native-tls")]
-                    $inner::NativeTls(s) => Pin::new(s).poll_shutdown(cx),
-                    $inner::Never(never, _) => match *never {},
-                }
+                Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
             }
         }
 

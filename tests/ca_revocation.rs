@@ -228,14 +228,12 @@ async fn ping(connector: &TlsConnector, target: Target) -> Result<(), ConnectErr
 }
 
 /// The certificate error inside a client-side handshake failure, if any.
-fn certificate_error(err: &ConnectError) -> Option<&rustls::CertificateError> {
+/// Why a dial failed, classified as the backend that ran it classifies it (any backend).
+fn reason(backend: Backend, err: &ConnectError) -> Option<tls_policy::HandshakeFailure> {
     match err {
-        ConnectError::Handshake { source, .. } => {
-            match source.get_ref()?.downcast_ref::<rustls::Error>() {
-                Some(rustls::Error::InvalidCertificate(e)) => Some(e),
-                _ => None,
-            }
-        }
+        ConnectError::Handshake { source, .. } => Some(
+            tls_policy::observe::classify_handshake_error(backend, source),
+        ),
         _ => None,
     }
 }
@@ -431,7 +429,7 @@ for_each_backend! {
             .expect("client policy");
         for server in [&full, &leaf_only] {
             let err = ping(&dialer, target(server)).await.expect_err("refused");
-            assert_eq!(certificate_error(&err), Some(&rustls::CertificateError::Revoked), "{err}");
+            assert_eq!(reason(backend, &err), Some(tls_policy::HandshakeFailure::Revoked), "{err}");
         }
     }
 

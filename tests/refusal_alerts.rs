@@ -92,6 +92,22 @@ const CASES: [Case; 6] = [
     },
 ];
 
+/// The alert `backend` sends in `case` over TLS `version`: the case's, except where an
+/// OpenSSL-based backend answers otherwise, as its library does: `handshake_failure` for a
+/// missing certificate over TLS 1.2 (RFC 5246 §7.4.6; `certificate_required` exists from TLS
+/// 1.3 on), and for a client `allowed_peers` refuses (`Capabilities::access_denied_alert`).
+fn expected_alert(backend: tls_policy::Backend, case: &Case, version: &str) -> &'static str {
+    let openssl = backend.record_layer() == tls_policy::RecordLayer::OpenSsl;
+    let no_certificate_on_tls12 = case.identity.is_none() && version == "1.2" && openssl;
+    let refused_by_the_list =
+        case.alert == "TLSV1_ALERT_ACCESS_DENIED" && !backend.capabilities().access_denied_alert;
+    if no_certificate_on_tls12 || refused_by_the_list {
+        "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    } else {
+        case.alert
+    }
+}
+
 /// The one identity `allowed_peers` admits: the good client's common name.
 const ALLOWED: &str = "allowed_peers=cn:tls-policy development client";
 
@@ -240,11 +256,11 @@ for_each_backend! {
                 for case in &CASES {
                     let id = case.identity.and_then(identity);
                     let seen = client(addr, &ca, version, id.as_ref()).await;
+                    let alert = expected_alert(backend, case, version);
                     assert!(
-                        seen.starts_with(&format!("alert {} ", case.alert)),
-                        "{target:?} TLS {version}, {}: the client saw {seen:?}, not the alert {}",
+                        seen.starts_with(&format!("alert {alert} ")),
+                        "{target:?} TLS {version}, {}: the client saw {seen:?}, not the alert {alert}",
                         case.what,
-                        case.alert
                     );
                 }
             }

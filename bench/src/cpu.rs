@@ -129,6 +129,8 @@ const CRATES: &[(&str, &str)] = &[
     ("aws-lc-sys", "0.47.0"),
     ("ring", "0.17.14"),
     ("native-tls", "0.2.18"),
+    ("openssl", "0.10.82"),
+    ("tokio-openssl", "0.6.5"),
     ("openssl-sys", "0.9.118"),
     ("tokio", "1.54.1"),
 ];

@@ -78,6 +78,8 @@ enum ServerSide {
     RawRustls(tls_policy_rustls::tokio_rustls::server::TlsStream<DuplexStream>),
     #[cfg(feature = "native-tls")]
     RawNative(tls_policy_native_tls::tokio_native_tls::TlsStream<DuplexStream>),
+    #[cfg(feature = "openssl")]
+    RawOpenssl(tls_policy_openssl::tokio_openssl::SslStream<DuplexStream>),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -147,6 +149,8 @@ impl InMemory {
             ServerSide::RawRustls(server) => with_client(server, &mut self.client, how).await,
             #[cfg(feature = "native-tls")]
             ServerSide::RawNative(server) => with_client(server, &mut self.client, how).await,
+            #[cfg(feature = "openssl")]
+            ServerSide::RawOpenssl(server) => with_client(server, &mut self.client, how).await,
         }
     }
 }
@@ -167,6 +171,10 @@ async fn accept(engine: Engine, io: DuplexStream) -> io::Result<ServerSide> {
         #[cfg(feature = "native-tls")]
         Engine::RawNative(acceptor) => Ok(ServerSide::RawNative(
             acceptor.accept(io).await.map_err(io::Error::other)?,
+        )),
+        #[cfg(feature = "openssl")]
+        Engine::RawOpenssl(acceptor) => Ok(ServerSide::RawOpenssl(
+            super::server::accept_openssl(&acceptor, io).await?,
         )),
         Engine::Tcp => Err(io::Error::other("plain TCP has no in-memory record layer")),
     }

@@ -55,6 +55,8 @@ pub(crate) enum Engine {
     RawRustls(tls_policy_rustls::tokio_rustls::TlsAcceptor),
     #[cfg(feature = "native-tls")]
     RawNative(tls_policy_native_tls::tokio_native_tls::TlsAcceptor),
+    #[cfg(feature = "openssl")]
+    RawOpenssl(tls_policy_openssl::openssl::ssl::SslAcceptor),
     Tcp,
 }
 
@@ -125,6 +127,9 @@ fn raw(
         #[cfg(feature = "native-tls")]
         Backend::NativeTls => raw_native(identity)
             .map_err(|err| BenchError::new(format!("raw tokio-native-tls: {err}"))),
+        #[cfg(feature = "openssl")]
+        Backend::Openssl => raw_openssl(identity, versions)
+            .map_err(|err| BenchError::new(format!("raw tokio-openssl: {err}"))),
         // The library may have a backend compiled in (feature unification) that this crate's
         // features leave out: there is no raw library to compare it with.
         #[allow(unreachable_patterns)]
@@ -229,6 +234,56 @@ fn raw_native(
         .max_protocol_version(Some(Protocol::Tlsv12))
         .build()?;
     Ok(Engine::RawNative(acceptor.into()))
+}
+
+/// tokio-openssl as its documentation sets it up (`SslAcceptor::mozilla_intermediate_v5`),
+/// with the versions the openssl backend serves.
+#[cfg(feature = "openssl")]
+fn raw_openssl(
+    identity: &Identity,
+    versions: &[TlsVersion],
+) -> Result<Engine, tls_policy_openssl::openssl::error::ErrorStack> {
+    use tls_policy_openssl::openssl::pkey::PKey;
+    use tls_policy_openssl::openssl::ssl::{SslAcceptor, SslMethod, SslVersion};
+    use tls_policy_openssl::openssl::x509::X509;
+    let version = |v: &TlsVersion| match v {
+        TlsVersion::Tls12 => SslVersion::TLS1_2,
+        TlsVersion::Tls13 => SslVersion::TLS1_3,
+    };
+    let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())?;
+    let key = PKey::private_key_from_pkcs8(identity.key.secret_pkcs8_der())?;
+    builder.set_private_key(&key)?;
+    let mut chain = identity.chain.iter();
+    if let Some(leaf) = chain.next() {
+        let leaf = X509::from_der(leaf.as_ref())?;
+        builder.set_certificate(&leaf)?;
+    }
+    for cert in chain {
+        builder.add_extra_chain_cert(X509::from_der(cert.as_ref())?)?;
+    }
+    builder.set_min_proto_version(versions.iter().min().map(version))?;
+    builder.set_max_proto_version(versions.iter().max().map(version))?;
+    Ok(Engine::RawOpenssl(builder.build()))
+}
+
+/// One raw tokio-openssl server handshake over `io`.
+#[cfg(feature = "openssl")]
+pub(crate) async fn accept_openssl<IO>(
+    acceptor: &tls_policy_openssl::openssl::ssl::SslAcceptor,
+    io: IO,
+) -> std::io::Result<tls_policy_openssl::tokio_openssl::SslStream<IO>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let ssl = tls_policy_openssl::openssl::ssl::Ssl::new(acceptor.context())
+        .map_err(std::io::Error::other)?;
+    let mut stream = tls_policy_openssl::tokio_openssl::SslStream::new(ssl, io)
+        .map_err(std::io::Error::other)?;
+    std::pin::Pin::new(&mut stream)
+        .accept()
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(stream)
 }
 
 // === the server thread ===
@@ -445,6 +500,16 @@ async fn accept_loop(listener: TcpListener, engine: Engine, session: Session) {
                 let session = session.clone();
                 tokio::spawn(async move {
                     if let Ok(tls) = acceptor.accept(tcp).await {
+                        let _ = session.serve(tls).await;
+                    }
+                });
+            }
+            #[cfg(feature = "openssl")]
+            Engine::RawOpenssl(acceptor) => {
+                let acceptor = acceptor.clone();
+                let session = session.clone();
+                tokio::spawn(async move {
+                    if let Ok(tls) = accept_openssl(&acceptor, tcp).await {
                         let _ = session.serve(tls).await;
                     }
                 });

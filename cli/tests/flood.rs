@@ -71,6 +71,12 @@ async fn flood_native_tls() {
     flood(Backend::NativeTls).await;
 }
 
+#[cfg(feature = "openssl")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_openssl() {
+    flood(Backend::Openssl).await;
+}
+
 // === the flood ===
 
 /// What the attackers saw, shared by their tasks.

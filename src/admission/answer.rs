@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 
 use super::first_record::BadStart;
 use crate::Backend;
+use tls_policy_backend::RecordLayer;
 
 /// The most bytes read and dropped after the answer: a peer still sending past this is cut off
 /// (the kernel then resets the connection, as it would for any server).
@@ -32,21 +33,17 @@ const fn fatal(description: u8) -> [u8; 7] {
 
 /// decode_error (50): what rustls sends for any record header it refuses.
 const DECODE_ERROR: u8 = 50;
-#[cfg(feature = "native-tls")]
 /// record_overflow (22): what OpenSSL sends for a record longer than TLS allows.
 const RECORD_OVERFLOW: u8 = 22;
-#[cfg(feature = "native-tls")]
 /// protocol_version (70): what OpenSSL sends for an SSLv2-framed ClientHello.
 const PROTOCOL_VERSION: u8 = 70;
 
 /// The alert `backend`'s library sends for `bad`, if it sends one; `None` too for a start
 /// that is not answered at all (a peer that closed, a socket error).
 pub(crate) fn alert(backend: Backend, bad: &BadStart) -> Option<[u8; 7]> {
-    #[cfg(feature = "native-tls")]
-    if backend == Backend::NativeTls {
+    if backend.record_layer() == RecordLayer::OpenSsl {
         return openssl_alert(bad);
     }
-    let _ = backend;
     match bad {
         // rustls: every header its record layer refuses (unknown content type, version not
         // 3.x, empty or oversized record) is an InvalidMessage, answered with decode_error.
@@ -55,11 +52,10 @@ pub(crate) fn alert(backend: Backend, bad: &BadStart) -> Option<[u8; 7]> {
     }
 }
 
-/// OpenSSL (3.x, as native-tls uses it on Linux), measured on the same inputs: an SSLv2-framed
+/// OpenSSL (3.x, as native-tls uses it on Linux and the openssl backend), measured on the same inputs: an SSLv2-framed
 /// ClientHello (first byte's high bit set, message type 1) gets protocol_version in a record
 /// of the hello's version; a record longer than 16384 + 2048 bytes gets record_overflow;
 /// other bytes that do not look like TLS, and an empty record, get no alert.
-#[cfg(feature = "native-tls")]
 fn openssl_alert(bad: &BadStart) -> Option<[u8; 7]> {
     match bad {
         BadStart::NotTls(bytes, n) if *n >= 1 && bytes[0] & 0x80 != 0 => {
@@ -132,7 +128,7 @@ mod tests {
     #[test]
     fn rustls_answers_every_refused_header_with_decode_error() {
         for backend in Backend::compiled() {
-            if backend.name() == "native-tls" {
+            if backend.record_layer() == RecordLayer::OpenSsl {
                 continue;
             }
             let sslv2 = BadStart::NotTls([0x80, 0x2e, 0x01, 0x03, 0x01], 5);

@@ -99,42 +99,35 @@ impl Home {
 }
 
 /// Runs the body once per compiled-in backend, each as its own `#[tokio::test]` named
-/// `<backend>::<test>`.
+/// `<backend>::<test>` (`rustls_aws_lc_rs::…`, `openssl::…`): the modules come from the
+/// library's one backend list (`tls_policy::backend_list!`), so a new backend needs no line here.
 #[macro_export]
 macro_rules! for_each_backend {
-    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {
-        #[cfg(feature = "rustls-aws-lc-rs")]
-        mod rustls_aws_lc_rs {
+    ($($tests:tt)*) => {
+        tls_policy::backend_list!($crate::for_each_backend_rows, [$($tests)*]);
+    };
+}
+
+/// The rows of the backend list with the tests (one bracketed group): a module per backend.
+#[macro_export]
+macro_rules! for_each_backend_rows {
+    ([$tests:tt] $($(#[$doc:meta])* $variant:ident, $module:ident, $feature:literal, $ty:ty, $make:expr, $server:ty, $client:ty;)*) => {
+        $($crate::for_each_backend_module!($variant, $module, $feature, $tests);)*
+    };
+}
+
+/// One backend's module of tests.
+#[macro_export]
+macro_rules! for_each_backend_module {
+    ($variant:ident, $module:ident, $feature:literal, [$(async fn $name:ident($backend:ident: Backend) $body:block)*]) => {
+        #[cfg(feature = $feature)]
+        mod $module {
             #[allow(unused_imports)]
             use super::*;
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let $backend = tls_policy::Backend::RustlsAwsLcRs;
-                    $body
-                }
-            )*
-        }
-        #[cfg(feature = "rustls-ring")]
-        mod rustls_ring {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let $backend = tls_policy::Backend::RustlsRing;
-                    $body
-                }
-            )*
-        }
-        #[cfg(feature = "native-tls")]
-        mod native_tls {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let $backend = tls_policy::Backend::NativeTls;
+                    let $backend = tls_policy::Backend::$variant;
                     $body
                 }
             )*

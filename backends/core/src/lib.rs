@@ -20,7 +20,7 @@ pub mod record_cipher;
 pub mod ticket_keys;
 
 pub use allowed_peers::{AllowedPeers, PatternError, PeerPattern};
-pub use backend::{Capabilities, TlsBackend};
+pub use backend::{Capabilities, RecordLayer, TlsBackend};
 pub use cipher_suite::CipherSuite;
 pub use classify::HandshakeFailure;
 pub use error::BackendError;

@@ -40,6 +40,8 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     session_details: false,
     post_quantum: false,
     ocsp_stapling: false,
+    // Never asks for client certificates, so never refuses one by identity.
+    access_denied_alert: false,
 };
 
 /// The protocol range to hand to `TlsAcceptorBuilder::{min,max}_protocol_version`.

@@ -123,6 +123,20 @@ impl TlsBackend for NativeTlsBackend {
         capabilities::CAPABILITIES
     }
 
+    fn record_layer(&self) -> tls_policy_backend::RecordLayer {
+        if cfg!(any(target_os = "windows", target_vendor = "apple")) {
+            // Secure Transport and SChannel were never measured; the rustls answer is the
+            // closest neutral one (an alert for every refused header).
+            tls_policy_backend::RecordLayer::Rustls
+        } else {
+            tls_policy_backend::RecordLayer::OpenSsl
+        }
+    }
+
+    fn classify_handshake_error(&self, error: &io::Error) -> tls_policy_backend::HandshakeFailure {
+        classify::classify_handshake_error(error)
+    }
+
     fn server(
         &self,
         policy: &ServerPolicy,

@@ -180,7 +180,34 @@ impl TlsBackend for RustlsBackend {
             session_details: true,
             post_quantum,
             ocsp_stapling: true,
+            access_denied_alert: true,
         }
+    }
+
+    fn classify_handshake_error(&self, error: &io::Error) -> tls_policy_backend::HandshakeFailure {
+        crate::classify_handshake_error(error)
+    }
+
+    fn with_record_cipher(self, setting: RecordCipher) -> RustlsBackend {
+        RustlsBackend::with_record_cipher(self, setting)
+    }
+
+    fn record_aead(&self) -> Option<RecordAead> {
+        Some(RustlsBackend::record_aead(self).clone())
+    }
+
+    fn ocsp_staple(acceptor: &RustlsAcceptor) -> Option<Vec<u8>> {
+        acceptor.stapling().and_then(|resolver| resolver.staple())
+    }
+
+    fn set_ocsp_staple(
+        acceptor: &RustlsAcceptor,
+        end_entity: &[u8],
+        staple: Option<Vec<u8>>,
+    ) -> bool {
+        acceptor
+            .stapling()
+            .is_some_and(|resolver| resolver.set_staple(end_entity, staple))
     }
 
     fn server(
