@@ -356,6 +356,6 @@ mod tests {
         }
         assert_eq!("tcp".parse::<ProbeTarget>().unwrap(), ProbeTarget::Tcp);
         assert!("mine:rustls-ring".parse::<ProbeTarget>().is_err());
-        assert!("ours:openssl".parse::<ProbeTarget>().is_err());
+        assert!("ours:boringssl".parse::<ProbeTarget>().is_err());
     }
 }

@@ -1599,12 +1599,13 @@ mod tests {
                 .count();
             // rustls: 4 full + 2 resumed + latency + 6 bulk + 2 records + 2 + 2 listener
             // + 4 in-memory handshakes (+ 2 + 2 against nginx, quick) + memory = 24 (28);
+            // openssl: the same without the rustls-only in-memory and nginx jobs = 20;
             // native-tls (TLS 1.2 only): 2 + 1 + 1 + 6 + 2 + 1 + 2 + 1 = 16.
             let nginx = if options.nginx.is_some() { 4 } else { 0 };
-            let expected = if backend.capabilities().tls13 {
-                24 + nginx
-            } else {
-                16
+            let expected = match (is_rustls(*backend), backend.capabilities().tls13) {
+                (true, _) => 24 + nginx,
+                (false, true) => 20,
+                (false, false) => 16,
             };
             assert_eq!(count, expected, "{backend}");
         }
