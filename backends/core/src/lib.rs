@@ -14,6 +14,7 @@ pub mod classify;
 pub mod error;
 pub mod identity;
 pub mod info;
+pub mod openssl_wording;
 pub mod peer_gate;
 pub mod policy;
 pub mod record_cipher;

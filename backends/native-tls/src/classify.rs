@@ -2,65 +2,8 @@
 
 use std::io;
 
+use tls_policy_backend::openssl_wording::classify_openssl_text;
 use tls_policy_backend::{HandshakeFailure, PeerRefused};
-
-/// What the platform library's error text says, first match wins (lower case, OpenSSL wording;
-/// alerts from the peer read "tlsv1 alert unknown ca" and the like).
-const RULES: &[(&str, HandshakeFailure)] = &[
-    ("unknown ca", HandshakeFailure::UnknownCa),
-    ("unable to get local issuer", HandshakeFailure::UnknownCa),
-    (
-        "self-signed certificate in certificate chain",
-        HandshakeFailure::UnknownCa,
-    ),
-    ("certificate revoked", HandshakeFailure::Revoked),
-    // A peer's refusal of our certificate by its allow-list (OpenSSL: "tlsv1 alert access denied").
-    ("access denied", HandshakeFailure::NotAllowed),
-    // OpenSSL's X509_V_ERR_UNABLE_TO_GET_CRL and X509_V_ERR_CRL_HAS_EXPIRED: revocation checking
-    // was on and no current CRL covered the certificate (a peer's OpenSSL may report these).
-    (
-        "unable to get certificate crl",
-        HandshakeFailure::RevocationUnknown,
-    ),
-    ("crl has expired", HandshakeFailure::RevocationUnknown),
-    ("certificate expired", HandshakeFailure::Expired),
-    ("certificate has expired", HandshakeFailure::Expired),
-    (
-        "peer did not return a certificate",
-        HandshakeFailure::NoClientCertificate,
-    ),
-    (
-        "certificate required",
-        HandshakeFailure::NoClientCertificate,
-    ),
-    ("no shared cipher", HandshakeFailure::CipherMismatch),
-    ("no ciphers available", HandshakeFailure::CipherMismatch),
-    (
-        "no suitable signature algorithm",
-        HandshakeFailure::CipherMismatch,
-    ),
-    (
-        "no shared signature algorithms",
-        HandshakeFailure::CipherMismatch,
-    ),
-    ("insufficient security", HandshakeFailure::CipherMismatch),
-    ("unsupported protocol", HandshakeFailure::ProtocolVersion),
-    ("protocol version", HandshakeFailure::ProtocolVersion),
-    ("version too low", HandshakeFailure::ProtocolVersion),
-    ("http request", HandshakeFailure::NotTls),
-    ("https proxy request", HandshakeFailure::NotTls),
-    ("wrong version number", HandshakeFailure::NotTls),
-    ("unknown protocol", HandshakeFailure::NotTls),
-    ("packet length too long", HandshakeFailure::NotTls),
-    ("bad certificate", HandshakeFailure::BadCertificate),
-    ("unsupported certificate", HandshakeFailure::BadCertificate),
-    ("certificate unknown", HandshakeFailure::BadCertificate),
-    (
-        "certificate verify failed",
-        HandshakeFailure::BadCertificate,
-    ),
-    ("unexpected eof", HandshakeFailure::PeerClosed),
-];
 
 /// Why a handshake run by this backend failed, from the [`io::Error`] it returned.
 ///
@@ -95,10 +38,7 @@ pub fn classify_handshake_error(error: &io::Error) -> HandshakeFailure {
         text.push_str(&source.to_string().to_ascii_lowercase());
         cause = source.source();
     }
-    RULES
-        .iter()
-        .find(|(needle, _)| text.contains(needle))
-        .map(|(_, failure)| *failure)
+    classify_openssl_text(&text)
         .or_else(|| HandshakeFailure::from_io_kind(error))
         .unwrap_or(HandshakeFailure::Other)
 }

@@ -12,59 +12,6 @@ use tls_policy_backend::{HandshakeFailure, PeerRefused};
 
 use crate::HandshakeError;
 
-/// OpenSSL's wording, first match wins (lower case; alerts read "tlsv1 alert unknown ca").
-const RULES: &[(&str, HandshakeFailure)] = &[
-    ("unknown ca", HandshakeFailure::UnknownCa),
-    ("unable to get local issuer", HandshakeFailure::UnknownCa),
-    ("self-signed certificate", HandshakeFailure::UnknownCa),
-    ("certificate revoked", HandshakeFailure::Revoked),
-    ("access denied", HandshakeFailure::NotAllowed),
-    (
-        "unable to get certificate crl",
-        HandshakeFailure::RevocationUnknown,
-    ),
-    ("crl has expired", HandshakeFailure::RevocationUnknown),
-    ("certificate expired", HandshakeFailure::Expired),
-    ("certificate has expired", HandshakeFailure::Expired),
-    (
-        "peer did not return a certificate",
-        HandshakeFailure::NoClientCertificate,
-    ),
-    (
-        "certificate required",
-        HandshakeFailure::NoClientCertificate,
-    ),
-    ("no shared cipher", HandshakeFailure::CipherMismatch),
-    ("no ciphers available", HandshakeFailure::CipherMismatch),
-    (
-        "no suitable signature algorithm",
-        HandshakeFailure::CipherMismatch,
-    ),
-    (
-        "no shared signature algorithms",
-        HandshakeFailure::CipherMismatch,
-    ),
-    ("no suitable key share", HandshakeFailure::CipherMismatch),
-    ("insufficient security", HandshakeFailure::CipherMismatch),
-    ("unsupported protocol", HandshakeFailure::ProtocolVersion),
-    ("protocol version", HandshakeFailure::ProtocolVersion),
-    ("version too low", HandshakeFailure::ProtocolVersion),
-    ("http request", HandshakeFailure::NotTls),
-    ("https proxy request", HandshakeFailure::NotTls),
-    ("wrong version number", HandshakeFailure::NotTls),
-    ("unknown protocol", HandshakeFailure::NotTls),
-    ("packet length too long", HandshakeFailure::NotTls),
-    ("record layer failure", HandshakeFailure::NotTls),
-    ("bad certificate", HandshakeFailure::BadCertificate),
-    ("unsupported certificate", HandshakeFailure::BadCertificate),
-    ("certificate unknown", HandshakeFailure::BadCertificate),
-    (
-        "certificate verify failed",
-        HandshakeFailure::BadCertificate,
-    ),
-    ("unexpected eof", HandshakeFailure::PeerClosed),
-];
-
 /// Why a handshake run by this backend failed, from the [`io::Error`] it returned.
 ///
 /// A [`PeerRefused`] inside is [`HandshakeFailure::NotAllowed`]; a [`HandshakeError`] carries
@@ -97,12 +44,9 @@ pub fn classify_handshake_error(error: &io::Error) -> HandshakeFailure {
         .unwrap_or(HandshakeFailure::Other)
 }
 
-/// What OpenSSL's (lower-case) error text says, if a rule matches.
+/// What OpenSSL's error text says, if a rule of the shared table matches.
 pub(crate) fn classify_text(text: &str) -> Option<HandshakeFailure> {
-    RULES
-        .iter()
-        .find(|(needle, _)| text.contains(needle))
-        .map(|(_, failure)| *failure)
+    tls_policy_backend::openssl_wording::classify_openssl_text(text)
 }
 
 /// The reason for a certificate this side's verification refused.
