@@ -216,7 +216,7 @@ pub fn refuse_stapling_without_backend(
         source_location: stapling.source.clone(),
         key: stapling.key.clone(),
         message: format!(
-            "OCSP stapling cannot be served by the {backend} backend (it has no stapling API); \
+            "OCSP stapling cannot be served by the {backend} backend (it does not staple); \
              the backends that can are rustls-aws-lc-rs and rustls-ring (choose one with \
              dbms.ssl.backend or --backend), or set it to false"
         ),

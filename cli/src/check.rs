@@ -254,6 +254,14 @@ fn bound_channels(settings: &Settings, policy: &str) -> String {
 /// why (`dbms.ssl.record_cipher`), the one checked against marked.
 fn describe_record_aead(text: &mut String, setting: RecordCipher, checked: Backend) {
     let mut first = true;
+    if checked.record_aead(setting).is_none() {
+        let _ = writeln!(
+            text,
+            "records  {checked} (checked): its TLS library chooses the record AEAD \
+             (dbms.ssl.record_cipher applies to the rustls backends only)"
+        );
+        first = false;
+    }
     for backend in Backend::compiled() {
         let Some(aead) = backend.record_aead(setting) else {
             continue;

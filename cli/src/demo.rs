@@ -31,8 +31,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Arguments of `tls-policy demo`.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// The TLS backend: rustls-aws-lc-rs, rustls-ring or native-tls (those compiled in; default:
-    /// the first).
+    /// The TLS backend: rustls-aws-lc-rs, rustls-ring, native-tls or openssl (those compiled in;
+    /// default: the first).
     #[arg(long, value_name = "NAME")]
     pub backend: Option<Backend>,
     /// Run the printed curl and openssl commands, check each behaved as expected, and exit 0

@@ -37,8 +37,8 @@ pub struct ServeArgs {
     /// The directory relative paths resolve against (default: the config file's directory).
     #[arg(long, value_name = "DIR")]
     pub home: Option<PathBuf>,
-    /// The TLS backend, overriding dbms.ssl.backend: rustls-aws-lc-rs, rustls-ring or native-tls
-    /// (those compiled in).
+    /// The TLS backend, overriding dbms.ssl.backend: rustls-aws-lc-rs, rustls-ring, native-tls or
+    /// openssl (those compiled in).
     #[arg(long, value_name = "NAME")]
     pub backend: Option<Backend>,
     /// Seconds live connections may take to finish after SIGINT or SIGTERM before they are dropped.
