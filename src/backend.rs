@@ -300,7 +300,7 @@ pub struct Acceptor {
     backend: Backend,
     policy: String,
     inner: Arc<ArcSwap<AcceptorInner>>,
-    // The live connections with a peer certificate, kept across reloads (a reload may close
+    // The live TLS connections, kept across reloads (a reload may close
     // those a narrowed `allowed_peers` refuses: `allowed_peers_reload=all`).
     live: Arc<LivePeers>,
 }

@@ -1,8 +1,9 @@
-//! The established connections of one compiled policy whose peers sent a certificate, so that a
-//! reload which narrows `allowed_peers` can close those the new list refuses, when asked
-//! (`allowed_peers_reload=all`).
+//! The established TLS connections of one compiled policy, so that a reload which changes
+//! `allowed_peers` can close those the new list refuses, when asked (`allowed_peers_reload=all`).
+//! A connection whose peer sent no certificate (admitted while the list was unset, under
+//! `client_auth=OPTIONAL` or `NONE`) is kept too: any list refuses it.
 //!
-//! Each such connection's stream holds a [`LiveClose`]; the acceptor's [`LivePeers`] keeps a
+//! Each connection's stream holds a [`LiveClose`]; the acceptor's [`LivePeers`] keeps a
 //! weak handle to it. Closing sets a flag and wakes the stream's reader, whose next poll (and
 //! every later read and write) fails with `ConnectionAborted`, so the service sees an error and
 //! drops the connection; the handshake path and the record loop pay one relaxed atomic load per
@@ -70,10 +71,9 @@ pub(crate) struct LivePeers {
 }
 
 impl LivePeers {
-    /// Registers a new connection whose handshake gave `info`; `None` when the peer sent no
-    /// certificate (no list can refuse it later, so nothing is kept).
-    pub(crate) fn register(&self, info: &Arc<TlsInfo>) -> Option<Arc<LiveClose>> {
-        info.peer_certificate()?;
+    /// Registers a new connection whose handshake gave `info` (with or without a peer
+    /// certificate).
+    pub(crate) fn register(&self, info: &Arc<TlsInfo>) -> Arc<LiveClose> {
         let entry = Arc::new(LiveClose {
             info: Arc::clone(info),
             closed: AtomicBool::new(false),
@@ -86,11 +86,11 @@ impl LivePeers {
             entries.retain(|e| e.strong_count() > 0);
         }
         entries.push(Arc::downgrade(&entry));
-        Some(entry)
+        entry
     }
 
-    /// Closes every live connection whose peer `list` does not admit (`None` admits every peer);
-    /// how many were closed.
+    /// Closes every live connection whose peer `list` does not admit (`None` admits every peer;
+    /// a list refuses a peer without a certificate); how many were closed.
     pub(crate) fn close_refused(&self, list: Option<&AllowedPeers>) -> usize {
         let Some(list) = list else { return 0 };
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -134,8 +134,8 @@ mod tests {
     #[test]
     fn a_narrowed_list_closes_only_the_refused_and_wakes_their_readers() {
         let live = LivePeers::default();
-        let kept = live.register(&info_for("a.internal")).unwrap();
-        let cut = live.register(&info_for("b.internal")).unwrap();
+        let kept = live.register(&info_for("a.internal"));
+        let cut = live.register(&info_for("b.internal"));
         let woken = Arc::new(Flag(AtomicBool::new(false)));
         let waker = Waker::from(Arc::clone(&woken));
         let cx = Context::from_waker(&waker);
@@ -157,17 +157,22 @@ mod tests {
     }
 
     #[test]
-    fn no_certificate_no_entry_and_ended_connections_are_forgotten() {
+    fn a_peer_without_a_certificate_is_closed_by_any_list_and_ended_ones_are_forgotten() {
         let live = LivePeers::default();
-        assert!(live.register(&Arc::new(TlsInfo::new("test"))).is_none());
+        let anonymous = live.register(&Arc::new(TlsInfo::new("test")));
         for _ in 0..100 {
             drop(live.register(&info_for("gone.internal")));
         }
-        let _alive = live.register(&info_for("here.internal")).unwrap();
+        let _alive = live.register(&info_for("here.internal"));
         let held = live.entries.lock().unwrap().len();
         assert!(held <= 64, "ended connections are pruned, {held} kept");
+        assert_eq!(live.close_refused(None), 0, "no list closes nobody");
         let list: AllowedPeers = "dns:other.internal".parse().unwrap();
-        assert_eq!(live.close_refused(Some(&list)), 1);
-        assert_eq!(live.entries.lock().unwrap().len(), 1);
+        assert_eq!(live.close_refused(Some(&list)), 2);
+        assert!(
+            anonymous.is_closed().is_err(),
+            "a list admits no anonymous peer"
+        );
+        assert_eq!(live.entries.lock().unwrap().len(), 2);
     }
 }

@@ -129,11 +129,11 @@ macro_rules! backend_stream {
                 }
             }
 
-            /// Registers this connection with `live`, so that a reload narrowing the policy's
-            /// `allowed_peers` can close it (only when its peer sent a certificate).
+            /// Registers this connection with `live`, so that a reload changing the policy's
+            /// `allowed_peers` can close it (`allowed_peers_reload=all`).
             #[allow(dead_code)]
             pub(crate) fn closable_by(mut self, live: &LivePeers) -> Self {
-                self.close = live.register(&self.info);
+                self.close = Some(live.register(&self.info));
                 self
             }
 

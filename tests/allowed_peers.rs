@@ -338,6 +338,32 @@ for_each_backend! {
         support::reload::echo(&mut prod).await.expect("prod still served");
     }
 
+    async fn a_list_set_by_reload_closes_the_anonymous_live_connections_when_asked(backend: Backend) {
+        if !serves_allow_lists(backend) {
+            return;
+        }
+        // No list yet, client certificates optional: an anonymous client and prod get in.
+        let home = Home::new(backend, &["client_auth=OPTIONAL", "allowed_peers_reload=all"]);
+        let channels = TlsChannels::load(&home.settings().expect("parses"), Some(backend)).expect("loads");
+        let mut server = Server::start(channels.channel("bolt").expect("bolt").acceptor.clone()).await;
+        let (mut anonymous, _) = support::reload::connect(server.addr, None).await.expect("anonymous admitted");
+        support::reload::echo(&mut anonymous).await.expect("anonymous echo");
+        server.outcome().await.expect("served");
+        let (mut prod, _) = support::reload::connect(server.addr, Some(&leaves().prod)).await.expect("prod admitted");
+        support::reload::echo(&mut prod).await.expect("prod echo");
+        server.outcome().await.expect("served");
+
+        // A reload sets a list: it admits no peer without a certificate, live ones included.
+        let config = std::fs::read_to_string(&home.config).expect("read config");
+        std::fs::write(&home.config, format!("{config}dbms.ssl.policy.test.allowed_peers=uri:{PROD}\n")).expect("write config");
+        let report = channels.reload_with(&home.settings().expect("parses")).expect("reloads");
+        let change = report.policy("test").and_then(|p| p.allowed_peers.clone()).expect("list change reported");
+        assert_eq!(change.closed_live, 1, "{report}");
+        let cut = tokio::time::timeout(STEP, support::reload::echo(&mut anonymous)).await.expect("the cut is seen in time");
+        assert!(cut.is_err(), "the anonymous live connection still echoes under a list");
+        support::reload::echo(&mut prod).await.expect("the admitted peer's live connection was cut");
+    }
+
     async fn the_default_keeps_live_connections_when_the_list_narrows(backend: Backend) {
         if !serves_allow_lists(backend) {
             return;
