@@ -3,10 +3,9 @@
 
 use tls_policy_test_support as support;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use support::openssl_pki::{Made, OpensslPki, Usage};
 
@@ -15,45 +14,10 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `tls-policy check --config <config>`, killed after [`RUN_LIMIT`]: exit code and stdout.
 fn check(config: &Path) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tls-policy"))
-        .arg("check")
-        .arg("--config")
-        .arg(config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("RUST_LOG", "off")
-        .spawn()
-        .expect("spawn tls-policy");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tls-policy check did not finish within {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (
-        status.code().unwrap_or(-1),
-        out.join().expect("stdout reader"),
-        err.join().expect("stderr reader"),
-    )
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tls-policy"));
+    command.arg("check").arg("--config").arg(config);
+    let run = support::process::run_within(&mut command, RUN_LIMIT, "tls-policy check");
+    (run.code, run.stdout, run.stderr)
 }
 
 /// Writes policy `p` into `home`: `server` (with `intermediate`) as its pair, `trusted` in

@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod openssl_pki;
+pub mod process;
 pub mod reload;
 pub mod server;
 pub mod tools;
